@@ -1,0 +1,46 @@
+"""recovery: the 7·20 flood recovery tracker for Zhengzhou High-tech Zone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from recovery.settings import PROJECT_ROOT, load_settings
+
+__version__ = "0.1.0"
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app. `test_config` may hold setting overrides (by name, e.g. DATABASE_URL) and Flask keys."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder="static",
+    )
+    test_config = dict(test_config or {})
+    overrides = {k: test_config.pop(k) for k in list(test_config) if k.isupper() and k in _setting_names()}
+    settings = load_settings(overrides=overrides)
+    app.config.from_mapping(SECRET_KEY=settings["SECRET_KEY"], RECOVERY=settings, JSON_AS_ASCII=False)
+    app.config.update(test_config)
+    app.json.ensure_ascii = False
+
+    from recovery import db, i18n
+    from recovery.web import api, errors, pages
+
+    db.init_app(app)
+    i18n.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+    from recovery.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _setting_names() -> set[str]:
+    from recovery.settings import SETTINGS
+
+    return {s.name for s in SETTINGS}

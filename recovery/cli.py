@@ -1,0 +1,245 @@
+"""The `recovery` command line: database, seed data, ledger checks, figures and the daily bulletin."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup
+from tqdm import tqdm
+
+from recovery.errors import RecoveryError
+
+
+def _app() -> Flask:
+    from recovery import create_app
+
+    return create_app()
+
+
+def _session():
+    from recovery.db import get_session
+
+    return get_session()
+
+
+def _geodata():
+    from recovery.geodata import load_geodata
+
+    return load_geodata(current_app.config["RECOVERY"]["GEODATA_DIR"])
+
+
+def _fail(exc: RecoveryError) -> None:
+    click.echo(f"错误 / error: {exc}", err=True)
+    sys.exit(2)
+
+
+def _bar(total: int | None, desc: str) -> tqdm:
+    return tqdm(total=total, desc=desc, unit="条", file=sys.stderr, dynamic_ncols=True, mininterval=0.5)
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(init_db)
+    app.cli.add_command(seed)
+    app.cli.add_command(ledger)
+    app.cli.add_command(metrics)
+    app.cli.add_command(report)
+    app.cli.add_command(serve)
+    app.cli.add_command(settings_cmd)
+
+
+@click.command("init-db")
+def init_db() -> None:
+    """Bring the database to the current schema (safe to run again)."""
+    from recovery.db.engine import get_engine
+    from recovery.db.migrate import upgrade
+
+    before, after = upgrade(get_engine())
+    url = get_engine().url.render_as_string(hide_password=True)
+    if before == after:
+        click.echo(f"数据库已是最新 / database already at {after}: {url}")
+    else:
+        click.echo(f"数据库已升级 / database upgraded {before or '(empty)'} -> {after}: {url}")
+
+
+@click.group()
+def seed() -> None:
+    """The 7·20 seed data set and synthetic data sets for benchmarks."""
+
+
+@seed.command("load")
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder with teams/sites/work_items/events .jsonl (default: the committed seed).",
+)
+def seed_load(folder: Path | None) -> None:
+    """Load the seed data set (once; loading it again does nothing)."""
+    from recovery.ledger.bulk import load_dataset
+    from recovery.seeding import read_dataset
+
+    folder = folder or Path(current_app.config["RECOVERY"]["SEED_DIR"])
+    data = read_dataset(folder)
+    with _bar(len(data["events"]), "写入事件 events") as bar:
+        try:
+            result = load_dataset(_session(), _geodata(), progress=bar.update, **data)
+        except RecoveryError as exc:
+            _fail(exc)
+    if result.skipped:
+        click.echo("种子数据已加载,未做改动 / seed data already loaded, nothing changed")
+    else:
+        click.echo(
+            f"已加载 / loaded: {result.teams} teams, {result.sites} sites, {result.work_items} work items, "
+            f"{result.events} events"
+        )
+
+
+@seed.command("synthetic")
+@click.option("--sites", "n_sites", type=click.IntRange(1, 10_000_000), required=True)
+@click.option("--events", "n_events", type=click.IntRange(1, 100_000_000), required=True)
+@click.option("--rng-seed", type=int, default=1, show_default=True)
+def seed_synthetic(n_sites: int, n_events: int, rng_seed: int) -> None:
+    """Load a synthetic data set of N sites and M events (M >= N) for benchmarks."""
+    from recovery.seeding import load_synthetic
+
+    if n_events < n_sites:
+        raise click.BadParameter("--events must be at least --sites (every site starts with its report)")
+    with _bar(n_events, "写入事件 events") as bar:
+        try:
+            result = load_synthetic(_session(), _geodata(), n_sites, n_events, rng_seed, progress=bar.update)
+        except RecoveryError as exc:
+            _fail(exc)
+    click.echo(f"已加载 / loaded: {result.sites} sites, {result.events} events")
+
+
+@seed.command("generate")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
+def seed_generate(out: Path | None) -> None:
+    """Regenerate the committed seed files from the generator (deterministic)."""
+    from recovery.seeding import regenerate
+
+    manifest = regenerate(
+        Path(current_app.config["RECOVERY"]["GEODATA_DIR"]),
+        out or Path(current_app.config["RECOVERY"]["SEED_DIR"]),
+    )
+    click.echo(json.dumps(manifest, ensure_ascii=False, indent=2))
+
+
+@click.group()
+def ledger() -> None:
+    """Check or rebuild the projections from the event ledger."""
+
+
+@ledger.command("verify")
+def ledger_verify() -> None:
+    """Replay every event and report any difference from the stored projections (exit 1 if any)."""
+    from recovery.ledger.bulk import verify
+
+    with _bar(None, "重放事件 replaying") as bar:
+        problems = verify(_session(), progress=bar.update)
+    for line in problems[:200]:
+        click.echo(line)
+    if problems:
+        click.echo(f"不一致 / differences: {len(problems)}", err=True)
+        sys.exit(1)
+    click.echo("账本与投影一致 / ledger and projections agree: 0 differences")
+
+
+@ledger.command("rebuild")
+def ledger_rebuild() -> None:
+    """Rewrite every projection and the daily roll-up from the ledger."""
+    from recovery.ledger.bulk import rebuild
+
+    with _bar(None, "重放事件 replaying") as bar:
+        count = rebuild(_session(), progress=bar.update)
+    click.echo(f"已重建 / rebuilt {count} sites")
+
+
+@click.command("metrics")
+@click.option("--as-of", "as_of", required=True, help="A day (YYYY-MM-DD: its end) or an ISO instant.")
+@click.option("--known-at", default=None, help="Only count what the server had recorded by then.")
+@click.option("--subdistrict", default=None)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+def metrics(as_of: str, known_at: str | None, subdistrict: str | None, fmt: str, lang: str) -> None:
+    """Print every figure as of a moment."""
+    from recovery.metrics import cube_at, evaluate_all
+    from recovery.metrics.compute import figures_payload
+    from recovery.timeutil import parse_as_of, parse_instant
+
+    try:
+        moment = parse_as_of(as_of)
+        known = parse_instant(known_at) if known_at else None
+        cube = cube_at(_session(), moment, known)
+        figures = evaluate_all(cube, subdistrict)
+    except RecoveryError as exc:
+        _fail(exc)
+    if fmt == "json":
+        click.echo(
+            json.dumps(figures_payload(cube, figures, lang), ensure_ascii=False, indent=2, default=str)
+        )
+        return
+    for fig in figures.values():
+        label = fig.metric.zh if lang == "zh" else fig.metric.en
+        unit = fig.metric.unit_zh if lang == "zh" else fig.metric.unit_en
+        click.echo(f"{fig.key:32} {label:24} {fig.printed:>10} {unit}")
+
+
+@click.group()
+def report() -> None:
+    """Reports generated from the figures."""
+
+
+@report.command("daily")
+@click.option("--date", "day", required=True, help="YYYY-MM-DD")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--known-at", default=None, help="Only count what the server had recorded by then.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+def report_daily(day: str, fmt: str, known_at: str | None, lang: str) -> None:
+    """The daily bulletin for a date, in the article's wording (text) or with every figure (json)."""
+    from recovery.reports.daily import daily_report
+    from recovery.timeutil import parse_day, parse_instant
+
+    try:
+        payload = daily_report(
+            _session(), parse_day(day), known_at=parse_instant(known_at) if known_at else None, locale=lang
+        )
+    except RecoveryError as exc:
+        _fail(exc)
+    if fmt == "text":
+        click.echo(payload["bulletin"])
+    else:
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Serve the app (threaded development server; use a WSGI server such as gunicorn at scale)."""
+    from werkzeug.serving import run_simple
+
+    click.echo(f"recovery 正在运行 / serving on http://{host}:{port}/")
+    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+
+
+@click.command("settings")
+def settings_cmd() -> None:
+    """List every setting, its environment variable, default and purpose."""
+    from recovery.settings import describe_settings
+
+    for row in describe_settings():
+        click.echo(f"{row['variable']}\n    default: {row['default'] or '(none)'}\n    {row['help']}")
+
+
+main = FlaskGroup(
+    create_app=_app,
+    add_default_commands=False,
+    add_version_option=False,
+    help="recovery: the 7·20 flood recovery tracker.",
+)

@@ -1,0 +1,91 @@
+"""Engines for SQLite (WAL, foreign keys, durable commits) and PostgreSQL; the request session lives on `g`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session
+
+
+def default_sqlite_url(instance_path: str | Path) -> str:
+    return f"sqlite:///{Path(instance_path) / 'recovery.sqlite3'}"
+
+
+def make_engine(url: str, *, synchronous: str = "FULL", echo: bool = False) -> Engine:
+    """Create an engine; on SQLite every connection gets WAL, foreign keys and the chosen durability."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
+        sync = synchronous.upper()
+        if sync not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+            raise ValueError(f"RECOVERY_SQLITE_SYNCHRONOUS: {synchronous!r}")
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no branch - runs per connection
+            cursor = dbapi_connection.cursor()
+            if ":memory:" not in url and url != "sqlite://":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA synchronous={sync}")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):
+            # writers take the lock at BEGIN (see `begin_write`) so that two of them queue on busy_timeout
+            # instead of one failing when it upgrades a read lock; readers stay lock-free under WAL
+            immediate = conn.get_execution_options().get("sqlite_immediate")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        # let SQLAlchemy's BEGIN be ours (pysqlite otherwise opens transactions lazily on its own)
+        @event.listens_for(engine, "connect")
+        def _sqlite_no_autobegin(dbapi_connection, _record):
+            dbapi_connection.isolation_level = None
+
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def init_app(app: Flask) -> None:
+    """Attach the engine to the app and close the request's session on teardown."""
+    settings = app.config["RECOVERY"]
+    url = settings["DATABASE_URL"] or default_sqlite_url(app.instance_path)
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    app.extensions["recovery.engine"] = make_engine(
+        url, synchronous=settings["SQLITE_SYNCHRONOUS"], echo=settings["DB_ECHO"]
+    )
+    app.teardown_appcontext(_close_session)
+
+
+def get_engine() -> Engine:
+    return current_app.extensions["recovery.engine"]
+
+
+def get_session() -> Session:
+    """The session of the current app context, opened on first use."""
+    if "db_session" not in g:
+        g.db_session = Session(get_engine(), expire_on_commit=False)
+    return g.db_session
+
+
+def begin_write(session: Session) -> None:
+    """Start the session's transaction as a writer (BEGIN IMMEDIATE on SQLite; a no-op elsewhere).
+
+    A read-only transaction already open on the session is ended first, so the write lock is taken before
+    anything the write depends on is read.
+    """
+    if session.bind.dialect.name != "sqlite":
+        return
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("begin_write called with unsaved changes in the session")
+        session.rollback()
+    session.connection(execution_options={"sqlite_immediate": True})
+
+
+def _close_session(_exc: BaseException | None = None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()

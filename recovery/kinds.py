@@ -1,0 +1,405 @@
+"""The registry of site kinds: geometry, life cycle, attributes and labels of each, declared once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from recovery.errors import TransitionError, UnknownKindError, ValidationError
+
+
+@dataclass(frozen=True)
+class Status:
+    key: str
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """A kind-specific attribute: its type, the values it may take, and whether it must be given."""
+
+    key: str
+    zh: str
+    en: str
+    type: type = str
+    choices: tuple[Any, ...] | None = None
+    required: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    #: derived attributes are computed by the app (spatial joins), never accepted from input
+    derived: bool = False
+
+    def clean(self, value: Any) -> Any:
+        if self.type is bool:
+            if not isinstance(value, bool):
+                raise ValidationError("Attribute %(attr)s must be true or false.", attr=self.key)
+        elif self.type is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValidationError("Attribute %(attr)s must be a whole number.", attr=self.key)
+        elif self.type is float:
+            if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+                raise ValidationError("Attribute %(attr)s must be a number.", attr=self.key)
+            value = float(value)
+        elif self.type is str:
+            if not isinstance(value, str) or not value.strip():
+                raise ValidationError("Attribute %(attr)s must be non-empty text.", attr=self.key)
+            value = value.strip()
+        if self.choices is not None and value not in self.choices:
+            raise ValidationError(
+                "Attribute %(attr)s must be one of %(choices)s.",
+                attr=self.key,
+                choices=", ".join(map(str, self.choices)),
+            )
+        if self.minimum is not None and value < self.minimum:
+            raise ValidationError(
+                "Attribute %(attr)s must be at least %(min)s.", attr=self.key, min=self.minimum
+            )
+        if self.maximum is not None and value > self.maximum:
+            raise ValidationError(
+                "Attribute %(attr)s must be at most %(max)s.", attr=self.key, max=self.maximum
+            )
+        return value
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A quantity an event may carry. `flow` measures add up over time (m³ removed); the others are levels."""
+
+    key: str
+    zh: str
+    en: str
+    unit: str
+    minimum: float = 0.0
+    maximum: float = 1e9
+    flow: bool = True
+
+
+MEASURES: dict[str, Measure] = {
+    m.key: m
+    for m in (
+        Measure("silt_m3", "清运淤泥", "silt removed", "m³", maximum=1e6),
+        Measure("garbage_t", "清运垃圾杂物", "garbage removed", "t", maximum=1e6),
+        Measure("capacity_pct", "产能恢复", "capacity restored", "%", maximum=100.0, flow=False),
+        Measure("length_m", "加固长度", "length reinforced", "m", maximum=1e5),
+    )
+}
+
+
+@dataclass(frozen=True)
+class SiteKind:
+    """One kind of site. Transitions not listed are refused; a kind may track several utilities at once."""
+
+    key: str
+    zh: str
+    en: str
+    prefix: str
+    geometry_types: tuple[str, ...]
+    statuses: tuple[Status, ...]
+    attributes: tuple[Attribute, ...] = ()
+    measures: tuple[str, ...] = ()
+    #: extra transitions beyond "forward to any later status"
+    extra_transitions: tuple[tuple[str, str], ...] = ()
+    #: independent sub-life-cycles (utilities of a residential community), each with its own statuses
+    tracks: tuple[Status, ...] = ()
+    track_statuses: tuple[Status, ...] = ()
+    #: attributes whose values split the daily roll-up (so metrics can filter on them cheaply)
+    segment_by: tuple[str, ...] = ()
+    #: the capacity level implied by a status, for kinds that have one (enterprises)
+    status_capacity: Mapping[str, float] = field(default_factory=dict)
+    recurring_check_in: bool = False
+
+    @property
+    def status_keys(self) -> tuple[str, ...]:
+        return tuple(s.key for s in self.statuses)
+
+    @property
+    def initial_status(self) -> str:
+        return self.statuses[0].key
+
+    @property
+    def done_status(self) -> str:
+        return self.statuses[-1].key
+
+    def status(self, key: str) -> Status:
+        for status in (*self.statuses, *self.track_statuses):
+            if status.key == key:
+                return status
+        raise ValidationError("Unknown status %(status)s for %(kind)s.", status=key, kind=self.key)
+
+    def allowed_next(self, current: str | None) -> tuple[str, ...]:
+        keys = self.status_keys
+        if current is None:
+            return (self.initial_status,)
+        if current not in keys:
+            return ()
+        later = keys[keys.index(current) + 1 :]
+        extra = tuple(to for frm, to in self.extra_transitions if frm == current and to not in later)
+        return later + extra
+
+    def check_transition(self, current: str | None, target: str, track: str | None = None) -> None:
+        """Raise TransitionError unless moving from `current` to `target` is allowed (on `track`, if any)."""
+        if self.tracks:
+            track_keys = tuple(t.key for t in self.tracks)
+            if track not in track_keys:
+                raise ValidationError(
+                    "A %(kind)s change must name the utility: one of %(tracks)s.",
+                    kind=self.key,
+                    tracks=", ".join(track_keys),
+                )
+            order = tuple(s.key for s in self.track_statuses)
+            if target not in order:
+                raise ValidationError("Unknown status %(status)s for %(kind)s.", status=target, kind=self.key)
+            if current is not None and order.index(target) <= order.index(current):
+                raise TransitionError(
+                    "%(kind)s cannot go from %(from)s to %(to)s.",
+                    kind=self.key,
+                    to=target,
+                    **{"from": current},
+                )
+            return
+        if track is not None:
+            raise ValidationError("%(kind)s has no utilities to name.", kind=self.key)
+        if target not in self.status_keys:
+            raise ValidationError("Unknown status %(status)s for %(kind)s.", status=target, kind=self.key)
+        if target not in self.allowed_next(current):
+            raise TransitionError(
+                "%(kind)s cannot go from %(from)s to %(to)s.", kind=self.key, to=target, **{"from": current}
+            )
+
+    def clean_attributes(self, raw: Mapping[str, Any] | None) -> dict[str, Any]:
+        raw = dict(raw or {})
+        known = {a.key: a for a in self.attributes}
+        unknown = sorted(set(raw) - {k for k, a in known.items() if not a.derived})
+        if unknown:
+            raise ValidationError(
+                "Unknown attribute %(attr)s for %(kind)s.", attr=", ".join(unknown), kind=self.key
+            )
+        cleaned: dict[str, Any] = {}
+        for attribute in self.attributes:
+            if attribute.derived:
+                continue
+            if attribute.key in raw and raw[attribute.key] is not None:
+                cleaned[attribute.key] = attribute.clean(raw[attribute.key])
+            elif attribute.required:
+                raise ValidationError(
+                    "Attribute %(attr)s is required for %(kind)s.", attr=attribute.key, kind=self.key
+                )
+        return cleaned
+
+    def segment(self, attributes: Mapping[str, Any]) -> str:
+        """The roll-up segment of a site, e.g. `road_class=main` or `above_size=true`."""
+        parts = []
+        for key in self.segment_by:
+            value = attributes.get(key)
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            parts.append(f"{key}={value}")
+        return ";".join(parts)
+
+    def capacity_for(self, status: str, measures: Mapping[str, Any]) -> float | None:
+        if not self.status_capacity and "capacity_pct" not in self.measures:
+            return None
+        if status in self.status_capacity:
+            return self.status_capacity[status]
+        value = measures.get("capacity_pct")
+        return float(value) if value is not None else None
+
+
+def _statuses(*triples: tuple[str, str, str]) -> tuple[Status, ...]:
+    return tuple(Status(*t) for t in triples)
+
+
+KINDS: dict[str, SiteKind] = {
+    k.key: k
+    for k in (
+        SiteKind(
+            "road_collapse",
+            "道路塌陷点",
+            "road collapse",
+            "RC",
+            ("Point", "LineString"),
+            _statuses(
+                ("reported", "已上报", "reported"),
+                ("secured", "已围挡", "secured"),
+                ("repairing", "抢修中", "repairing"),
+                ("passable", "已通行", "passable"),
+                ("restored", "已修复", "restored"),
+            ),
+            attributes=(
+                Attribute(
+                    "road_class",
+                    "道路等级",
+                    "road class",
+                    choices=("main", "secondary", "branch"),
+                    required=True,
+                ),
+                Attribute("road_name", "道路名称", "road name"),
+            ),
+            segment_by=("road_class",),
+        ),
+        SiteKind(
+            "silt_site",
+            "清淤点",
+            "silt site",
+            "SL",
+            ("Point", "Polygon"),
+            _statuses(
+                ("reported", "已上报", "reported"),
+                ("clearing", "清理中", "clearing"),
+                ("cleared", "已清淤", "cleared"),
+                ("disinfected", "已消杀", "disinfected"),
+            ),
+            attributes=(
+                Attribute(
+                    "place_type",
+                    "点位类型",
+                    "place type",
+                    choices=("garage", "market", "street", "community", "underpass"),
+                ),
+            ),
+            measures=("silt_m3", "garbage_t"),
+        ),
+        SiteKind(
+            "municipal_facility",
+            "市政设施",
+            "municipal facility",
+            "MF",
+            ("Point",),
+            _statuses(
+                ("damaged", "损坏", "damaged"),
+                ("repairing", "维修中", "repairing"),
+                ("repaired", "已修复", "repaired"),
+            ),
+            attributes=(
+                Attribute(
+                    "facility_type",
+                    "设施类型",
+                    "facility type",
+                    choices=("street_light", "public_toilet", "traffic_signal"),
+                    required=True,
+                ),
+                Attribute("inside_ring4", "四环内", "inside the 4th ring", type=bool, derived=True),
+            ),
+            segment_by=("facility_type", "inside_ring4"),
+        ),
+        SiteKind(
+            "river_hazard",
+            "河道险情",
+            "river-bank hazard",
+            "RH",
+            ("LineString",),
+            _statuses(
+                ("found", "排查发现", "found"),
+                ("reinforcing", "加固中", "reinforcing"),
+                ("secured", "已除险", "secured"),
+            ),
+            attributes=(
+                Attribute("river", "河道", "river", choices=("贾鲁河", "索须河", "须水河"), required=True),
+                Attribute("length_m", "长度(米)", "length (m)", type=float, derived=True),
+            ),
+            measures=("length_m",),
+            segment_by=("river",),
+        ),
+        SiteKind(
+            "disinfection_point",
+            "消杀点",
+            "disinfection point",
+            "DP",
+            ("Point",),
+            _statuses(("active", "在用", "active")),
+            attributes=(
+                Attribute(
+                    "point_type",
+                    "点位类型",
+                    "point type",
+                    choices=("market", "community", "station", "school", "garbage_station"),
+                ),
+            ),
+            recurring_check_in=True,
+        ),
+        SiteKind(
+            "enterprise",
+            "企业",
+            "enterprise",
+            "EN",
+            ("Point",),
+            _statuses(
+                ("operating", "正常生产", "operating"),
+                ("stopped", "停产", "stopped"),
+                ("partly_restarted", "部分复工", "partly restarted"),
+                ("restarted", "全面复工", "restarted"),
+            ),
+            attributes=(
+                Attribute("industry", "行业", "industry"),
+                Attribute("above_size", "规上工业", "above-size industrial", type=bool),
+                Attribute("employees", "职工人数", "employees", type=int, minimum=0, maximum=1_000_000),
+            ),
+            measures=("capacity_pct",),
+            extra_transitions=(
+                ("partly_restarted", "partly_restarted"),
+                ("partly_restarted", "stopped"),
+                ("restarted", "stopped"),
+            ),
+            segment_by=("above_size",),
+            status_capacity={"operating": 100.0, "stopped": 0.0, "restarted": 100.0},
+        ),
+        SiteKind(
+            "residential_community",
+            "居民小区",
+            "residential community",
+            "RS",
+            ("Polygon", "MultiPolygon"),
+            _statuses(
+                ("affected", "受影响", "affected"),
+                ("restored", "已全部恢复", "all restored"),
+            ),
+            attributes=(Attribute("households", "户数", "households", type=int, minimum=0, maximum=100_000),),
+            tracks=_statuses(("water", "供水", "water"), ("power", "供电", "power"), ("gas", "供气", "gas")),
+            track_statuses=_statuses(("cut", "中断", "cut"), ("restored", "已恢复", "restored")),
+        ),
+    )
+}
+
+
+def get_kind(key: str) -> SiteKind:
+    try:
+        return KINDS[key]
+    except (KeyError, TypeError):
+        raise UnknownKindError("Unknown site kind %(kind)s.", kind=key) from None
+
+
+def clean_measures(kind: SiteKind, raw: Mapping[str, Any] | None) -> dict[str, float]:
+    """Validate an event's measures against what the kind records; numbers only, finite, in range."""
+    cleaned: dict[str, float] = {}
+    for key, value in (raw or {}).items():
+        measure = MEASURES.get(key)
+        if measure is None or key not in kind.measures:
+            raise ValidationError("%(kind)s does not record %(measure)s.", kind=kind.key, measure=key)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or value != value
+            or value
+            in (
+                float("inf"),
+                float("-inf"),
+            )
+        ):
+            raise ValidationError("Measure %(measure)s must be a finite number.", measure=key)
+        if not measure.minimum <= value <= measure.maximum:
+            raise ValidationError(
+                "Measure %(measure)s must be between %(min)s and %(max)s.",
+                measure=key,
+                min=measure.minimum,
+                max=measure.maximum,
+            )
+        cleaned[key] = round(float(value), 3)
+    return cleaned
+
+
+#: Rendering helpers for labels, used by templates and reports.
+def kind_label(key: str, locale: str = "zh") -> str:
+    kind = get_kind(key)
+    return kind.zh if locale.startswith("zh") else kind.en

@@ -1,0 +1,1 @@
+"""The append-only event ledger: recording events, projecting current state, replaying any past moment."""

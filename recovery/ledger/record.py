@@ -1,0 +1,241 @@
+"""The write path: append one event, and in the same transaction update the site's projection and the roll-up."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from recovery.db.engine import begin_write
+from recovery.errors import IdempotencyError, NotFoundError, ValidationError
+from recovery.kinds import MEASURES, clean_measures, get_kind
+from recovery.ledger.fold import Dims, Entry, contributions, replay
+from recovery.models import Event, EventMeasure, RollupDelta, Site
+from recovery.timeutil import ZONE, local_day, now
+
+SITE_ACTIONS = ("report", "transition", "check_in", "assign", "note")
+#: how far ahead of the server clock a valid time may be (phones' clocks drift)
+CLOCK_SKEW = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The outcome of a write: the event, and whether it was new (False for an idempotent replay)."""
+
+    event: Event
+    created: bool
+
+
+def body_hash(body: dict[str, Any]) -> str:
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def find_replay(session: Session, client_id: str | None, digest: str) -> Event | None:
+    """The event stored earlier under `client_id`, if the body matches; a different body is refused."""
+    if not client_id:
+        return None
+    existing = session.scalars(select(Event).where(Event.client_id == client_id)).first()
+    if existing is None:
+        return None
+    if existing.body_hash != digest:
+        raise IdempotencyError(
+            "Client event id %(client_id)s was already used for a different change.", client_id=client_id
+        )
+    return existing
+
+
+def entries_for(session: Session, site_id: int) -> list[Entry]:
+    rows = session.execute(
+        select(
+            Event.id, Event.action, Event.track, Event.to_status, Event.level, Event.measures, Event.valid_at
+        ).where(Event.site_id == site_id)
+    ).all()
+    return [Entry(*row) for row in rows]
+
+
+def flow_measures(measures: dict) -> dict:
+    return {k: v for k, v in measures.items() if MEASURES[k].flow}
+
+
+def record_site_event(
+    session: Session,
+    site_id: int,
+    *,
+    action: str,
+    actor: str,
+    valid_at: datetime,
+    to_status: str | None = None,
+    track: str | None = None,
+    measures: dict | None = None,
+    note: str = "",
+    client_id: str | None = None,
+    recorded_at: datetime | None = None,
+    commit: bool = True,
+) -> Recorded:
+    """Append a site event after checking it against the site's life cycle at its valid time.
+
+    A repeated `client_id` with the same body returns the stored event and writes nothing; with another
+    body it raises IdempotencyError. Nothing is written unless every check passes.
+    """
+    if action not in SITE_ACTIONS or action == "report":
+        raise ValidationError("Unknown action %(action)s.", action=action)
+    begin_write(session)
+    try:
+        site = session.get(Site, site_id, with_for_update=session.bind.dialect.name == "postgresql")
+        if site is None:
+            raise NotFoundError("Site %(site)s does not exist.", site=site_id)
+        kind = get_kind(site.kind)
+        measures = clean_measures(kind, measures)
+        actor = clean_text(actor, "actor", 200, required=True)
+        note = clean_text(note, "note", 2000)
+        body = {
+            "action": action,
+            "site": site.key,
+            "track": track,
+            "to_status": to_status,
+            "measures": measures,
+            "note": note,
+            "actor": actor,
+            "valid_at": valid_at.isoformat(),
+        }
+        digest = body_hash(body)
+        replayed = find_replay(session, client_id, digest)
+        if replayed is not None:
+            session.rollback()
+            return Recorded(replayed, created=False)
+        recorded_at = recorded_at or now()
+        if valid_at > recorded_at + CLOCK_SKEW:
+            raise ValidationError(
+                "The time it happened (%(valid_at)s) is in the future.", valid_at=_zone(valid_at)
+            )
+        level = kind.capacity_for(to_status, measures) if action == "transition" and to_status else None
+        if action == "check_in":
+            _check_once_a_day(session, site, valid_at)
+        before = entries_for(session, site.id)
+        candidate = Entry(2**62, action, track, to_status, level, flow_measures(measures), valid_at)
+        _state, from_statuses = replay(kind, [*before, candidate])
+        ordered = sorted([*before, candidate], key=lambda e: (e.valid_at, e.id))
+        from_status = from_statuses[ordered.index(candidate)]
+        event = Event(
+            client_id=client_id,
+            body_hash=digest,
+            action=action,
+            site_id=site.id,
+            actor=actor,
+            track=track,
+            from_status=from_status,
+            to_status=to_status,
+            level=level,
+            measures=measures,
+            note=note,
+            valid_at=valid_at,
+            recorded_at=recorded_at,
+        )
+        session.add(event)
+        session.flush()
+        for key, value in flow_measures(measures).items():
+            session.add(
+                EventMeasure(
+                    event_id=event.id,
+                    key=key,
+                    site_id=site.id,
+                    value=value,
+                    valid_at=valid_at,
+                    recorded_at=recorded_at,
+                )
+            )
+        after = [*before, candidate._replace(id=event.id)]
+        project_site(session, site, before, after)
+        if commit:
+            session.commit()
+        return Recorded(event, created=True)
+    except IntegrityError:
+        # a concurrent writer stored the same client id first: answer as a replay of theirs
+        session.rollback()
+        replayed = find_replay(session, client_id, digest) if client_id else None
+        if replayed is None:
+            raise
+        return Recorded(replayed, created=False)
+    except Exception:
+        session.rollback()
+        raise
+
+
+def project_site(session: Session, site: Site, before: list[Entry], after: list[Entry]) -> None:
+    """Update the site's projection and the roll-up to reflect `after` instead of `before`."""
+    kind = get_kind(site.kind)
+    state, _ = replay(kind, after, strict=False)
+    site.status = state.status
+    site.track_status = dict(sorted(state.track_status.items()))
+    site.capacity_pct = state.level
+    site.reported_at = state.reported_at
+    site.done_at = state.done_at
+    site.last_valid_at = state.last_valid_at
+    site.version = state.version
+    session.add(site)
+    dims = Dims(site.kind, site.subdistrict or "", site.segment)
+    delta = contributions(kind, dims, after)
+    delta.subtract(contributions(kind, dims, before))
+    apply_rollup(session, Counter({k: v for k, v in delta.items() if v}))
+
+
+def apply_rollup(session: Session, delta: Counter) -> None:
+    """Add deltas to the roll-up cells (upsert; concurrent writers add, never overwrite)."""
+    if not delta:
+        return
+    dialect = session.bind.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = [
+        {
+            "day": d,
+            "kind": k,
+            "subdistrict": s,
+            "segment": g,
+            "track": t,
+            "status": st,
+            "quantity": q,
+            "delta": v,
+        }
+        for (d, k, s, g, t, st, q), v in sorted(delta.items())
+    ]
+    stmt = insert(RollupDelta)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["day", "kind", "subdistrict", "segment", "track", "status", "quantity"],
+        set_={"delta": RollupDelta.__table__.c.delta + stmt.excluded.delta},
+    )
+    session.execute(stmt, rows)
+
+
+def _check_once_a_day(session: Session, site: Site, valid_at: datetime) -> None:
+    day = local_day(valid_at)
+    rows = session.scalars(
+        select(Event.valid_at).where(Event.site_id == site.id, Event.action == "check_in")
+    ).all()
+    if any(local_day(v) == day for v in rows):
+        raise ValidationError("This point already has its check-in for %(day)s.", day=day.isoformat())
+
+
+def clean_text(value: Any, field: str, limit: int, required: bool = False) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationError("%(field)s must be text.", field=field)
+    value = value.strip()
+    if required and not value:
+        raise ValidationError("%(field)s is required.", field=field)
+    if len(value) > limit:
+        raise ValidationError("%(field)s is longer than %(limit)s characters.", field=field, limit=limit)
+    return value
+
+
+def _zone(moment: datetime) -> str:
+    return moment.astimezone(ZONE).strftime("%Y-%m-%d %H:%M")

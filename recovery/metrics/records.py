@@ -1,0 +1,250 @@
+"""Drill-down: the records a figure counted, as of the same moment, so a reader can check every number."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from recovery import workitems
+from recovery.kinds import KINDS, MEASURES
+from recovery.ledger.fold import overall_status
+from recovery.metrics.compute import segment_matches
+from recovery.metrics.cube import _latest_status_events
+from recovery.metrics.registry import METRICS_BY_KEY, Selector
+from recovery.models import Event, EventMeasure, Site, Team, WorkItem
+from recovery.timeutil import local_day, start_of_day, zone_iso
+
+
+def records_for(
+    session: Session,
+    metric_key: str,
+    as_of: datetime,
+    known_at: datetime | None = None,
+    *,
+    subdistrict: str | None = None,
+    side: str = "numerator",
+) -> list[dict]:
+    """The records behind one side of a figure. For counts there is one row per unit counted; for sums,
+    each row carries its `value` and the values add up to the figure."""
+    metric = METRICS_BY_KEY[metric_key]
+    selector = metric.numerator if side == "numerator" else metric.denominator
+    if selector is None:
+        return []
+    if selector.kind == "team":
+        return _teams(session, selector, subdistrict)
+    if selector.kind == "work_item":
+        return _work_items(session, selector, as_of, known_at, subdistrict)
+    if selector.quantity in MEASURES:
+        return _flows(session, selector, as_of, known_at, subdistrict)
+    if selector.quantity == "check_in":
+        return _check_ins(session, selector, as_of, known_at, subdistrict)
+    return _sites(session, selector, as_of, known_at, subdistrict)
+
+
+def _site_filter(selector: Selector, subdistrict: str | None) -> list:
+    conditions = [Site.kind == selector.kind]
+    if subdistrict is not None:
+        conditions.append(func.coalesce(Site.subdistrict, "") == subdistrict)
+    return conditions
+
+
+def _sites(session, selector: Selector, as_of, known_at, subdistrict) -> list[dict]:
+    latest = _latest_status_events(as_of, known_at)
+    rows = session.execute(
+        select(
+            Site.id,
+            Site.key,
+            Site.name,
+            Site.segment,
+            Site.subdistrict,
+            latest.c.track,
+            latest.c.to_status,
+            latest.c.level,
+        )
+        .join(latest, latest.c.site_id == Site.id)
+        .where(latest.c.rn == 1, *_site_filter(selector, subdistrict))
+        .order_by(Site.id)
+    ).all()
+    kind = KINDS[selector.kind]
+    if kind.tracks:
+        statuses: dict[int, dict] = defaultdict(dict)
+        info = {}
+        for row in rows:
+            info[row.id] = row
+            if row.track:
+                statuses[row.id][row.track] = row.to_status
+        candidates = []
+        for site_id, row in info.items():
+            if selector.track:
+                status = statuses[site_id].get(selector.track)
+                if status is None:
+                    continue
+            else:
+                status = overall_status(kind, statuses[site_id])
+            candidates.append((row, status, None))
+    else:
+        candidates = [(row, row.to_status, row.level) for row in rows]
+    out = []
+    for row, status, level in candidates:
+        if selector.status is not None and status not in selector.status:
+            continue
+        if status in selector.exclude_status or not segment_matches(row.segment, selector.segment):
+            continue
+        record = {
+            "type": "site",
+            "id": row.id,
+            "key": row.key,
+            "name": row.name,
+            "status": status,
+            "subdistrict": row.subdistrict,
+        }
+        record["value"] = float(level) if selector.quantity == "level" and level is not None else 1
+        if selector.quantity == "level" and level is None:
+            record["value"] = 0.0
+        out.append(record)
+    return out
+
+
+def _flows(session, selector: Selector, as_of, known_at, subdistrict) -> list[dict]:
+    conditions = [
+        EventMeasure.key == selector.quantity,
+        EventMeasure.valid_at < as_of,
+        *_site_filter(selector, subdistrict),
+    ]
+    if known_at is not None:
+        conditions.append(EventMeasure.recorded_at <= known_at)
+    rows = session.execute(
+        select(
+            EventMeasure.event_id,
+            EventMeasure.value,
+            EventMeasure.valid_at,
+            Site.key,
+            Site.name,
+            Site.segment,
+            Site.subdistrict,
+        )
+        .join(Site, Site.id == EventMeasure.site_id)
+        .where(*conditions)
+        .order_by(EventMeasure.event_id)
+    ).all()
+    return [
+        {
+            "type": "event",
+            "id": r.event_id,
+            "key": r.key,
+            "name": r.name,
+            "value": r.value,
+            "valid_at": zone_iso(r.valid_at),
+            "subdistrict": r.subdistrict,
+        }
+        for r in rows
+        if segment_matches(r.segment, selector.segment)
+    ]
+
+
+def _check_ins(session, selector: Selector, as_of, known_at, subdistrict) -> list[dict]:
+    day_start = start_of_day(local_day(as_of - timedelta(microseconds=1)))
+    conditions = [
+        Event.action == "check_in",
+        Event.valid_at >= day_start,
+        Event.valid_at < as_of,
+        *_site_filter(selector, subdistrict),
+    ]
+    if known_at is not None:
+        conditions.append(Event.recorded_at <= known_at)
+    rows = session.execute(
+        select(Event.id, Event.valid_at, Site.key, Site.name, Site.subdistrict)
+        .join(Site, Site.id == Event.site_id)
+        .where(*conditions)
+        .order_by(Event.id)
+    ).all()
+    return [
+        {
+            "type": "event",
+            "id": r.id,
+            "key": r.key,
+            "name": r.name,
+            "value": 1,
+            "valid_at": zone_iso(r.valid_at),
+            "subdistrict": r.subdistrict,
+        }
+        for r in rows
+    ]
+
+
+def _teams(session, selector: Selector, subdistrict) -> list[dict]:
+    conditions = []
+    if subdistrict is not None:
+        conditions.append(func.coalesce(Team.subdistrict, "") == subdistrict)
+    rows = session.execute(select(Team).where(*conditions).order_by(Team.id)).scalars().all()
+    out = []
+    for team in rows:
+        if not segment_matches(f"type={team.type}", selector.segment):
+            continue
+        value = team.members if selector.quantity == "members" else 1
+        out.append(
+            {
+                "type": "team",
+                "id": team.id,
+                "key": team.key,
+                "name": team.name,
+                "value": value,
+                "subdistrict": team.subdistrict,
+            }
+        )
+    return out
+
+
+def _work_items(session, selector: Selector, as_of, known_at, subdistrict) -> list[dict]:
+    conditions = [
+        Event.work_item_id.is_not(None),
+        Event.action.in_(tuple(workitems.ACTION_STATUS)),
+        Event.valid_at < as_of,
+    ]
+    if known_at is not None:
+        conditions.append(Event.recorded_at <= known_at)
+    history: dict[int, list] = defaultdict(list)
+    for item_id, action, valid_at, event_id in session.execute(
+        select(Event.work_item_id, Event.action, Event.valid_at, Event.id).where(*conditions)
+    ):
+        history[item_id].append((action, valid_at, event_id))
+    items = session.execute(
+        select(WorkItem, func.coalesce(Site.subdistrict, ""))
+        .outerjoin(Site, Site.id == WorkItem.site_id)
+        .where(WorkItem.id.in_(list(history)))
+        .order_by(WorkItem.id)
+    ).all()
+    out = []
+    for item, sub in items:
+        if subdistrict is not None and sub != subdistrict:
+            continue
+        state = workitems.fold(history[item.id])
+        segment = f"category={item.category};severity={item.severity}"
+        if not segment_matches(segment, selector.segment):
+            continue
+        feedback_due, resolve_due = workitems.deadlines(state.opened_at, item.severity)
+        if selector.quantity == "overdue_feedback" and not (
+            state.fed_back_at is None and as_of > feedback_due
+        ):
+            continue
+        if selector.quantity == "overdue_resolve" and not (state.resolved_at is None and as_of > resolve_due):
+            continue
+        if selector.status is not None and state.status not in selector.status:
+            continue
+        if state.status in selector.exclude_status:
+            continue
+        out.append(
+            {
+                "type": "work_item",
+                "id": item.id,
+                "key": item.key,
+                "name": item.title,
+                "status": state.status,
+                "value": 1,
+                "subdistrict": sub or None,
+            }
+        )
+    return out

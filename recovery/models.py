@@ -1,0 +1,162 @@
+"""The tables: teams, sites (with their current-state projection), work items, the event ledger, the roll-up."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from recovery.db.types import GeometryType, JSONType, UTCDateTime
+
+
+def _json(**kwargs: Any) -> Any:
+    return Field(default_factory=dict, sa_column=Column(JSONType, nullable=False, **kwargs))
+
+
+def _utc(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class TeamBase(SQLModel):
+    key: str = Field(max_length=40, unique=True)
+    name: str = Field(max_length=200)
+    type: str = Field(max_length=20)  # party_org, enterprise, social_group, crew
+    subdistrict: str | None = Field(default=None, max_length=20)
+    members: int = 0
+
+
+class Team(TeamBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class SiteBase(SQLModel):
+    kind: str = Field(max_length=30)
+    name: str = Field(max_length=200)
+    address: str = Field(default="", max_length=300)
+    priority: int = 2
+    deadline: datetime | None = _utc()
+
+
+class Site(SiteBase, table=True):
+    """A damaged site. Descriptive fields are set when it is reported; the projection fields follow the ledger."""
+
+    __table_args__ = (
+        Index("ix_site_kind_status", "kind", "status"),
+        Index("ix_site_subdistrict", "subdistrict"),
+        Index("ix_site_bbox", "minx", "maxx", "miny", "maxy"),
+    )
+
+    model_config = {"arbitrary_types_allowed": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=40, unique=True)
+    geom: BaseGeometry = Field(sa_column=Column(GeometryType(), nullable=False))
+    minx: float
+    miny: float
+    maxx: float
+    maxy: float
+    subdistrict: str | None = Field(default=None, max_length=20)
+    attributes: dict = _json()
+    segment: str = Field(default="", max_length=120)
+    team_id: int | None = Field(default=None, foreign_key="team.id")
+    # -- projection of the ledger (rebuilt by `recovery ledger rebuild`, checked by `ledger verify`)
+    status: str = Field(max_length=30)
+    track_status: dict = _json()
+    capacity_pct: float | None = None
+    reported_at: datetime | None = _utc(nullable=False)
+    done_at: datetime | None = _utc()
+    last_valid_at: datetime | None = _utc()
+    version: int = 0
+
+
+class WorkItemBase(SQLModel):
+    category: str = Field(max_length=30)  # enterprise_request, supervision, review_problem
+    title: str = Field(max_length=300)
+    responsible_unit: str = Field(max_length=200)
+    severity: str = Field(default="general", max_length=10)  # general (7 days) or major (30 days)
+
+
+class WorkItem(WorkItemBase, table=True):
+    """A 事项 tracked under 13710; its status and dates are a projection of its ledger events."""
+
+    __tablename__ = "work_item"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=40, unique=True)
+    site_id: int | None = Field(default=None, foreign_key="site.id", index=True)
+    status: str = Field(default="open", max_length=20)  # open, fed_back, resolved, closed
+    opened_at: datetime | None = _utc(nullable=False)
+    feedback_due: datetime | None = _utc(nullable=False)
+    resolve_due: datetime | None = _utc(nullable=False)
+    fed_back_at: datetime | None = _utc()
+    resolved_at: datetime | None = _utc()
+    closed_at: datetime | None = _utc()
+    version: int = 0
+
+
+class Event(SQLModel, table=True):
+    """One append-only entry of the ledger. Rows are inserted, never updated or deleted."""
+
+    __table_args__ = (
+        Index("ix_event_site_valid", "site_id", "track", "valid_at", "id"),
+        Index("ix_event_valid", "valid_at"),
+        Index("ix_event_recorded", "recorded_at"),
+        Index("ix_event_work_item", "work_item_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: str | None = Field(default=None, max_length=100, unique=True)
+    body_hash: str = Field(max_length=64)
+    action: str = Field(max_length=30)
+    site_id: int | None = Field(default=None, foreign_key="site.id")
+    work_item_id: int | None = Field(default=None, foreign_key="work_item.id")
+    actor: str = Field(max_length=200)
+    track: str | None = Field(default=None, max_length=20)
+    from_status: str | None = Field(default=None, max_length=30)
+    to_status: str | None = Field(default=None, max_length=30)
+    level: float | None = None  # the level this event sets (an enterprise's capacity %), if any
+    measures: dict = _json()
+    note: str = Field(default="", max_length=2000)
+    valid_at: datetime | None = _utc(nullable=False)
+    recorded_at: datetime | None = _utc(nullable=False)
+
+
+class EventMeasure(SQLModel, table=True):
+    """The flow quantities of an event (m³ of silt, tonnes of garbage), one row each, for fast sums."""
+
+    __tablename__ = "event_measure"
+    __table_args__ = (Index("ix_event_measure_valid", "key", "valid_at"),)
+
+    event_id: int = Field(foreign_key="event.id", primary_key=True)
+    key: str = Field(max_length=30, primary_key=True)
+    site_id: int = Field(foreign_key="site.id", index=True)
+    value: float
+    valid_at: datetime | None = _utc(nullable=False)
+    recorded_at: datetime | None = _utc(nullable=False)
+
+
+class RollupDelta(SQLModel, table=True):
+    """Daily roll-up as deltas: the figures at the end of day D are the sums of the rows with day <= D.
+
+    `quantity` is `n` (sites in that status), `level` (sum of capacity %), a flow measure key, or
+    `check_in` (counted per day, not cumulatively). Kept in the same transaction as each event.
+    """
+
+    __tablename__ = "rollup_delta"
+    __table_args__ = (
+        UniqueConstraint(
+            "day", "kind", "subdistrict", "segment", "track", "status", "quantity", name="uq_rollup_cell"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: str = Field(max_length=10, index=True)  # YYYY-MM-DD in the zone's time zone
+    kind: str = Field(max_length=30)
+    subdistrict: str = Field(default="", max_length=20)
+    segment: str = Field(default="", max_length=120)
+    track: str = Field(default="", max_length=20)
+    status: str = Field(default="", max_length=30)
+    quantity: str = Field(max_length=30)
+    delta: float = 0.0

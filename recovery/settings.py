@@ -1,0 +1,105 @@
+"""Every setting, declared once with its default and help text, read from RECOVERY_* variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from recovery.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {text!r}")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration value: its name, how to parse it, its default and what it is for."""
+
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+
+    @property
+    def env_var(self) -> str:
+        return f"RECOVERY_{self.name}"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "DATABASE_URL",
+        None,
+        "SQLAlchemy URL of the database. Default: a SQLite file `recovery.sqlite3` in the instance folder. "
+        "Use postgresql+psycopg://user@host/db for PostgreSQL with PostGIS.",
+    ),
+    Setting(
+        "SECRET_KEY",
+        "dev-only-change-me",
+        "Key that signs session cookies. Set a long random value in production.",
+    ),
+    Setting(
+        "DEFAULT_LOCALE", "zh_CN", "Language of pages, reports and exports when the user has not chosen one."
+    ),
+    Setting("TIMEZONE", "Asia/Shanghai", "Time zone in which dates are shown and days begin and end."),
+    Setting(
+        "GEODATA_DIR",
+        str(PROJECT_ROOT / "geodata"),
+        "Folder holding the zone's boundaries, roads and rivers.",
+    ),
+    Setting(
+        "SEED_DIR", str(PROJECT_ROOT / "seed" / "data"), "Folder holding the committed 7·20 seed data set."
+    ),
+    Setting(
+        "SQLITE_SYNCHRONOUS",
+        "FULL",
+        "SQLite `synchronous` pragma. FULL (default) makes every acknowledged commit survive power loss in WAL "
+        "mode; NORMAL survives an application crash but may lose the last commits on power loss.",
+    ),
+    Setting("DB_ECHO", False, "Log every SQL statement (debugging only).", _bool),
+)
+
+_BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> dict:
+    """Return the settings as a dict, from defaults, then the environment, then explicit overrides.
+
+    A value that does not parse raises `ConfigError` at start-up rather than misbehaving later.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.env_var)
+        if raw is None:
+            values[setting.name] = setting.default
+            continue
+        try:
+            values[setting.name] = setting.parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{setting.env_var}: {exc}") from exc
+    for name, value in (overrides or {}).items():
+        if name not in _BY_NAME:
+            raise ConfigError(f"unknown setting {name!r}")
+        values[name] = value
+    return values
+
+
+def describe_settings() -> list[dict[str, str]]:
+    """The settings table as the README and `recovery settings` print it."""
+    return [
+        {"variable": s.env_var, "default": "" if s.default is None else str(s.default), "help": s.help}
+        for s in SETTINGS
+    ]

@@ -1,0 +1,1 @@
+"""The web layer: thin views over the domain functions, one JSON error shape, one HTML error page."""

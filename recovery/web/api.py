@@ -1,0 +1,67 @@
+"""JSON API, version 1: the figures, the records behind them, and the daily bulletin."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from recovery.db import get_session
+from recovery.errors import NotFoundError, ValidationError
+from recovery.i18n import current_locale
+from recovery.metrics import METRICS_BY_KEY, cube_at, evaluate_all
+from recovery.metrics.compute import figures_payload
+from recovery.metrics.records import records_for
+from recovery.reports.daily import daily_report
+from recovery.timeutil import parse_day, zone_iso
+from recovery.web.params import as_of_param, known_at_param, subdistrict_param
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _locale() -> str:
+    return "zh" if current_locale().startswith("zh") else "en"
+
+
+@bp.get("/metrics")
+def metrics():
+    """Every figure as of `as_of` (a day or an instant), optionally as known at `known_at`."""
+    session = get_session()
+    as_of, known_at = as_of_param(session), known_at_param()
+    cube = cube_at(session, as_of, known_at)
+    figures = evaluate_all(cube, subdistrict_param())
+    return jsonify(figures_payload(cube, figures, _locale()))
+
+
+@bp.get("/metrics/<key>/records")
+def metric_records(key: str):
+    """The records one figure counted, as of the same moment; `side=denominator` for the other side."""
+    if key not in METRICS_BY_KEY:
+        raise NotFoundError("Unknown figure %(key)s.", key=key[:60])
+    side = request.args.get("side", "numerator")
+    if side not in ("numerator", "denominator"):
+        raise ValidationError("side must be numerator or denominator.")
+    session = get_session()
+    as_of, known_at = as_of_param(session), known_at_param()
+    rows = records_for(session, key, as_of, known_at, subdistrict=subdistrict_param(), side=side)
+    return jsonify(
+        {
+            "key": key,
+            "side": side,
+            "as_of": zone_iso(as_of),
+            "known_at": zone_iso(known_at),
+            "count": len(rows),
+            "total": sum(r["value"] for r in rows),
+            "records": rows,
+        }
+    )
+
+
+@bp.get("/reports/daily/<day>")
+def report_daily(day: str):
+    """The daily bulletin; `format=json` (default) or `format=text`."""
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "text"):
+        raise ValidationError("format must be json or text.")
+    report = daily_report(get_session(), parse_day(day), known_at=known_at_param(), locale=_locale())
+    if fmt == "text":
+        return Response(report["bulletin"] + "\n", mimetype="text/plain; charset=utf-8")
+    return jsonify(report)

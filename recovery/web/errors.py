@@ -1,0 +1,37 @@
+"""Errors become one JSON shape under /api and one HTML page elsewhere; never a stack trace."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from recovery.errors import RecoveryError
+from recovery.i18n import translate
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _respond(status: int, code: str, message: str):
+    if wants_json():
+        response = jsonify({"error": {"code": code, "status": status, "message": message}})
+        response.status_code = status
+        return response
+    return render_template("error.html", status=status, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(RecoveryError)
+    def _recovery_error(exc: RecoveryError):
+        return _respond(exc.http_status, exc.code, exc.translated())
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return _respond(exc.code or 500, code, translate(exc.name or "Error"))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):  # pragma: no cover - the suite fails on any 500 it sees
+        app.logger.exception("unhandled error")
+        return _respond(500, "internal_error", translate("Internal Server Error"))

@@ -1,0 +1,68 @@
+"""HTML pages. The home page shows the headline figures for a chosen day."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, current_app, render_template, request, url_for
+
+from recovery.db import get_session
+from recovery.geodata import SUBDISTRICT_ORDER, load_geodata
+from recovery.i18n import current_locale
+from recovery.metrics import cube_at, evaluate_all
+from recovery.reports.daily import BULLETIN_KEYS, bulletin_text
+from recovery.timeutil import end_of_day
+from recovery.web.params import day_param
+
+bp = Blueprint("pages", __name__)
+
+HEADLINE_KEYS = (
+    "road_collapse_handled",
+    "road_collapse_total",
+    "silt_sites_cleared",
+    "silt_m3",
+    "garbage_t",
+    "enterprises_restarted",
+    "enterprises_stopped",
+    "restart_headcount_rate",
+    "composite_restart_rate",
+    "above_size_restart_share",
+    "community_restored",
+    "signals_ring4_repaired_rate",
+    "disinfection_coverage",
+    "work_items_open",
+    "work_items_overdue_feedback",
+    "work_items_overdue_resolve",
+)
+
+
+@bp.app_context_processor
+def _page_context() -> dict:
+    def lang_url(code: str) -> str:
+        args = {**request.args.to_dict(), "lang": code}
+        return url_for(request.endpoint or "pages.home", **(request.view_args or {}), **args)
+
+    return {"zh": current_locale().startswith("zh"), "lang_url": lang_url}
+
+
+@bp.get("/")
+def home():
+    session = get_session()
+    day = day_param(session)
+    cube = cube_at(session, end_of_day(day))
+    figures = evaluate_all(cube)
+    geodata = load_geodata(current_app.config["RECOVERY"]["GEODATA_DIR"])
+    zh = current_locale().startswith("zh")
+    table = [
+        (sub.zh if zh else sub.en, evaluate_all(cube, sub.key, list(BULLETIN_KEYS)))
+        for sub in sorted(geodata.subdistricts, key=lambda s: SUBDISTRICT_ORDER.index(s.key))
+    ]
+    return render_template(
+        "home.html",
+        day=day,
+        previous_day=day - timedelta(days=1),
+        next_day=day + timedelta(days=1),
+        headline=[figures[k] for k in HEADLINE_KEYS],
+        bulletin=bulletin_text(day, figures),
+        table=table,
+    )
