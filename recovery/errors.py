@@ -9,8 +9,8 @@ RecoveryError (500)
 ├── TransitionError (409)        a status change the kind's life cycle does not allow
 └── IdempotencyError (422)       a client event id reused with a different body
 
-Messages are written in English with `%(name)s` placeholders; `message_for(locale)` translates them through
-the catalogue so an API caller gets the message in their language.
+Messages are written in English with `%(name)s` placeholders; `translated()` renders them through the catalogue,
+with site kinds and statuses shown by their labels, so a caller gets the whole message in their language.
 """
 
 from __future__ import annotations
@@ -29,17 +29,34 @@ class RecoveryError(Exception):
         self.params = params
         super().__init__(self.render(message))
 
-    def render(self, template: str) -> str:
+    def render(self, template: str, params: dict[str, Any] | None = None) -> str:
+        params = self.params if params is None else params
         try:
-            return template % self.params if self.params else template
+            return template % params if params else template
         except (KeyError, TypeError, ValueError):
             return template
 
     def translated(self) -> str:
         """The message in the current request's language (English outside a request)."""
-        from recovery.i18n import translate
+        from recovery.i18n import current_locale, has_request_context, translate
 
-        return self.render(translate(self.message))
+        zh = has_request_context() and current_locale().startswith("zh")
+        return self.render(translate(self.message), self._labelled(zh))
+
+    def _labelled(self, zh: bool) -> dict[str, Any]:
+        """Kind and status codes in the parameters replaced by their labels (道路塌陷点, 已修复)."""
+        from recovery.kinds import KINDS
+
+        params = dict(self.params)
+        kind = KINDS.get(params["kind"]) if isinstance(params.get("kind"), str) else None
+        if kind is None:
+            return params
+        params["kind"] = kind.zh if zh else kind.en
+        labels = {s.key: (s.zh if zh else s.en) for s in (*kind.track_statuses, *kind.statuses)}
+        for name in ("status", "from", "to"):
+            if isinstance(params.get(name), str) and params[name] in labels:
+                params[name] = labels[params[name]]
+        return params
 
     def to_dict(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "status": self.http_status, "message": self.translated()}}

@@ -2,14 +2,62 @@
 
 from __future__ import annotations
 
+from babel import support
 from flask import Flask, has_request_context, request
-from flask_babel import Babel, gettext
+from flask_babel import Babel, Domain, get_locale, gettext
 
 LOCALES = ("zh_CN", "en")
 
 
+def N_(message: str) -> str:
+    """Mark a message for extraction (`pybabel extract -k N_`) without translating it here."""
+    return message
+
+
+# Werkzeug's HTTP error names, which recovery/web/errors.py passes through `translate`; listed so that the
+# catalogue has them (tests/test_i18n.py checks this covers werkzeug.exceptions.default_exceptions).
+HTTP_ERROR_NAMES = (
+    N_("Error"),
+    N_("Bad Request"),
+    N_("Unauthorized"),
+    N_("Forbidden"),
+    N_("Not Found"),
+    N_("Method Not Allowed"),
+    N_("Not Acceptable"),
+    N_("Request Timeout"),
+    N_("Conflict"),
+    N_("Gone"),
+    N_("Length Required"),
+    N_("Precondition Failed"),
+    N_("Request Entity Too Large"),
+    N_("Request URI Too Long"),
+    N_("Unsupported Media Type"),
+    N_("Requested Range Not Satisfiable"),
+    N_("Expectation Failed"),
+    N_("I'm a teapot"),
+    N_("Misdirected Request"),
+    N_("Unprocessable Entity"),
+    N_("Locked"),
+    N_("Failed Dependency"),
+    N_("Precondition Required"),
+    N_("Too Many Requests"),
+    N_("Request Header Fields Too Large"),
+    N_("Unavailable For Legal Reasons"),
+    N_("Internal Server Error"),
+    N_("Not Implemented"),
+    N_("Bad Gateway"),
+    N_("Service Unavailable"),
+    N_("Gateway Timeout"),
+    N_("HTTP Version Not Supported"),
+)
+
+
 def select_locale() -> str:
-    """`?lang=en` wins, then the `lang` cookie, then the browser's Accept-Language, then Chinese."""
+    """`?lang=en` wins, then the `lang` cookie; then, for API callers only, Accept-Language; then Chinese.
+
+    Pages ignore the browser's Accept-Language on purpose: the command centre's machines often run an English
+    system, and the product is Chinese first. The choice made with `?lang=` is kept in a cookie.
+    """
     if not has_request_context():
         return "zh_CN"
     wanted = request.args.get("lang") or request.cookies.get("lang")
@@ -17,14 +65,48 @@ def select_locale() -> str:
         return wanted
     if wanted and wanted.startswith("zh"):
         return "zh_CN"
-    return request.accept_languages.best_match(LOCALES, default="zh_CN") or "zh_CN"
+    if request.path.startswith("/api/"):
+        return request.accept_languages.best_match(LOCALES, default="zh_CN") or "zh_CN"
+    return "zh_CN"
+
+
+def _remember_choice(response):
+    chosen = request.args.get("lang")
+    if chosen in LOCALES and request.cookies.get("lang") != chosen and not request.path.startswith("/api/"):
+        response.set_cookie("lang", chosen, max_age=365 * 86400, samesite="Lax", httponly=True)
+    return response
 
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", app.config["RECOVERY"]["DEFAULT_LOCALE"])
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", app.config["RECOVERY"]["TIMEZONE"])
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
-    Babel(app, locale_selector=select_locale)
+    babel = Babel(app, locale_selector=select_locale)
+    app.after_request(_remember_choice)
+    babel.domain_instance = _CatalogDomain(domain=app.config.get("BABEL_DOMAIN", "messages"))
+
+
+class _CatalogDomain(Domain):
+    """Finds recovery/translations/zh_CN. Flask-Babel looks catalogues up by `str(Locale.parse("zh_CN"))`, which is
+    "zh_Hans_CN" (Babel adds the likely script), and gettext then tries only zh_Hans_CN and zh; this tries the
+    language_TERRITORY name first."""
+
+    def get_translations(self):
+        locale = get_locale()
+        if locale is None or not locale.script:
+            return super().get_translations()
+        key = (str(locale), self.domain[0])
+        cache = self.get_translations_cache(None)
+        if key not in cache:
+            names = ["_".join(filter(None, (locale.language, locale.territory))), str(locale)]
+            translations = support.Translations()
+            for dirname in self.translation_directories:
+                catalog = support.Translations.load(dirname, names, self.domain[0])
+                translations.merge(catalog)
+                if hasattr(catalog, "plural"):
+                    translations.plural = catalog.plural
+            cache[key] = translations
+        return cache[key]
 
 
 def translate(message: str) -> str:
