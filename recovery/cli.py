@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from tqdm import tqdm
 
 from recovery.errors import RecoveryError
@@ -52,6 +52,7 @@ def register_commands(app: Flask) -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db() -> None:
     """Bring the database to the current schema (safe to run again)."""
     from recovery.db.engine import get_engine
@@ -65,7 +66,7 @@ def init_db() -> None:
         click.echo(f"数据库已升级 / database upgraded {before or '(empty)'} -> {after}: {url}")
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def seed() -> None:
     """The 7·20 seed data set and synthetic data sets for benchmarks."""
 
@@ -130,7 +131,7 @@ def seed_generate(out: Path | None) -> None:
     click.echo(json.dumps(manifest, ensure_ascii=False, indent=2))
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def ledger() -> None:
     """Check or rebuild the projections from the event ledger."""
 
@@ -161,6 +162,7 @@ def ledger_rebuild() -> None:
 
 
 @click.command("metrics")
+@with_appcontext
 @click.option("--as-of", "as_of", required=True, help="A day (YYYY-MM-DD: its end) or an ISO instant.")
 @click.option("--known-at", default=None, help="Only count what the server had recorded by then.")
 @click.option("--subdistrict", default=None)
@@ -170,11 +172,11 @@ def metrics(as_of: str, known_at: str | None, subdistrict: str | None, fmt: str,
     """Print every figure as of a moment."""
     from recovery.metrics import cube_at, evaluate_all
     from recovery.metrics.compute import figures_payload
-    from recovery.timeutil import parse_as_of, parse_instant
+    from recovery.timeutil import parse_as_of
 
     try:
         moment = parse_as_of(as_of)
-        known = parse_instant(known_at) if known_at else None
+        known = parse_as_of(known_at) if known_at else None
         cube = cube_at(_session(), moment, known)
         figures = evaluate_all(cube, subdistrict)
     except RecoveryError as exc:
@@ -190,7 +192,7 @@ def metrics(as_of: str, known_at: str | None, subdistrict: str | None, fmt: str,
         click.echo(f"{fig.key:32} {label:24} {fig.printed:>10} {unit}")
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def report() -> None:
     """Reports generated from the figures."""
 
@@ -203,11 +205,11 @@ def report() -> None:
 def report_daily(day: str, fmt: str, known_at: str | None, lang: str) -> None:
     """The daily bulletin for a date, in the article's wording (text) or with every figure (json)."""
     from recovery.reports.daily import daily_report
-    from recovery.timeutil import parse_day, parse_instant
+    from recovery.timeutil import parse_as_of, parse_day
 
     try:
         payload = daily_report(
-            _session(), parse_day(day), known_at=parse_instant(known_at) if known_at else None, locale=lang
+            _session(), parse_day(day), known_at=parse_as_of(known_at) if known_at else None, locale=lang
         )
     except RecoveryError as exc:
         _fail(exc)
@@ -218,6 +220,7 @@ def report_daily(day: str, fmt: str, known_at: str | None, lang: str) -> None:
 
 
 @click.command("serve")
+@with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
@@ -229,6 +232,7 @@ def serve(host: str, port: int) -> None:
 
 
 @click.command("settings")
+@with_appcontext
 def settings_cmd() -> None:
     """List every setting, its environment variable, default and purpose."""
     from recovery.settings import describe_settings

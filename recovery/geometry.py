@@ -7,12 +7,12 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import shapely
 from pyproj import Transformer
 from shapely import wkt as shapely_wkt
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform
 
 from recovery.errors import GeometryError
 from recovery.kinds import SiteKind
@@ -41,6 +41,7 @@ def parse_geometry(raw: Any) -> BaseGeometry:
             if "type" not in raw or "coordinates" not in raw:
                 raise GeometryError("A geometry needs a type and coordinates.")
             _check_numbers(raw["coordinates"])
+            _check_nesting(raw["type"], raw["coordinates"])
             return shape(raw)
     except GeometryError:
         raise
@@ -58,6 +59,29 @@ def _check_numbers(coordinates: Any) -> None:
             stack.extend(item)
         elif isinstance(item, bool) or not isinstance(item, int | float):
             raise GeometryError("Coordinates must be numbers.")
+
+
+#: how deeply each GeoJSON type nests its positions (a Point's coordinates are one position)
+_NESTING = {
+    "Point": 0,
+    "MultiPoint": 1,
+    "LineString": 1,
+    "Polygon": 2,
+    "MultiLineString": 2,
+    "MultiPolygon": 3,
+}
+
+
+def _check_nesting(geom_type: Any, coordinates: Any) -> None:
+    """Refuse positions nested deeper or shallower than the type says (shapely silently squeezes a Point)."""
+    depth = _NESTING.get(geom_type)
+    if depth is None:
+        return  # an unknown type: shapely refuses it with its own message
+    level = [coordinates]
+    for _ in range(depth):
+        level = [item for items in level for item in items]
+    if any(isinstance(pos, list | tuple) and pos and isinstance(pos[0], list | tuple) for pos in level):
+        raise GeometryError("The coordinates are not nested as a %(type)s needs.", type=geom_type)
 
 
 def validate_geometry(geom: BaseGeometry, kind: SiteKind | None = None) -> BaseGeometry:
@@ -104,14 +128,20 @@ def _to_metric() -> Transformer:
     return Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
 
 
+def to_metric(geom: BaseGeometry) -> BaseGeometry:
+    """The geometry in the local projected CRS (EPSG:4547), where lengths and areas are in metres."""
+    transformer = _to_metric()
+    return shapely.transform(geom, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+
+
 def length_m(geom: BaseGeometry) -> float:
     """Length in metres, measured in the local projected CRS (never in degrees)."""
-    return transform(_to_metric().transform, geom).length
+    return to_metric(geom).length
 
 
 def area_m2(geom: BaseGeometry) -> float:
     """Area in square metres, measured in the local projected CRS."""
-    return transform(_to_metric().transform, geom).area
+    return to_metric(geom).area
 
 
 def bbox_of(geom: BaseGeometry) -> tuple[float, float, float, float]:

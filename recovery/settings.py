@@ -22,6 +22,13 @@ def _bool(text: str) -> bool:
     raise ValueError(f"not a boolean: {text!r}")
 
 
+def _synchronous(text: str) -> str:
+    value = text.strip().upper()
+    if value not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+        raise ValueError(f"not one of OFF, NORMAL, FULL, EXTRA: {text!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Setting:
     """One configuration value: its name, how to parse it, its default and what it is for."""
@@ -65,6 +72,7 @@ SETTINGS: tuple[Setting, ...] = (
         "FULL",
         "SQLite `synchronous` pragma. FULL (default) makes every acknowledged commit survive power loss in WAL "
         "mode; NORMAL survives an application crash but may lose the last commits on power loss.",
+        _synchronous,
     ),
     Setting("DB_ECHO", False, "Log every SQL statement (debugging only).", _bool),
 )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from recovery.errors import ValidationError
 
 ZONE = ZoneInfo("Asia/Shanghai")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def now() -> datetime:
@@ -30,7 +32,10 @@ def local_day(moment: datetime) -> date:
 
 def parse_day(text: str) -> date:
     try:
-        return date.fromisoformat(text.strip())
+        text = text.strip()
+        if not _DAY.fullmatch(text):  # fromisoformat also takes 20210729 and 2021-W30-4
+            raise ValueError(text)
+        return date.fromisoformat(text)
     except (ValueError, AttributeError):
         raise ValidationError("Not a date (YYYY-MM-DD): %(value)s.", value=str(text)[:40]) from None
 
@@ -52,9 +57,9 @@ def parse_instant(value: str | datetime) -> datetime:
 
 
 def parse_as_of(text: str) -> datetime:
-    """`2021-07-29` means the end of that day in the zone; anything longer is an instant."""
+    """`2021-07-29` means the end of that day in the zone; text with a time part is an instant."""
     text = text.strip()
-    if len(text) == 10:
+    if "T" not in text.upper() and " " not in text:  # no time part: a day, which must be YYYY-MM-DD
         return end_of_day(parse_day(text))
     return parse_instant(text)
 

@@ -39,7 +39,9 @@ def _load_seed(url: str) -> None:
 
     engine = make_engine(url)
     with Session(engine) as session:
-        load_dataset(session, load_geodata(PROJECT_ROOT / "geodata"), **read_dataset(PROJECT_ROOT / "seed" / "data"))
+        load_dataset(
+            session, load_geodata(PROJECT_ROOT / "geodata"), **read_dataset(PROJECT_ROOT / "seed" / "data")
+        )
     engine.dispose()
 
 
@@ -125,7 +127,9 @@ def pg_templates():
         with templates.admin.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # the CI must run these: fail, do not skip
-        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({exc}); run .ci/run or set RECOVERY_TEST_PG_URL")
+        pytest.fail(
+            f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({exc}); run .ci/run or set RECOVERY_TEST_PG_URL"
+        )
     yield templates
     templates.close()
 
@@ -203,3 +207,24 @@ def runner(app):
 @pytest.fixture
 def seeded_runner(seeded_app):
     return seeded_app.test_cli_runner()
+
+
+def fingerprint(session: Session) -> dict:
+    """Everything a write could change: row counts, the projections and the roll-up, hashed."""
+    import hashlib
+
+    session.rollback()
+    out = {}
+    for table in ("team", "site", "work_item", "event", "event_measure", "rollup_delta"):
+        out[table] = session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+    rows = session.execute(text("SELECT id, status, version, capacity_pct FROM site ORDER BY id")).all()
+    out["sites"] = hashlib.sha256(repr(rows).encode()).hexdigest()
+    rows = session.execute(
+        text(
+            "SELECT day, kind, subdistrict, segment, track, status, quantity, delta "
+            "FROM rollup_delta ORDER BY 1, 2, 3, 4, 5, 6, 7"
+        )
+    ).all()
+    out["rollup"] = hashlib.sha256(repr([(*r[:7], round(r[7], 6)) for r in rows]).encode()).hexdigest()
+    session.rollback()
+    return out

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from recovery.errors import ValidationError
 from recovery.geodata import SUBDISTRICT_ORDER
 from recovery.models import Event
-from recovery.timeutil import end_of_day, local_day, now, parse_as_of, parse_day, parse_instant
+from recovery.timeutil import end_of_day, local_day, now, parse_as_of, parse_day
 
 
 def default_day(session: Session) -> date:
@@ -35,7 +35,7 @@ def as_of_param(session: Session) -> datetime:
 
 def known_at_param() -> datetime | None:
     raw = request.args.get("known_at")
-    return parse_instant(raw) if raw else None
+    return parse_as_of(raw) if raw else None
 
 
 def subdistrict_param() -> str | None:

@@ -1,0 +1,114 @@
+"""Settings: defaults, RECOVERY_* environment variables, refused values and overrides, and their documentation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from recovery.errors import ConfigError
+from recovery.settings import PROJECT_ROOT, SETTINGS, describe_settings, load_settings
+
+NAMES = [s.name for s in SETTINGS]
+
+
+def test_defaults_without_environment():
+    values = load_settings({})
+    assert set(values) == set(NAMES)
+    assert values["DATABASE_URL"] is None  # the app picks its embedded SQLite file
+    assert values["TIMEZONE"] == "Asia/Shanghai"
+    assert values["DEFAULT_LOCALE"] == "zh_CN"  # Chinese first
+    assert values["DB_ECHO"] is False
+    assert values["SQLITE_SYNCHRONOUS"] == "FULL"
+    assert Path(values["GEODATA_DIR"]) == PROJECT_ROOT / "geodata"
+    assert Path(values["SEED_DIR"]) == PROJECT_ROOT / "seed" / "data"
+    assert (Path(values["GEODATA_DIR"]) / "subdistricts.geojson").is_file()
+    assert (Path(values["SEED_DIR"]) / "MANIFEST.json").is_file()
+
+
+def test_every_setting_is_read_from_its_recovery_variable():
+    assert all(s.env_var == f"RECOVERY_{s.name}" for s in SETTINGS)
+    environ = {
+        "RECOVERY_DATABASE_URL": "postgresql+psycopg://recovery@db/recovery",
+        "RECOVERY_SECRET_KEY": "s3cret",
+        "RECOVERY_DEFAULT_LOCALE": "en",
+        "RECOVERY_TIMEZONE": "UTC",
+        "RECOVERY_GEODATA_DIR": "/srv/geodata",
+        "RECOVERY_SEED_DIR": "/srv/seed",
+        "RECOVERY_SQLITE_SYNCHRONOUS": "NORMAL",
+        "RECOVERY_DB_ECHO": "yes",
+    }
+    assert set(environ) == {s.env_var for s in SETTINGS}, "a new setting needs a line here"
+    values = load_settings(environ)
+    assert values == {
+        "DATABASE_URL": "postgresql+psycopg://recovery@db/recovery",
+        "SECRET_KEY": "s3cret",
+        "DEFAULT_LOCALE": "en",
+        "TIMEZONE": "UTC",
+        "GEODATA_DIR": "/srv/geodata",
+        "SEED_DIR": "/srv/seed",
+        "SQLITE_SYNCHRONOUS": "NORMAL",
+        "DB_ECHO": True,
+    }
+
+
+def test_variables_without_the_prefix_are_ignored():
+    assert load_settings({"DATABASE_URL": "sqlite:///x", "SECRET_KEY": "k"}) == load_settings({})
+
+
+def test_the_process_environment_is_the_default_source(monkeypatch):
+    monkeypatch.setenv("RECOVERY_SECRET_KEY", "from-the-environment")
+    assert load_settings()["SECRET_KEY"] == "from-the-environment"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1", True), ("true", True), ("TRUE", True), (" yes ", True), ("on", True)]
+    + [("0", False), ("false", False), ("No", False), ("off", False), ("", False)],
+)
+def test_boolean_spellings(text, expected):
+    assert load_settings({"RECOVERY_DB_ECHO": text})["DB_ECHO"] is expected
+
+
+@pytest.mark.parametrize("text", ["maybe", "2", "ture", "y e s", "-1"])
+def test_a_bad_boolean_is_a_config_error_naming_the_variable(text):
+    with pytest.raises(ConfigError, match="RECOVERY_DB_ECHO"):
+        load_settings({"RECOVERY_DB_ECHO": text})
+
+
+def test_overrides_win_over_the_environment():
+    values = load_settings({"RECOVERY_SECRET_KEY": "env"}, {"SECRET_KEY": "override", "DB_ECHO": True})
+    assert values["SECRET_KEY"] == "override"
+    assert values["DB_ECHO"] is True
+
+
+@pytest.mark.parametrize("name", ["SECRET", "database_url", "RECOVERY_SECRET_KEY", "TESTING_MODE"])
+def test_an_unknown_override_is_refused(name):
+    with pytest.raises(ConfigError, match="unknown setting"):
+        load_settings({}, {name: "x"})
+
+
+def test_describe_settings_lists_every_setting_with_help():
+    rows = describe_settings()
+    assert [r["variable"] for r in rows] == [f"RECOVERY_{n}" for n in NAMES]
+    assert all(r["help"].strip() for r in rows)
+    assert rows[NAMES.index("DATABASE_URL")]["default"] == ""
+    assert rows[NAMES.index("DB_ECHO")]["default"] == "False"
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=NAMES)
+def test_every_setting_is_documented_in_the_readme(setting):
+    readme = PROJECT_ROOT / "README.md"
+    assert readme.is_file(), "README.md is missing"
+    assert setting.env_var in readme.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("text", "expected"), [("NORMAL", "NORMAL"), (" full ", "FULL"), ("extra", "EXTRA")])
+def test_sqlite_synchronous_spellings(text, expected):
+    assert load_settings({"RECOVERY_SQLITE_SYNCHRONOUS": text})["SQLITE_SYNCHRONOUS"] == expected
+
+
+@pytest.mark.parametrize("text", ["", "fast", "FULL; DROP TABLE site", "1"])
+def test_a_bad_sqlite_synchronous_is_a_config_error_at_start_up(text):
+    with pytest.raises(ConfigError, match="RECOVERY_SQLITE_SYNCHRONOUS"):
+        load_settings({"RECOVERY_SQLITE_SYNCHRONOUS": text})
