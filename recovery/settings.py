@@ -58,7 +58,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "DEFAULT_LOCALE", "zh_CN", "Language of pages, reports and exports when the user has not chosen one."
     ),
-    Setting("TIMEZONE", "Asia/Shanghai", "Time zone in which dates are shown and days begin and end."),
+    Setting(
+        "TIMEZONE",
+        "Asia/Shanghai",
+        "Time zone in which pages show times. Days in the figures always begin and end in Asia/Shanghai, "
+        "the zone's own time, whatever this says.",
+    ),
     Setting(
         "GEODATA_DIR",
         str(PROJECT_ROOT / "geodata"),
