@@ -4,6 +4,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import recovery.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import recovery.models_accounts  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -21,12 +22,18 @@ def run_migrations_online() -> None:
     _run(connection)
 
 
+def _include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """The SQLite R*Tree and its shadow tables are made by hand in 0001; autogenerate must not drop them."""
+    return not (type_ == "table" and name and name.startswith("site_rtree"))
+
+
 def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=_include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

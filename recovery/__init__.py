@@ -26,14 +26,24 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(test_config)
     app.json.ensure_ascii = False
 
-    from recovery import db, i18n
-    from recovery.web import api, errors, pages
+    from recovery import auth, db, i18n
+    from recovery.auth import views as auth_views
+    from recovery.web import api, conflicts_api, errors, field, pages, photos_api, policy, sites_api
 
     db.init_app(app)
     i18n.init_app(app)
+    auth.init_app(app)
+    policy.init_app(app)
     errors.init_app(app)
+    app.register_blueprint(auth_views.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(field.bp)
     app.register_blueprint(api.bp)
+    for blueprint in (sites_api.bp, photos_api.bp, conflicts_api.bp):
+        app.register_blueprint(blueprint)
+        # API blueprints check CSRF themselves: only for browser sessions, not for bearer tokens
+        auth.csrf.exempt(blueprint)
+    auth.csrf.exempt(api.bp)
     from recovery.cli import register_commands
 
     register_commands(app)

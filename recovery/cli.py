@@ -49,6 +49,9 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(report)
     app.cli.add_command(serve)
     app.cli.add_command(settings_cmd)
+    from recovery.auth.cli import users
+
+    app.cli.add_command(users)
 
 
 @click.command("init-db")

@@ -7,6 +7,8 @@ RecoveryError (500)
 │   └── UnknownKindError (400)   a site kind that is not in the registry
 ├── NotFoundError (404)          a site, work item or report that does not exist
 ├── TransitionError (409)        a status change the kind's life cycle does not allow
+├── PreconditionFailed (412)     If-Match names a version the site no longer has
+├── PreconditionRequired (428)   a change to a site without If-Match
 └── IdempotencyError (422)       a client event id reused with a different body
 
 Messages are written in English with `%(name)s` placeholders; `translated()` renders them through the catalogue,
@@ -87,6 +89,16 @@ class NotFoundError(RecoveryError):
 class TransitionError(RecoveryError):
     http_status = 409
     code = "transition_not_allowed"
+
+
+class PreconditionFailed(RecoveryError):
+    http_status = 412
+    code = "stale_version"
+
+
+class PreconditionRequired(RecoveryError):
+    http_status = 428
+    code = "if_match_required"
 
 
 class IdempotencyError(RecoveryError):

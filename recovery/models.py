@@ -121,6 +121,13 @@ class Event(SQLModel, table=True):
     note: str = Field(default="", max_length=2000)
     valid_at: datetime | None = _utc(nullable=False)
     recorded_at: datetime | None = _utc(nullable=False)
+    #: where the reporter stood, converted to WGS-84; `details` keeps what the client sent (its CRS, raw values)
+    position_lon: float | None = None
+    position_lat: float | None = None
+    details: dict = _json()
+    user_id: int | None = Field(default=None, index=True)
+    #: why the event was stored but not applied to the projection (e.g. it would reopen a closed site)
+    flag: str | None = Field(default=None, max_length=40, index=True)
 
 
 class EventMeasure(SQLModel, table=True):

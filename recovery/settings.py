@@ -80,6 +80,17 @@ SETTINGS: tuple[Setting, ...] = (
         _synchronous,
     ),
     Setting("DB_ECHO", False, "Log every SQL statement (debugging only).", _bool),
+    Setting(
+        "SECURE_COOKIES",
+        True,
+        "Send the session cookie only over HTTPS (browsers also accept it on http://localhost and 127.0.0.1). "
+        "Turn off only to test over plain HTTP on another host.",
+        _bool,
+    ),
+    Setting("SESSION_HOURS", 12, "Hours after which a signed-in session expires.", int),
+    Setting("PHOTO_DIR", None, "Folder for uploaded photos. Default: `photos/` in the instance folder."),
+    Setting("MAX_PHOTO_MB", 10, "Largest photo accepted, in megabytes.", int),
+    Setting("MAX_BODY_KB", 256, "Largest JSON request body accepted, in kilobytes.", int),
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}

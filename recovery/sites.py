@@ -122,6 +122,9 @@ def report_site(
     note: str = "",
     client_id: str | None = None,
     recorded_at: datetime | None = None,
+    user_id: int | None = None,
+    position: dict | None = None,
+    commit: bool = True,
 ) -> tuple[Site, Recorded]:
     """Store a new site and its `report` event in one transaction; idempotent on `client_id`."""
     actor = clean_text(actor, "actor", 200, required=True)
@@ -179,12 +182,17 @@ def report_site(
             level=draft.kind.capacity_for(draft.kind.initial_status, {})
             if draft.kind.status_capacity
             else None,
+            user_id=user_id,
+            details={"position": position} if position else {},
+            position_lon=position["lon"] if position else None,
+            position_lat=position["lat"] if position else None,
         )
         session.add(event)
         session.flush()
         entry = Entry(event.id, "report", None, event.to_status, event.level, {}, valid_at)
         project_site(session, site, [], [entry])
-        session.commit()
+        if commit:
+            session.commit()
         return site, Recorded(event, created=True)
     except IntegrityError:
         session.rollback()

@@ -33,6 +33,60 @@ def geodata():
     return load_geodata(PROJECT_ROOT / "geodata")
 
 
+#: one user per role, made in every template database; tokens are stored as hashes like real ones
+TEST_PASSWORD = "correct horse battery"
+TEST_USERS = {
+    "commander": ("commander", []),
+    "reporter": ("reporter", []),
+    "admin": ("admin", []),
+    "field": ("field", ["fengyang"]),
+    "field_shifo": ("field", ["shifo"]),
+}
+TEST_TOKENS = {name: f"rcv_test_{name}_token" for name in TEST_USERS}
+
+
+def _add_users(url: str) -> None:
+    from werkzeug.security import generate_password_hash
+
+    from recovery.auth.accounts import token_hash
+    from recovery.models_accounts import ApiToken, User
+    from recovery.timeutil import now
+
+    engine = make_engine(url)
+    password_hash = generate_password_hash(TEST_PASSWORD)
+    with Session(engine) as session:
+        for name, (role, scope) in TEST_USERS.items():
+            user = User(
+                username=name,
+                role=role,
+                scope=scope,
+                display_name=f"测试{name}",
+                password_hash=password_hash,
+                created_at=now(),
+            )
+            session.add(user)
+            session.flush()
+            session.add(ApiToken(user_id=user.id, token_hash=token_hash(TEST_TOKENS[name]), created_at=now()))
+        session.commit()
+    engine.dispose()
+
+
+def auth(name: str) -> dict:
+    """Headers of an API client signed in as the test user `name`."""
+    return {"Authorization": f"Bearer {TEST_TOKENS[name]}"}
+
+
+def login(client, name: str, password: str = TEST_PASSWORD):
+    """Sign in through the real form, CSRF token and all; returns the response to the POST."""
+    import re
+
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
+        r'name="csrf_token" value="([^"]+)"', page
+    )
+    return client.post("/login", data={"username": name, "password": password, "csrf_token": token.group(1)})
+
+
 def _load_seed(url: str) -> None:
     from recovery.ledger.bulk import load_dataset
     from recovery.seeding import read_dataset
@@ -58,6 +112,7 @@ class SqliteTemplates:
             engine.dispose()
             if seeded:
                 _load_seed(f"sqlite:///{path}")
+            _add_users(f"sqlite:///{path}")
             with create_engine(f"sqlite:///{path}").connect() as conn:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
             self._made[seeded] = path
@@ -94,6 +149,7 @@ class PostgresTemplates:
             engine.dispose()
             if seeded:
                 _load_seed(self._url(name))
+            _add_users(self._url(name))
             self._made[seeded] = name
         return self._made[seeded]
 
@@ -173,20 +229,22 @@ def seeded_session(seeded_url):
     engine.dispose()
 
 
-def _app(url: str):
-    app = create_app({"DATABASE_URL": url, "TESTING": True})
+def _app(url: str, folder: Path):
+    app = create_app(
+        {"DATABASE_URL": url, "TESTING": True, "SECURE_COOKIES": False, "PHOTO_DIR": str(folder / "photos")}
+    )
     yield app
     app.extensions["recovery.engine"].dispose()
 
 
 @pytest.fixture
-def app(db_url):
-    yield from _app(db_url)
+def app(db_url, tmp_path):
+    yield from _app(db_url, tmp_path)
 
 
 @pytest.fixture
-def seeded_app(seeded_url):
-    yield from _app(seeded_url)
+def seeded_app(seeded_url, tmp_path):
+    yield from _app(seeded_url, tmp_path)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from conftest import TEST_PASSWORD
 from test_seed_figures import ARTICLE_PARAGRAPH
 from werkzeug.serving import make_server
 
@@ -53,8 +54,13 @@ def test_home_page_in_chromium(browser, live_server, tmp_path, width, height):
     page = browser.new_page(viewport={"width": width, "height": height})
     hosts = []
     page.on("request", lambda request: hosts.append(urlparse(request.url).hostname))
-    response = page.goto(f"{live_server}/?date=2021-07-29")
-    assert response.status == 200
+    page.goto(f"{live_server}/?date=2021-07-29")
+    # signed out: sent to the sign-in page, and back to the page asked for after signing in
+    assert "/login" in page.url
+    page.fill("#username", "commander")
+    page.fill("#password", TEST_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/?date=2021-07-29")
     assert page.inner_text("#bulletin").strip() == ARTICLE_PARAGRAPH
     assert page.inner_text('[data-key="composite_restart_rate"] .value') == "98.75"
     # every request stays on this server: no CDN, no fonts, no tiles from elsewhere
@@ -62,7 +68,7 @@ def test_home_page_in_chromium(browser, live_server, tmp_path, width, height):
     # nothing wider than the screen (the sub-district table scrolls inside its own box)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     page.fill("#date", "2021-07-25")
-    page.click("button[type=submit]")
+    page.click(".dayform button[type=submit]")
     page.wait_for_url("**date=2021-07-25**")
     assert "截至7月25日" in page.inner_text("#bulletin")
     shot = (SHOTS or tmp_path) / f"home-{width}x{height}.png"

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from conftest import auth, login
 from test_seed_figures import ARTICLE, ARTICLE_PARAGRAPH
+
+READER = auth("reporter")
 
 
 def test_home_shows_the_figures_for_a_chosen_day(seeded_client):
+    login(seeded_client, "commander")
     page = seeded_client.get("/?date=2021-07-29")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
@@ -16,26 +20,31 @@ def test_home_shows_the_figures_for_a_chosen_day(seeded_client):
 
 
 def test_home_in_english(seeded_client):
+    login(seeded_client, "reporter")
     html = seeded_client.get("/?date=2021-07-29&lang=en").get_data(as_text=True)
     assert "composite restart rate" in html and 'lang="en"' in html
 
 
 def test_api_metrics_and_records(seeded_client):
-    data = seeded_client.get("/api/v1/metrics?as_of=2021-07-29").get_json()
+    data = seeded_client.get("/api/v1/metrics?as_of=2021-07-29", headers=READER).get_json()
     figures = {f["key"]: f for f in data["figures"]}
     assert {k: figures[k]["printed"] for k in ARTICLE} == ARTICLE
-    records = seeded_client.get("/api/v1/metrics/road_collapse_handled/records?as_of=2021-07-29").get_json()
+    records = seeded_client.get(
+        "/api/v1/metrics/road_collapse_handled/records?as_of=2021-07-29", headers=READER
+    ).get_json()
     assert records["count"] == 167 and len(records["records"]) == 167
     assert all(r["status"] == "restored" for r in records["records"])
-    one_sub = seeded_client.get("/api/v1/metrics?as_of=2021-07-29&subdistrict=shifo").get_json()
+    one_sub = seeded_client.get(
+        "/api/v1/metrics?as_of=2021-07-29&subdistrict=shifo", headers=READER
+    ).get_json()
     assert {f["key"]: f for f in one_sub["figures"]}["road_collapse_total"]["value"] < 236
 
 
 def test_api_daily_report_formats(seeded_client):
-    text = seeded_client.get("/api/v1/reports/daily/2021-07-29?format=text")
+    text = seeded_client.get("/api/v1/reports/daily/2021-07-29?format=text", headers=READER)
     assert text.status_code == 200 and text.get_data(as_text=True).strip() == ARTICLE_PARAGRAPH
     assert text.mimetype == "text/plain"
-    data = seeded_client.get("/api/v1/reports/daily/2021-07-29").get_json()
+    data = seeded_client.get("/api/v1/reports/daily/2021-07-29", headers=READER).get_json()
     assert data["bulletin"] == ARTICLE_PARAGRAPH and set(data["by_subdistrict"]) == {
         "shifo",
         "gouzhao",
@@ -58,8 +67,8 @@ def test_api_daily_report_formats(seeded_client):
     ],
 )
 def test_api_errors_share_one_shape_in_the_callers_language(seeded_client, url, status):
-    zh = seeded_client.get(url)
-    en = seeded_client.get(url, headers={"Accept-Language": "en"})
+    zh = seeded_client.get(url, headers=READER)
+    en = seeded_client.get(url, headers={"Accept-Language": "en", **READER})
     for response in (zh, en):
         body = response.get_json()
         assert response.status_code == status
@@ -69,11 +78,13 @@ def test_api_errors_share_one_shape_in_the_callers_language(seeded_client, url, 
 
 
 def test_html_error_page(seeded_client):
+    login(seeded_client, "commander")
     page = seeded_client.get("/?date=yesterday")
     assert page.status_code == 400 and "<html" in page.get_data(as_text=True)
 
 
 def test_pages_are_chinese_first_whatever_the_browser_says(seeded_client):
+    login(seeded_client, "commander")
     html = seeded_client.get("/?date=2021-07-29", headers={"Accept-Language": "en-US,en;q=0.9"}).get_data(
         as_text=True
     )

@@ -78,11 +78,20 @@ def begin_write(session: Session) -> None:
     """
     if session.bind.dialect.name != "sqlite":
         return
+    if session.in_transaction() and session.info.get("write_transaction"):
+        return
     if session.in_transaction():
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("begin_write called with unsaved changes in the session")
         session.rollback()
     session.connection(execution_options={"sqlite_immediate": True})
+    session.info["write_transaction"] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _end_write(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop("write_transaction", None)
 
 
 def _close_session(_exc: BaseException | None = None) -> None:

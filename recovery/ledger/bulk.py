@@ -386,17 +386,21 @@ def replay_all(session: Session, progress: Progress | None = None) -> Projection
 
     per_site: dict[int, list[Entry]] = defaultdict(list)
     per_item: dict[int, list] = defaultdict(list)
-    stmt = select(
-        Event.id,
-        Event.action,
-        Event.track,
-        Event.to_status,
-        Event.level,
-        Event.measures,
-        Event.valid_at,
-        Event.site_id,
-        Event.work_item_id,
-    ).execution_options(yield_per=20000)
+    stmt = (
+        select(
+            Event.id,
+            Event.action,
+            Event.track,
+            Event.to_status,
+            Event.level,
+            Event.measures,
+            Event.valid_at,
+            Event.site_id,
+            Event.work_item_id,
+        )
+        .where(Event.flag.is_(None))
+        .execution_options(yield_per=20000)
+    )
     for count, row in enumerate(session.execute(stmt), 1):
         if row.work_item_id is not None and row.action in workitems.ACTION_STATUS:
             per_item[row.work_item_id].append((row.action, row.valid_at, row.id))

@@ -16,7 +16,7 @@ from recovery.errors import TransitionError, ValidationError
 from recovery.kinds import MEASURES, SiteKind
 from recovery.timeutil import local_day
 
-STATUS_ACTIONS = ("report", "transition")
+STATUS_ACTIONS = ("report", "transition", "reopen")
 
 
 class Entry(NamedTuple):
@@ -98,6 +98,14 @@ def check(kind: SiteKind, state: SiteState, entry: Entry) -> str | None:
         if entry.to_status == "partly_restarted" and entry.level is None:
             raise ValidationError("A partial restart must give the capacity restored (capacity_pct).")
         return state.status
+    if entry.action == "reopen":
+        if kind.tracks or state.status != kind.done_status:
+            raise TransitionError("Only a finished site can be reopened.")
+        if entry.to_status not in kind.status_keys or entry.to_status == kind.done_status:
+            raise ValidationError(
+                "Unknown status %(status)s for %(kind)s.", status=entry.to_status, kind=kind.key
+            )
+        return state.status
     if entry.action == "check_in":
         if not kind.recurring_check_in:
             raise ValidationError("Only disinfection points take daily check-ins.")
@@ -114,7 +122,7 @@ def apply(kind: SiteKind, state: SiteState, entry: Entry) -> SiteState:
         new.status = entry.to_status
         new.reported_at = entry.valid_at
         new.level = kind.capacity_for(entry.to_status, entry.measures) if kind.status_capacity else None
-    elif entry.action == "transition":
+    elif entry.action in ("transition", "reopen"):
         if kind.tracks:
             new.track_status[entry.track] = entry.to_status
             new.status = overall_status(kind, new.track_status)

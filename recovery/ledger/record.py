@@ -15,13 +15,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from recovery.db.engine import begin_write
-from recovery.errors import IdempotencyError, NotFoundError, ValidationError
+from recovery.errors import (
+    IdempotencyError,
+    NotFoundError,
+    PreconditionFailed,
+    RecoveryError,
+    ValidationError,
+)
 from recovery.kinds import MEASURES, clean_measures, get_kind
 from recovery.ledger.fold import Dims, Entry, contributions, replay
 from recovery.models import Event, EventMeasure, RollupDelta, Site
 from recovery.timeutil import ZONE, local_day, now
 
-SITE_ACTIONS = ("report", "transition", "check_in", "assign", "note")
+SITE_ACTIONS = ("report", "transition", "reopen", "check_in", "assign", "note")
+STATUS_CHANGES = ("transition", "reopen")
 #: how far ahead of the server clock a valid time may be (phones' clocks drift)
 CLOCK_SKEW = timedelta(minutes=10)
 
@@ -32,6 +39,8 @@ class Recorded:
 
     event: Event
     created: bool
+    #: why the event was stored but not applied (None when it was applied)
+    flagged: str | None = None
 
 
 def body_hash(body: dict[str, Any]) -> str:
@@ -57,7 +66,7 @@ def entries_for(session: Session, site_id: int) -> list[Entry]:
     rows = session.execute(
         select(
             Event.id, Event.action, Event.track, Event.to_status, Event.level, Event.measures, Event.valid_at
-        ).where(Event.site_id == site_id)
+        ).where(Event.site_id == site_id, Event.flag.is_(None))
     ).all()
     return [Entry(*row) for row in rows]
 
@@ -79,16 +88,24 @@ def record_site_event(
     note: str = "",
     client_id: str | None = None,
     recorded_at: datetime | None = None,
+    expected_version: int | None = None,
+    user_id: int | None = None,
+    position: dict | None = None,
+    details: dict | None = None,
     commit: bool = True,
 ) -> Recorded:
     """Append a site event after checking it against the site's life cycle at its valid time.
 
     A repeated `client_id` with the same body returns the stored event and writes nothing; with another
-    body it raises IdempotencyError. Nothing is written unless every check passes.
+    body it raises IdempotencyError. `expected_version` (the client's If-Match) is compared under the write
+    lock: a stale one raises PreconditionFailed. A change made before the site was closed that arrives after,
+    and that would not fit its history or would reopen it, is stored flagged and not applied: a commander
+    decides. Nothing is written unless every check passes.
     """
     if action not in SITE_ACTIONS or action == "report":
         raise ValidationError("Unknown action %(action)s.", action=action)
     begin_write(session)
+    digest = ""
     try:
         site = session.get(Site, site_id, with_for_update=session.bind.dialect.name == "postgresql")
         if site is None:
@@ -97,6 +114,9 @@ def record_site_event(
         measures = clean_measures(kind, measures)
         actor = clean_text(actor, "actor", 200, required=True)
         note = clean_text(note, "note", 2000)
+        details = dict(details or {})
+        if position is not None:
+            details["position"] = position
         body = {
             "action": action,
             "site": site.key,
@@ -106,23 +126,39 @@ def record_site_event(
             "note": note,
             "actor": actor,
             "valid_at": valid_at.isoformat(),
+            "details": details,
         }
         digest = body_hash(body)
         replayed = find_replay(session, client_id, digest)
         if replayed is not None:
             session.rollback()
-            return Recorded(replayed, created=False)
+            return Recorded(replayed, created=False, flagged=replayed.flag)
+        if expected_version is not None and site.version != expected_version:
+            raise PreconditionFailed(
+                "The site has changed since you loaded it (your version %(yours)s, now %(now)s).",
+                yours=expected_version,
+                now=site.version,
+            )
         recorded_at = recorded_at or now()
         if valid_at > recorded_at + CLOCK_SKEW:
             raise ValidationError(
                 "The time it happened (%(valid_at)s) is in the future.", valid_at=_zone(valid_at)
             )
-        level = kind.capacity_for(to_status, measures) if action == "transition" and to_status else None
+        level = kind.capacity_for(to_status, measures) if action in STATUS_CHANGES and to_status else None
         if action == "check_in":
             _check_once_a_day(session, site, valid_at)
         before = entries_for(session, site.id)
         candidate = Entry(2**62, action, track, to_status, level, flow_measures(measures), valid_at)
-        _state, from_statuses = replay(kind, [*before, candidate])
+        flag = None
+        try:
+            state, from_statuses = replay(kind, [*before, candidate])
+            if _reopens(kind, site, state, valid_at):
+                flag = "after_close"
+        except RecoveryError:
+            if not _closed_before(kind, site, valid_at):
+                raise
+            flag = "after_close"
+            state, from_statuses = replay(kind, [*before, candidate], strict=False)
         ordered = sorted([*before, candidate], key=lambda e: (e.valid_at, e.id))
         from_status = from_statuses[ordered.index(candidate)]
         event = Event(
@@ -139,35 +175,49 @@ def record_site_event(
             note=note,
             valid_at=valid_at,
             recorded_at=recorded_at,
+            user_id=user_id,
+            details=details,
+            flag=flag,
+            position_lon=position["lon"] if position else None,
+            position_lat=position["lat"] if position else None,
         )
         session.add(event)
         session.flush()
-        for key, value in flow_measures(measures).items():
-            session.add(
-                EventMeasure(
-                    event_id=event.id,
-                    key=key,
-                    site_id=site.id,
-                    value=value,
-                    valid_at=valid_at,
-                    recorded_at=recorded_at,
+        if flag is None:
+            for key, value in flow_measures(measures).items():
+                session.add(
+                    EventMeasure(
+                        event_id=event.id,
+                        key=key,
+                        site_id=site.id,
+                        value=value,
+                        valid_at=valid_at,
+                        recorded_at=recorded_at,
+                    )
                 )
-            )
-        after = [*before, candidate._replace(id=event.id)]
-        project_site(session, site, before, after)
+            project_site(session, site, before, [*before, candidate._replace(id=event.id)])
         if commit:
             session.commit()
-        return Recorded(event, created=True)
+        return Recorded(event, created=True, flagged=flag)
     except IntegrityError:
         # a concurrent writer stored the same client id first: answer as a replay of theirs
         session.rollback()
         replayed = find_replay(session, client_id, digest) if client_id else None
         if replayed is None:
             raise
-        return Recorded(replayed, created=False)
+        return Recorded(replayed, created=False, flagged=replayed.flag)
     except Exception:
         session.rollback()
         raise
+
+
+def _closed_before(kind, site: Site, valid_at: datetime) -> bool:
+    """The site is done now, and the change happened before it was closed (an offline edit synced late)."""
+    return site.status == kind.done_status and site.done_at is not None and valid_at <= site.done_at
+
+
+def _reopens(kind, site: Site, state, valid_at: datetime) -> bool:
+    return _closed_before(kind, site, valid_at) and state.status != kind.done_status
 
 
 def project_site(session: Session, site: Site, before: list[Entry], after: list[Entry]) -> None:

@@ -12,13 +12,12 @@ from sqlalchemy.orm import Session
 
 from recovery import workitems
 from recovery.kinds import KINDS
-from recovery.ledger.fold import overall_status
+from recovery.ledger.fold import STATUS_ACTIONS, overall_status
 from recovery.models import Event, EventMeasure, RollupDelta, Site, Team
 from recovery.timeutil import end_of_day, local_day, start_of_day
 
 # (kind, subdistrict, segment, track, status, quantity)
 CubeKey = tuple[str, str, str, str, str, str]
-STATUS_ACTIONS = ("report", "transition")
 _EPSILON = timedelta(microseconds=1)
 
 
@@ -51,7 +50,7 @@ def _matches(value: str, want: object) -> bool:
 
 def _latest_status_events(T: datetime, R: datetime | None):
     """Subquery: each (site, track)'s latest status event with valid_at < T (and recorded_at <= R)."""
-    conditions = [Event.action.in_(STATUS_ACTIONS), Event.valid_at < T]
+    conditions = [Event.action.in_(STATUS_ACTIONS), Event.valid_at < T, Event.flag.is_(None)]
     if R is not None:
         conditions.append(Event.recorded_at <= R)
     rn = func.row_number().over(
@@ -151,7 +150,12 @@ def _flows(session, cells, T, R) -> None:
 def _check_ins(session, cells, T, R) -> None:
     """Check-ins on the zone day that T falls in (up to T): daily coverage, not a running total."""
     day_start = start_of_day(local_day(T - _EPSILON))
-    conditions = [Event.action == "check_in", Event.valid_at >= day_start, Event.valid_at < T]
+    conditions = [
+        Event.action == "check_in",
+        Event.valid_at >= day_start,
+        Event.valid_at < T,
+        Event.flag.is_(None),
+    ]
     if R is not None:
         conditions.append(Event.recorded_at <= R)
     for kind, sub, segment, n in session.execute(

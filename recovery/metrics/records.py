@@ -151,6 +151,7 @@ def _check_ins(session, selector: Selector, as_of, known_at, subdistrict) -> lis
         Event.action == "check_in",
         Event.valid_at >= day_start,
         Event.valid_at < as_of,
+        Event.flag.is_(None),
         *_site_filter(selector, subdistrict),
     ]
     if known_at is not None:

@@ -13,6 +13,7 @@ from recovery.metrics.records import records_for
 from recovery.reports.daily import daily_report
 from recovery.timeutil import parse_day, zone_iso
 from recovery.web.params import as_of_param, known_at_param, subdistrict_param
+from recovery.web.policy import SIGNED_IN, allow
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -22,6 +23,7 @@ def _locale() -> str:
 
 
 @bp.get("/metrics")
+@allow(*SIGNED_IN)
 def metrics():
     """Every figure as of `as_of` (a day or an instant), optionally as known at `known_at`."""
     session = get_session()
@@ -32,6 +34,7 @@ def metrics():
 
 
 @bp.get("/metrics/<key>/records")
+@allow(*SIGNED_IN)
 def metric_records(key: str):
     """The records one figure counted, as of the same moment; `side=denominator` for the other side."""
     if key not in METRICS_BY_KEY:
@@ -56,6 +59,7 @@ def metric_records(key: str):
 
 
 @bp.get("/reports/daily/<day>")
+@allow(*SIGNED_IN)
 def report_daily(day: str):
     """The daily bulletin; `format=json` (default) or `format=text`."""
     fmt = request.args.get("format", "json")

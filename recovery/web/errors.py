@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from recovery.errors import RecoveryError
@@ -24,7 +25,19 @@ def _respond(status: int, code: str, message: str):
 def init_app(app: Flask) -> None:
     @app.errorhandler(RecoveryError)
     def _recovery_error(exc: RecoveryError):
+        if exc.http_status == 401 and not wants_json() and request.method == "GET":
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         return _respond(exc.http_status, exc.code, exc.translated())
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc: CSRFError):
+        return _respond(
+            400,
+            "csrf_failed",
+            translate(
+                "The form or request expired or lacks its security token; reload the page and try again."
+            ),
+        )
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

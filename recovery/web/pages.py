@@ -13,6 +13,7 @@ from recovery.metrics import cube_at, evaluate_all
 from recovery.reports.daily import BULLETIN_KEYS, bulletin_text
 from recovery.timeutil import end_of_day
 from recovery.web.params import day_param
+from recovery.web.policy import SIGNED_IN, allow
 
 bp = Blueprint("pages", __name__)
 
@@ -46,6 +47,7 @@ def _page_context() -> dict:
 
 
 @bp.get("/")
+@allow(*SIGNED_IN)
 def home():
     session = get_session()
     day = day_param(session)

@@ -1,0 +1,79 @@
+"""Signing in: sessions for pages (Flask-Login), bearer tokens for API clients, CSRF on every form."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask, g, request
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+
+from recovery.auth.accounts import Account, account_of, user_for_token
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+
+
+def init_app(app: Flask) -> None:
+    settings = app.config["RECOVERY"]
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings["SECURE_COOKIES"],
+        REMEMBER_COOKIE_SECURE=settings["SECURE_COOKIES"],
+        REMEMBER_COOKIE_HTTPONLY=True,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings["SESSION_HOURS"]),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which expires on its own
+    )
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.session_protection = "strong"
+    login_manager.user_loader(_load_user)
+    login_manager.request_loader(_load_from_bearer)
+    login_manager.unauthorized_handler(_unauthorized)
+    app.before_request(_csrf_for_cookie_sessions)
+
+
+def _csrf_for_cookie_sessions() -> None:
+    """API calls that ride on the browser's session cookie must carry the CSRF token (X-CSRFToken header);
+    bearer-token clients cannot be forged by another site, so they need not. Forms are checked by CSRFProtect."""
+    if request.method in ("GET", "HEAD", "OPTIONS") or not request.path.startswith("/api/"):
+        return
+    account = current_account()
+    if account is not None and not account.via_token:
+        csrf.protect()
+
+
+def _load_user(user_id: str) -> Account | None:
+    from recovery.db import get_session
+    from recovery.models_accounts import User
+
+    try:
+        user = get_session().get(User, int(user_id))
+    except (TypeError, ValueError):
+        return None
+    return account_of(get_session(), user) if user is not None and user.active else None
+
+
+def _load_from_bearer(req) -> Account | None:
+    header = req.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    from recovery.db import get_session
+
+    user = user_for_token(get_session(), header.removeprefix("Bearer ").strip())
+    return account_of(get_session(), user, via_token=True) if user is not None else None
+
+
+def _unauthorized():
+    from recovery.web.policy import Unauthorized
+
+    raise Unauthorized("Please sign in.")
+
+
+def current_account() -> Account | None:
+    """The signed-in account for this request (session cookie or bearer token), or None."""
+    if "account" not in g:
+        user = current_user._get_current_object() if request else None
+        g.account = user if isinstance(user, Account) else None
+    return g.account

@@ -1,0 +1,99 @@
+"""Tables for people and their uploads: users, API tokens, login attempts, photos, idempotent responses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from recovery.db.types import JSONType
+from recovery.models import _json, _utc
+
+ROLES = ("field", "commander", "reporter", "admin")
+
+
+class User(SQLModel, table=True):
+    """A person who signs in. Field users may change only sites in their scope (sub-districts or their team)."""
+
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=80, unique=True)
+    display_name: str = Field(default="", max_length=120)
+    role: str = Field(max_length=20)
+    scope: list = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    team_id: int | None = Field(default=None, foreign_key="team.id")
+    password_hash: str = Field(max_length=300)
+    active: bool = True
+    created_at: datetime | None = _utc(nullable=False)
+    last_login_at: datetime | None = _utc()
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for API clients; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    label: str = Field(default="", max_length=120)
+    created_at: datetime | None = _utc(nullable=False)
+    last_used_at: datetime | None = _utc()
+    revoked_at: datetime | None = _utc()
+
+
+class LoginAttempt(SQLModel, table=True):
+    """Failed and successful sign-ins, kept in the database so every app process sees the same count."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        Index("ix_login_attempt_user_at", "username", "at"),
+        Index("ix_login_attempt_addr_at", "remote_addr", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=80)
+    remote_addr: str = Field(default="", max_length=64)
+    at: datetime | None = _utc(nullable=False)
+    success: bool = False
+
+
+class Photo(SQLModel, table=True):
+    """A photo of a site, uploaded in chunks (resumable) and checked by content, not by name."""
+
+    __table_args__ = (UniqueConstraint("user_id", "upload_id", name="uq_photo_upload"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    upload_id: str = Field(max_length=100)
+    site_id: int = Field(foreign_key="site.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="event.id")
+    user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    content_type: str = Field(default="", max_length=40)
+    size: int = 0
+    received: int = 0
+    width: int | None = None
+    height: int | None = None
+    sha256: str = Field(default="", max_length=64)
+    path: str = Field(default="", max_length=300)
+    complete: bool = False
+    created_at: datetime | None = _utc(nullable=False)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The response first given to a request with an Idempotency-Key, returned again for a retry."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_user_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id")
+    key: str = Field(max_length=200)
+    method: str = Field(max_length=10)
+    path: str = Field(max_length=300)
+    body_hash: str = Field(max_length=64)
+    status_code: int
+    response: dict = _json()
+    headers: dict = _json()
+    created_at: datetime | None = _utc(nullable=False)

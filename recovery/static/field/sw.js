@@ -1,0 +1,1 @@
+// Placeholder replaced by the field app's service worker.

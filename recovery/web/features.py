@@ -1,0 +1,128 @@
+"""Sites as GeoJSON features, with labels in the caller's language and what the caller may do next."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from shapely.geometry import mapping
+
+from recovery.geodata import SUBDISTRICT_ORDER
+from recovery.kinds import MEASURES, get_kind
+from recovery.models import Event, Site
+from recovery.timeutil import now, zone_iso
+
+SUBDISTRICT_LABELS = {
+    "shifo": ("石佛办事处", "Shifo"),
+    "gouzhao": ("沟赵办事处", "Gouzhao"),
+    "shuangqiao": ("双桥办事处", "Shuangqiao"),
+    "fengyang": ("枫杨办事处", "Fengyang"),
+    "wutong": ("梧桐办事处", "Wutong"),
+}
+ROAD_CLASS_RANK = {"main": 0, "secondary": 1, "branch": 2}
+
+
+def subdistrict_label(key: str | None, zh: bool) -> str | None:
+    if key not in SUBDISTRICT_LABELS:
+        return None
+    return SUBDISTRICT_LABELS[key][0 if zh else 1]
+
+
+def is_overdue(site: Site, at: datetime | None = None) -> bool:
+    kind = get_kind(site.kind)
+    return site.deadline is not None and site.status != kind.done_status and (at or now()) > site.deadline
+
+
+def urgency_key(site: Site, distance_m: float | None = None) -> tuple:
+    """Most urgent first: overdue, then main roads before secondary before branches (先主后次), then nearest."""
+    road = ROAD_CLASS_RANK.get((site.attributes or {}).get("road_class"), 3)
+    return (
+        0 if is_overdue(site) else 1,
+        road,
+        distance_m if distance_m is not None else 0.0,
+        site.priority,
+        site.id,
+    )
+
+
+def site_properties(
+    site: Site, zh: bool, *, may_change: bool = False, distance_m: float | None = None
+) -> dict:
+    kind = get_kind(site.kind)
+    statuses = {s.key: (s.zh if zh else s.en) for s in (*kind.statuses, *kind.track_statuses)}
+    allowed = kind.allowed_next(site.status) if may_change and not kind.tracks else ()
+    props: dict[str, Any] = {
+        "id": site.id,
+        "key": site.key,
+        "kind": site.kind,
+        "kind_label": kind.zh if zh else kind.en,
+        "name": site.name,
+        "address": site.address,
+        "status": site.status,
+        "status_label": statuses.get(site.status, site.status),
+        "done": site.status == kind.done_status,
+        "track_status": site.track_status or {},
+        "tracks": [{"key": t.key, "label": t.zh if zh else t.en} for t in kind.tracks],
+        "subdistrict": site.subdistrict,
+        "subdistrict_label": subdistrict_label(site.subdistrict, zh),
+        "priority": site.priority,
+        "attributes": site.attributes or {},
+        "deadline": zone_iso(site.deadline),
+        "overdue": is_overdue(site),
+        "version": site.version,
+        "team_id": site.team_id,
+        "last_valid_at": zone_iso(site.last_valid_at),
+        "capacity_pct": site.capacity_pct,
+        "may_change": may_change,
+        "allowed_next": [{"status": s, "label": statuses[s]} for s in allowed],
+        "measures": [
+            {"key": m, "label": MEASURES[m].zh if zh else MEASURES[m].en, "unit": MEASURES[m].unit}
+            for m in kind.measures
+        ],
+        "check_in": kind.recurring_check_in,
+    }
+    if distance_m is not None:
+        props["distance_m"] = round(distance_m, 1)
+    return props
+
+
+def site_feature(site: Site, zh: bool, **kwargs: Any) -> dict:
+    return {
+        "type": "Feature",
+        "id": site.id,
+        "geometry": mapping(site.geom),
+        "properties": site_properties(site, zh, **kwargs),
+    }
+
+
+def event_dict(event: Event, zh: bool, kind_key: str | None = None) -> dict:
+    labels: dict[str, str] = {}
+    if kind_key:
+        kind = get_kind(kind_key)
+        labels = {s.key: (s.zh if zh else s.en) for s in (*kind.statuses, *kind.track_statuses)}
+    position = (event.details or {}).get("position")
+    return {
+        "id": event.id,
+        "action": event.action,
+        "track": event.track,
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "from_label": labels.get(event.from_status or "", event.from_status),
+        "to_label": labels.get(event.to_status or "", event.to_status),
+        "measures": event.measures or {},
+        "note": event.note,
+        "actor": event.actor,
+        "valid_at": zone_iso(event.valid_at),
+        "recorded_at": zone_iso(event.recorded_at),
+        "flag": event.flag,
+        "position": position,
+        "photos": (event.details or {}).get("photos", []),
+    }
+
+
+def etag_for(site: Site) -> str:
+    return f'"{site.version}"'
+
+
+def subdistrict_keys() -> tuple[str, ...]:
+    return SUBDISTRICT_ORDER

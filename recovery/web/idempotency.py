@@ -1,0 +1,119 @@
+"""Idempotency-Key: a retried request gets the original response, and stores nothing new.
+
+The key is scoped to the user. The first response to a key is stored in the same transaction as the change it
+acknowledges, so a retry after a crash either finds both or neither. The same key with another body is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from flask import Response, jsonify, request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from recovery.db.engine import begin_write
+from recovery.errors import IdempotencyError, ValidationError
+from recovery.ledger.record import body_hash
+from recovery.models_accounts import IdempotencyRecord
+from recovery.timeutil import now
+
+KEY_HEADER = "Idempotency-Key"
+
+
+def idempotency_key() -> str | None:
+    key = request.headers.get(KEY_HEADER)
+    if key is None:
+        return None
+    key = key.strip()
+    if not 8 <= len(key) <= 200 or not key.isascii() or not key.isprintable():
+        raise ValidationError("Idempotency-Key must be 8 to 200 printable ASCII characters.")
+    return key
+
+
+def request_digest(payload: dict) -> str:
+    return body_hash({"method": request.method, "path": request.path, "body": payload})
+
+
+def replay(session: Session, user_id: int, key: str | None, digest: str) -> Response | None:
+    """The stored response for this key, or None; a different request under the same key is refused."""
+    if key is None:
+        return None
+    record = session.scalar(
+        select(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
+    )
+    if record is None:
+        return None
+    if record.body_hash != digest:
+        raise IdempotencyError(
+            "Idempotency-Key %(key)s was already used for a different request.", key=key[:60]
+        )
+    response = jsonify(record.response)
+    response.status_code = record.status_code
+    for name, value in (record.headers or {}).items():
+        response.headers[name] = value
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def remember(
+    session: Session,
+    user_id: int,
+    key: str | None,
+    digest: str,
+    status: int,
+    body: dict,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Stage the response for this key in the caller's open transaction (committed with the change)."""
+    if key is None:
+        return
+    session.add(
+        IdempotencyRecord(
+            user_id=user_id,
+            key=key,
+            method=request.method,
+            path=request.path,
+            body_hash=digest,
+            status_code=status,
+            response=json.loads(json.dumps(body)),
+            headers=headers or {},
+            created_at=now(),
+        )
+    )
+
+
+def run_once(
+    session: Session, user_id: int, key: str | None, digest: str, work: Callable[[], tuple[int, dict, dict]]
+) -> Response:
+    """Do `work` (which leaves its transaction open) unless this key was answered before; answer once.
+
+    The write lock is taken before looking the key up (on SQLite), so a retry racing the original waits for it
+    and then finds its answer; on PostgreSQL the unique key catches the race and the retry gets the answer.
+    """
+    begin_write(session)
+    stored = replay(session, user_id, key, digest)
+    if stored is not None:
+        session.rollback()
+        return stored
+    try:
+        status, body, headers = work()
+        remember(session, user_id, key, digest, status, body, headers)
+        session.commit()
+    except IntegrityError:
+        # the same key raced in from a retry: answer with what the first one stored
+        session.rollback()
+        stored = replay(session, user_id, key, digest)
+        if stored is None:
+            raise
+        return stored
+    except Exception:
+        session.rollback()
+        raise
+    response = jsonify(body)
+    response.status_code = status
+    for name, value in headers.items():
+        response.headers[name] = value
+    return response

@@ -1,0 +1,146 @@
+"""Photos: uploaded in chunks that resume after a dropped connection, checked by content, served back."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from flask import Blueprint, current_app, jsonify, request, send_file, url_for
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from recovery.auth import current_account
+from recovery.db import get_session
+from recovery.errors import NotFoundError, ValidationError
+from recovery.models_accounts import Photo
+from recovery.timeutil import now, zone_iso
+from recovery.web.policy import SIGNED_IN, allow
+from recovery.web.sites_api import WRITERS, PayloadTooLarge, _check_scope, _site_or_404
+
+bp = Blueprint("photos_api", __name__, url_prefix="/api/v1")
+RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
+
+
+def photo_store():
+    from recovery.photos import PhotoStore
+
+    settings = current_app.config["RECOVERY"]
+    root = Path(settings["PHOTO_DIR"] or Path(current_app.instance_path) / "photos")
+    return PhotoStore(root)
+
+
+def photo_dict(photo: Photo) -> dict:
+    return {
+        "id": photo.id,
+        "upload_id": photo.upload_id,
+        "content_type": photo.content_type,
+        "width": photo.width,
+        "height": photo.height,
+        "size": photo.size,
+        "created_at": zone_iso(photo.created_at),
+        "url": url_for("photos_api.photo_file", photo_id=photo.id),
+        "thumb_url": url_for("photos_api.photo_thumb", photo_id=photo.id),
+    }
+
+
+def photos_of(session, site_id: int) -> list[dict]:
+    rows = session.scalars(
+        select(Photo).where(Photo.site_id == site_id, Photo.complete.is_(True)).order_by(Photo.id)
+    )
+    return [photo_dict(p) for p in rows]
+
+
+def _max_bytes() -> int:
+    return current_app.config["RECOVERY"]["MAX_PHOTO_MB"] * 1024 * 1024
+
+
+@bp.route("/sites/<int:site_id>/photos/<upload_id>", methods=["PUT", "POST"])
+@bp.post("/sites/<int:site_id>/photos", defaults={"upload_id": None})
+@allow(*WRITERS)
+def upload(site_id: int, upload_id: str | None):
+    """Append a chunk (`Content-Range: bytes a-b/total`) or a whole photo; the last chunk stores it."""
+    session, account = get_session(), current_account()
+    site = _site_or_404(site_id)
+    _check_scope(site)
+    upload_id = upload_id or request.headers.get("Upload-Id")
+    if not upload_id:
+        raise ValidationError("Give the upload an id (Upload-Id header or in the address).")
+    existing = session.scalar(select(Photo).where(Photo.user_id == account.id, Photo.upload_id == upload_id))
+    if existing is not None and existing.complete:
+        return jsonify({"photo": photo_dict(existing), "received": existing.size, "complete": True})
+    if request.content_length is not None and request.content_length > _max_bytes():
+        raise PayloadTooLarge("The photo is larger than %(mb)s MB.", mb=_max_bytes() // (1024 * 1024))
+    data = request.get_data()
+    header = request.headers.get("Content-Range")
+    if header:
+        match = RANGE.match(header.strip())
+        if not match:
+            raise ValidationError("Content-Range must look like bytes 0-1023/4096.")
+        start, end, total = (int(g) for g in match.groups())
+        if end - start + 1 != len(data) or end >= total:
+            raise ValidationError("Content-Range does not match the bytes sent.")
+    else:
+        start, total = 0, len(data)
+    if total == 0:
+        raise ValidationError("The photo is empty.")
+    store = photo_store()
+    received = store.append_chunk(upload_id, start, data, total, _max_bytes())
+    if received < total:
+        return jsonify({"received": received, "complete": False})
+    stored = store.finish(upload_id)
+    photo = Photo(
+        upload_id=upload_id,
+        site_id=site.id,
+        user_id=account.id,
+        content_type=stored.content_type,
+        size=stored.size,
+        received=stored.size,
+        width=stored.width,
+        height=stored.height,
+        sha256=stored.sha256,
+        path=str(stored.path),
+        complete=True,
+        created_at=now(),
+    )
+    session.add(photo)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        photo = session.scalar(select(Photo).where(Photo.user_id == account.id, Photo.upload_id == upload_id))
+    response = jsonify({"photo": photo_dict(photo), "received": photo.size, "complete": True})
+    response.status_code = 201
+    return response
+
+
+@bp.get("/sites/<int:site_id>/photos/<upload_id>")
+@allow(*WRITERS)
+def upload_status(site_id: int, upload_id: str):
+    """How much of an upload the server has, so a client can resume where it stopped."""
+    session, account = get_session(), current_account()
+    _site_or_404(site_id)
+    photo = session.scalar(select(Photo).where(Photo.user_id == account.id, Photo.upload_id == upload_id))
+    if photo is not None and photo.complete:
+        return jsonify({"received": photo.size, "complete": True, "photo": photo_dict(photo)})
+    return jsonify({"received": photo_store().received(upload_id), "complete": False})
+
+
+def _photo(photo_id: int) -> Photo:
+    photo = get_session().get(Photo, photo_id)
+    if photo is None or not photo.complete:
+        raise NotFoundError("Photo %(photo)s does not exist.", photo=photo_id)
+    return photo
+
+
+@bp.get("/photos/<int:photo_id>")
+@allow(*SIGNED_IN)
+def photo_file(photo_id: int):
+    photo = _photo(photo_id)
+    return send_file(photo.path, mimetype=photo.content_type, max_age=86400)
+
+
+@bp.get("/photos/<int:photo_id>/thumb")
+@allow(*SIGNED_IN)
+def photo_thumb(photo_id: int):
+    photo = _photo(photo_id)
+    return send_file(photo_store().thumbnail(Path(photo.path)), mimetype="image/jpeg", max_age=86400)

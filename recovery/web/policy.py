@@ -1,0 +1,81 @@
+"""Who may use each route. Every view declares its roles with `@allow(...)`; a route without one is refused.
+
+Roles: `anonymous` (anyone, signed in or not), `field`, `commander`, `reporter`, `admin`. The policy is checked
+before the view runs, for pages and API alike: no credentials → 401, the wrong role → 403. Finer rules (a field
+user's scope) are checked by the view, because they depend on the record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import Flask, current_app, request
+
+from recovery.errors import RecoveryError
+
+ROLES = ("anonymous", "field", "commander", "reporter", "admin")
+SIGNED_IN = ("field", "commander", "reporter", "admin")
+READERS = ("commander", "reporter", "admin")
+#: endpoints that Flask itself adds; they serve files only
+BUILTIN_POLICIES = {"static": frozenset({"anonymous"})}
+
+F = TypeVar("F", bound=Callable)
+
+
+class Unauthorized(RecoveryError):
+    http_status = 401
+    code = "unauthorized"
+
+
+class Forbidden(RecoveryError):
+    http_status = 403
+    code = "forbidden"
+
+
+def allow(*roles: str) -> Callable[[F], F]:
+    """Declare who may call a view: `@allow("commander", "admin")`, or `@allow("anonymous")` for everyone."""
+    unknown = set(roles) - set(ROLES)
+    if unknown or not roles:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+
+    def mark(view: F) -> F:
+        view.allowed_roles = frozenset(roles)  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def policy_of(app: Flask, endpoint: str) -> frozenset[str] | None:
+    if endpoint in BUILTIN_POLICIES:
+        return BUILTIN_POLICIES[endpoint]
+    view = app.view_functions.get(endpoint)
+    return getattr(view, "allowed_roles", None)
+
+
+def current_role() -> str:
+    """The signed-in user's role (by session or bearer token), or `anonymous`."""
+    from recovery.auth import current_account
+
+    account = current_account()
+    return account.role if account is not None else "anonymous"
+
+
+def check_request() -> None:
+    """Before every request: refuse unless the endpoint's policy admits the caller."""
+    if request.endpoint is None:  # 404/405: let Flask answer
+        return
+    roles = policy_of(current_app, request.endpoint)
+    if roles is None:
+        raise Forbidden("This address has no access policy.")
+    if "anonymous" in roles:
+        return
+    role = current_role()
+    if role == "anonymous":
+        raise Unauthorized("Please sign in.")
+    if role not in roles:
+        raise Forbidden("Your role may not do this.")
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(check_request)

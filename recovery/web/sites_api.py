@@ -1,0 +1,388 @@
+"""JSON API for the field: list and read sites, record changes (If-Match, Idempotency-Key), report new sites."""
+
+from __future__ import annotations
+
+import math
+
+from flask import Blueprint, current_app, jsonify, request, url_for
+from shapely.geometry import Point, mapping
+from sqlalchemy import and_, or_, select, text
+
+from recovery.auth import current_account
+from recovery.db import get_session
+from recovery.errors import NotFoundError, PreconditionRequired, RecoveryError, ValidationError
+from recovery.geodata import SUBDISTRICT_ORDER, load_geodata
+from recovery.i18n import current_locale
+from recovery.kinds import KINDS, get_kind
+from recovery.ledger.record import record_site_event
+from recovery.models import Event, Site, WorkItem
+from recovery.sites import draft_site, report_site
+from recovery.timeutil import now, parse_instant, zone_iso
+from recovery.web import idempotency
+from recovery.web.features import etag_for, event_dict, site_feature, urgency_key
+from recovery.web.policy import SIGNED_IN, Forbidden, allow
+
+bp = Blueprint("sites_api", __name__, url_prefix="/api/v1")
+WRITERS = ("field", "commander", "admin")
+
+
+class PayloadTooLarge(RecoveryError):
+    http_status = 413
+    code = "payload_too_large"
+
+
+def _zh() -> bool:
+    return current_locale().startswith("zh")
+
+
+def _geodata():
+    return load_geodata(current_app.config["RECOVERY"]["GEODATA_DIR"])
+
+
+def json_body() -> dict:
+    limit = current_app.config["RECOVERY"]["MAX_BODY_KB"] * 1024
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge("The request body is larger than %(kb)s KB.", kb=limit // 1024)
+    raw = request.get_data(cache=True)
+    if len(raw) > limit:
+        raise PayloadTooLarge("The request body is larger than %(kb)s KB.", kb=limit // 1024)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationError("The body must be a JSON object.")
+    return body
+
+
+def _position(body: dict) -> dict | None:
+    if body.get("position") is None:
+        return None
+    if not isinstance(body["position"], dict):
+        raise ValidationError("position must be an object with lon, lat and crs.")
+    from recovery.coords import parse_position
+
+    return parse_position(body["position"], zone_bounds=_geodata().zone.bounds)
+
+
+def _valid_at(body: dict):
+    return parse_instant(body["valid_at"]) if body.get("valid_at") else now()
+
+
+def _site_or_404(site_id: int) -> Site:
+    site = get_session().get(Site, site_id)
+    if site is None:
+        raise NotFoundError("Site %(site)s does not exist.", site=site_id)
+    return site
+
+
+def _check_scope(site: Site) -> None:
+    account = current_account()
+    if not account.may_change(site):
+        raise Forbidden("This site is outside your scope.")
+
+
+@bp.get("/me")
+@allow(*SIGNED_IN)
+def me():
+    from flask_wtf.csrf import generate_csrf
+
+    account = current_account()
+    return jsonify(
+        {
+            "username": account.username,
+            "display_name": account.display_name,
+            "role": account.role,
+            "subdistricts": sorted(account.subdistricts),
+            "team_ids": sorted(account.team_ids),
+            "csrf_token": generate_csrf(),
+        }
+    )
+
+
+def _floats(raw: str, count: int, name: str) -> list[float]:
+    try:
+        values = [float(v) for v in raw.split(",")]
+    except ValueError:
+        raise ValidationError(
+            "%(name)s must be %(count)s comma-separated numbers.", name=name, count=count
+        ) from None
+    if len(values) != count or not all(math.isfinite(v) for v in values):
+        raise ValidationError("%(name)s must be %(count)s comma-separated numbers.", name=name, count=count)
+    return values
+
+
+def bbox_condition(session, raw: str):
+    minx, miny, maxx, maxy = _floats(raw, 4, "bbox")
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise ValidationError("bbox must be minLon,minLat,maxLon,maxLat within the world's bounds.")
+    if session.bind.dialect.name == "sqlite":
+        rtree = text(
+            "SELECT id FROM site_rtree WHERE minx <= :x2 AND maxx >= :x1 AND miny <= :y2 AND maxy >= :y1"
+        )
+        return Site.id.in_(rtree.bindparams(x1=minx, y1=miny, x2=maxx, y2=maxy).columns(id=Site.id))
+    envelope = text("ST_MakeEnvelope(:x1, :y1, :x2, :y2, 4326)").bindparams(
+        x1=minx, y1=miny, x2=maxx, y2=maxy
+    )
+    return Site.__table__.c.geom.op("&&")(envelope)
+
+
+def _distance_m(site: Site, lon: float, lat: float) -> float:
+    point = site.geom.representative_point()
+    dx = math.radians(point.x - lon) * math.cos(math.radians(lat)) * 6_371_000
+    dy = math.radians(point.y - lat) * 6_371_000
+    return math.hypot(dx, dy)
+
+
+@bp.get("/sites")
+@allow(*SIGNED_IN)
+def list_sites():
+    """GeoJSON of sites; `mine=1` gives the caller's sites, most urgent first, then nearest to `near`."""
+    session, account, args = get_session(), current_account(), request.args
+    conditions = []
+    if args.get("kind"):
+        conditions.append(Site.kind == get_kind(args["kind"]).key)
+    if args.get("status"):
+        conditions.append(Site.status.in_(args["status"].split(",")))
+    if args.get("subdistrict"):
+        if args["subdistrict"] not in SUBDISTRICT_ORDER:
+            raise ValidationError("Unknown sub-district %(value)s.", value=args["subdistrict"][:40])
+        conditions.append(Site.subdistrict == args["subdistrict"])
+    if args.get("bbox"):
+        conditions.append(bbox_condition(session, args["bbox"]))
+    mine = args.get("mine") in ("1", "true")
+    if mine:
+        scope = []
+        if account.team_ids:
+            scope.append(Site.team_id.in_(account.team_ids))
+        if account.subdistricts:
+            scope.append(Site.subdistrict.in_(account.subdistricts))
+        conditions.append(or_(*scope) if scope else Site.id.is_(None))
+        if args.get("include_done") not in ("1", "true"):
+            done = [and_(Site.kind == k.key, Site.status == k.done_status) for k in KINDS.values()]
+            conditions.append(~or_(*done))
+    limit = _int_arg("limit", 500, 1, 5000)
+    offset = _int_arg("offset", 0, 0, 10_000_000)
+    near = _floats(args["near"], 2, "near") if args.get("near") else None
+    query = select(Site).where(*conditions)
+    if mine or near:
+        sites = list(session.scalars(query))
+        distances = {s.id: _distance_m(s, *near) if near else None for s in sites}
+        sites.sort(key=lambda s: urgency_key(s, distances[s.id]))
+        total, sites = len(sites), sites[offset : offset + limit]
+    else:
+        from sqlalchemy import func
+
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        sites = list(session.scalars(query.order_by(Site.id).offset(offset).limit(limit)))
+        distances = {}
+    zh = _zh()
+    features = [
+        site_feature(s, zh, may_change=account.may_change(s), distance_m=distances.get(s.id)) for s in sites
+    ]
+    return jsonify(
+        {
+            "type": "FeatureCollection",
+            "features": features,
+            "numberMatched": total,
+            "numberReturned": len(features),
+        }
+    )
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ValidationError(
+            "%(name)s must be a whole number from %(low)s to %(high)s.", name=name, low=low, high=high
+        )
+    return int(raw)
+
+
+@bp.get("/sites/<int:site_id>")
+@allow(*SIGNED_IN)
+def get_site(site_id: int):
+    """One site with its history, photos and work items; the ETag carries its version for If-Match."""
+    session, zh = get_session(), _zh()
+    site = _site_or_404(site_id)
+    feature = site_feature(site, zh, may_change=current_account().may_change(site))
+    events = session.scalars(select(Event).where(Event.site_id == site.id).order_by(Event.valid_at, Event.id))
+    feature["properties"]["history"] = [event_dict(e, zh, site.kind) for e in events]
+    feature["properties"]["work_items"] = [
+        {
+            "id": w.id,
+            "key": w.key,
+            "title": w.title,
+            "status": w.status,
+            "severity": w.severity,
+            "feedback_due": zone_iso(w.feedback_due),
+            "resolve_due": zone_iso(w.resolve_due),
+        }
+        for w in session.scalars(select(WorkItem).where(WorkItem.site_id == site.id).order_by(WorkItem.id))
+    ]
+    from recovery.web.photos_api import photos_of
+
+    feature["properties"]["photos"] = photos_of(session, site.id)
+    response = jsonify(feature)
+    response.headers["ETag"] = etag_for(site)
+    return response
+
+
+def _if_match() -> int:
+    raw = request.headers.get("If-Match")
+    if raw is None:
+        raise PreconditionRequired("Send If-Match with the site's version (its ETag) to change it.")
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise ValidationError('If-Match must be the site\'s ETag, such as "3".')
+    return int(value)
+
+
+@bp.post("/sites/<int:site_id>/events")
+@allow(*WRITERS)
+def post_event(site_id: int):
+    """Record a change to a site. Needs If-Match; honours Idempotency-Key."""
+    session, account = get_session(), current_account()
+    site = _site_or_404(site_id)
+    _check_scope(site)
+    expected = _if_match()
+    body = json_body()
+    key = idempotency.idempotency_key()
+    action = body.get("action", "transition")
+    if action not in ("transition", "reopen"):
+        raise ValidationError("Unknown action %(action)s.", action=str(action)[:30])
+    if action == "reopen" and account.role not in ("commander", "admin"):
+        raise Forbidden("Only a commander may reopen a finished site.")
+    if not isinstance(body.get("status"), str):
+        raise ValidationError("status is required.")
+    if body.get("measures") is not None and not isinstance(body["measures"], dict):
+        raise ValidationError("measures must be an object.")
+    photos = _photo_ids(body)
+    digest = idempotency.request_digest({**body, "if_match": expected})
+
+    def work():
+        recorded = record_site_event(
+            session,
+            site.id,
+            action=action,
+            to_status=body["status"],
+            track=body.get("track"),
+            measures=body.get("measures"),
+            note=body.get("note", ""),
+            actor=account.display_name,
+            valid_at=_valid_at(body),
+            client_id=f"u{account.id}:{key}" if key else None,
+            expected_version=expected,
+            user_id=account.id,
+            position=_position(body),
+            details={"photos": photos} if photos else None,
+            commit=False,
+        )
+        return _answer(recorded, site)
+
+    return idempotency.run_once(session, account.id, key, digest, work)
+
+
+def _photo_ids(body: dict) -> list[str]:
+    photos = body.get("photos") or []
+    if not isinstance(photos, list) or not all(isinstance(p, str) and 0 < len(p) <= 100 for p in photos):
+        raise ValidationError("photos must be a list of upload ids.")
+    return photos[:20]
+
+
+def _answer(recorded, site: Site) -> tuple[int, dict, dict]:
+    get_session().flush()
+    zh = _zh()
+    feature = site_feature(site, zh, may_change=True)
+    body = {"event": event_dict(recorded.event, zh, site.kind), "site": feature, "flagged": recorded.flagged}
+    if recorded.flagged:
+        from recovery.i18n import translate
+
+        body["message"] = translate(
+            "The site was closed after this change was made; it is stored for a "
+            "commander to decide and the site stays closed."
+        )
+        return 202, body, {"ETag": etag_for(site)}
+    return 201, body, {"ETag": etag_for(site)}
+
+
+@bp.post("/sites/<int:site_id>/check-in")
+@allow(*WRITERS)
+def check_in(site_id: int):
+    """Today's visit to a disinfection point: once per point per day."""
+    session, account = get_session(), current_account()
+    site = _site_or_404(site_id)
+    _check_scope(site)
+    body = json_body() if request.get_data() else {}
+    key = idempotency.idempotency_key()
+    digest = idempotency.request_digest(body)
+
+    def work():
+        recorded = record_site_event(
+            session,
+            site.id,
+            action="check_in",
+            actor=account.display_name,
+            valid_at=_valid_at(body),
+            note=body.get("note", ""),
+            client_id=f"u{account.id}:{key}" if key else None,
+            user_id=account.id,
+            position=_position(body),
+            commit=False,
+        )
+        return _answer(recorded, site)
+
+    return idempotency.run_once(session, account.id, key, digest, work)
+
+
+@bp.post("/sites")
+@allow(*WRITERS)
+def post_site():
+    """Report a new site where the reporter stands (`position`) or with a drawn `geometry` (WGS-84)."""
+    session, account = get_session(), current_account()
+    body = json_body()
+    key = idempotency.idempotency_key()
+    digest = idempotency.request_digest(body)
+    position = _position(body)
+    geometry = body.get("geometry")
+    if geometry is None:
+        if position is None:
+            raise ValidationError("Give the site's position or geometry.")
+        geometry = mapping(Point(position["lon"], position["lat"]))
+    draft = draft_site(
+        body.get("kind"),
+        body.get("name"),
+        geometry,
+        address=body.get("address", ""),
+        attributes=body.get("attributes"),
+        priority=body.get("priority", 2),
+    )
+    if account.role == "field" and account.subdistricts:
+        where = _geodata().subdistrict_of(draft.geom)
+        if where not in account.subdistricts:
+            raise Forbidden("This place is outside your scope.")
+
+    def work():
+        site, recorded = report_site(
+            session,
+            draft,
+            _geodata(),
+            actor=account.display_name,
+            valid_at=_valid_at(body),
+            note=body.get("note", ""),
+            client_id=f"u{account.id}:{key}" if key else None,
+            commit=False,
+            user_id=account.id,
+            position=position,
+        )
+        if account.role == "field" and account.team_ids and site.team_id is None:
+            site.team_id = min(account.team_ids)
+        session.flush()
+        zh = _zh()
+        headers = {"ETag": etag_for(site), "Location": url_for("sites_api.get_site", site_id=site.id)}
+        return (
+            201,
+            {"site": site_feature(site, zh, may_change=True), "event": event_dict(recorded.event, zh)},
+            headers,
+        )
+
+    return idempotency.run_once(session, account.id, key, digest, work)
