@@ -32,13 +32,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     i18n.init_app(app)
+    policy.init_app(app)  # first: who may call a route is decided before anything else looks at the request
     auth.init_app(app)
-    policy.init_app(app)
     errors.init_app(app)
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(field.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(__import__("recovery.interop.web", fromlist=["web"]).api_bp)
+    app.register_blueprint(__import__("recovery.interop.web", fromlist=["web"]).admin_bp)
+    app.register_blueprint(__import__("recovery.ogc", fromlist=["ogc"]).bp)
+    app.register_blueprint(__import__("recovery.web.openapi", fromlist=["openapi"]).bp)
     for blueprint in (sites_api.bp, photos_api.bp, conflicts_api.bp):
         app.register_blueprint(blueprint)
         # API blueprints check CSRF themselves: only for browser sessions, not for bearer tokens

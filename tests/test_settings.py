@@ -37,6 +37,11 @@ def test_every_setting_is_read_from_its_recovery_variable():
         "RECOVERY_SEED_DIR": "/srv/seed",
         "RECOVERY_SQLITE_SYNCHRONOUS": "NORMAL",
         "RECOVERY_DB_ECHO": "yes",
+        "RECOVERY_SECURE_COOKIES": "off",
+        "RECOVERY_SESSION_HOURS": "8",
+        "RECOVERY_PHOTO_DIR": "/srv/photos",
+        "RECOVERY_MAX_PHOTO_MB": "5",
+        "RECOVERY_MAX_BODY_KB": "64",
     }
     assert set(environ) == {s.env_var for s in SETTINGS}, "a new setting needs a line here"
     values = load_settings(environ)
@@ -49,6 +54,11 @@ def test_every_setting_is_read_from_its_recovery_variable():
         "SEED_DIR": "/srv/seed",
         "SQLITE_SYNCHRONOUS": "NORMAL",
         "DB_ECHO": True,
+        "SECURE_COOKIES": False,
+        "SESSION_HOURS": 8,
+        "PHOTO_DIR": "/srv/photos",
+        "MAX_PHOTO_MB": 5,
+        "MAX_BODY_KB": 64,
     }
 
 

@@ -29,7 +29,6 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.session_protection = "strong"
     login_manager.user_loader(_load_user)
-    login_manager.request_loader(_load_from_bearer)
     login_manager.unauthorized_handler(_unauthorized)
     app.before_request(_csrf_for_cookie_sessions)
 
@@ -72,8 +71,12 @@ def _unauthorized():
 
 
 def current_account() -> Account | None:
-    """The signed-in account for this request (session cookie or bearer token), or None."""
+    """The signed-in account for this request, or None. A bearer token, when sent, decides alone: it is
+    checked apart from Flask-Login, whose session protection would otherwise let a stale cookie hide it."""
     if "account" not in g:
-        user = current_user._get_current_object() if request else None
-        g.account = user if isinstance(user, Account) else None
+        if request.headers.get("Authorization", "").startswith("Bearer "):
+            g.account = _load_from_bearer(request)
+        else:
+            user = current_user._get_current_object()
+            g.account = user if isinstance(user, Account) else None
     return g.account

@@ -84,10 +84,11 @@ def upload(site_id: int, upload_id: str | None):
     if total == 0:
         raise ValidationError("The photo is empty.")
     store = photo_store()
-    received = store.append_chunk(upload_id, start, data, total, _max_bytes())
+    # partial files are per user: two phones may pick the same upload id
+    received = store.append_chunk(_store_id(account.id, upload_id), start, data, total, _max_bytes())
     if received < total:
         return jsonify({"received": received, "complete": False})
-    stored = store.finish(upload_id)
+    stored = store.finish(_store_id(account.id, upload_id))
     photo = Photo(
         upload_id=upload_id,
         site_id=site.id,
@@ -122,7 +123,13 @@ def upload_status(site_id: int, upload_id: str):
     photo = session.scalar(select(Photo).where(Photo.user_id == account.id, Photo.upload_id == upload_id))
     if photo is not None and photo.complete:
         return jsonify({"received": photo.size, "complete": True, "photo": photo_dict(photo)})
-    return jsonify({"received": photo_store().received(upload_id), "complete": False})
+    return jsonify({"received": photo_store().received(_store_id(account.id, upload_id)), "complete": False})
+
+
+def _store_id(user_id: int, upload_id: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_-]{8,100}", upload_id):
+        raise ValidationError("An upload id is 8 to 100 letters, digits, - or _.")
+    return f"u{user_id}-{upload_id}"[:100]
 
 
 def _photo(photo_id: int) -> Photo:
@@ -136,11 +143,12 @@ def _photo(photo_id: int) -> Photo:
 @allow(*SIGNED_IN)
 def photo_file(photo_id: int):
     photo = _photo(photo_id)
-    return send_file(photo.path, mimetype=photo.content_type, max_age=86400)
+    return send_file(photo_store().root / photo.path, mimetype=photo.content_type, max_age=86400)
 
 
 @bp.get("/photos/<int:photo_id>/thumb")
 @allow(*SIGNED_IN)
 def photo_thumb(photo_id: int):
     photo = _photo(photo_id)
-    return send_file(photo_store().thumbnail(Path(photo.path)), mimetype="image/jpeg", max_age=86400)
+    store = photo_store()
+    return send_file(store.thumbnail(store.root / photo.path), mimetype="image/jpeg", max_age=86400)

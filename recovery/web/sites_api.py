@@ -6,7 +6,7 @@ import math
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 from shapely.geometry import Point, mapping
-from sqlalchemy import and_, or_, select, text
+from sqlalchemy import Float, Integer, and_, column, or_, select, table, text
 
 from recovery.auth import current_account
 from recovery.db import get_session
@@ -114,10 +114,11 @@ def bbox_condition(session, raw: str):
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         raise ValidationError("bbox must be minLon,minLat,maxLon,maxLat within the world's bounds.")
     if session.bind.dialect.name == "sqlite":
-        rtree = text(
-            "SELECT id FROM site_rtree WHERE minx <= :x2 AND maxx >= :x1 AND miny <= :y2 AND maxy >= :y1"
+        rtree = table(
+            "site_rtree", column("id", Integer), *(column(n, Float) for n in ("minx", "maxx", "miny", "maxy"))
         )
-        return Site.id.in_(rtree.bindparams(x1=minx, y1=miny, x2=maxx, y2=maxy).columns(id=Site.id))
+        c = rtree.c
+        return Site.id.in_(select(c.id).where(c.minx <= maxx, c.maxx >= minx, c.miny <= maxy, c.maxy >= miny))
     envelope = text("ST_MakeEnvelope(:x1, :y1, :x2, :y2, 4326)").bindparams(
         x1=minx, y1=miny, x2=maxx, y2=maxy
     )

@@ -1,0 +1,395 @@
+"""Uploaded photos: resumable chunked uploads, checked by their content and stored once by their SHA-256."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from PIL import Image, ImageOps
+
+from recovery.errors import NotFoundError, ValidationError
+
+#: sniffed type -> (content type, file extension, the formats Pillow may report for it); phones' JPEGs with
+#: several pictures in them (depth maps, previews) open as MPO.
+IMAGE_TYPES = {
+    "image/jpeg": ("jpg", frozenset({"JPEG", "MPO"})),
+    "image/png": ("png", frozenset({"PNG"})),
+    "image/webp": ("webp", frozenset({"WEBP"})),
+}
+_PILLOW_FORMAT = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
+_UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{8,100}")
+_SHA_NAME = re.compile(r"[0-9a-f]{64}\.(jpg|png|webp)")
+_READ_SIZE = 1 << 20
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    content_type: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class StoredPhoto:
+    path: Path
+    sha256: str
+    size: int
+    content_type: str
+    width: int
+    height: int
+
+
+def sniff_image_type(head: bytes) -> str | None:
+    """The content type from a file's first bytes (at least 12), whatever its name or Content-Type claims.
+
+    Parameters
+    ----------
+    head : bytes
+        The start of the file.
+
+    Returns
+    -------
+    str or None
+        ``"image/jpeg"``, ``"image/png"``, ``"image/webp"``, or None for anything else (GIF, HEIC, text...).
+    """
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def check_image(path: Path, *, max_pixels: int = 40_000_000) -> ImageInfo:
+    """Check that a file is a whole JPEG, PNG or WebP image of at most `max_pixels`, by decoding it.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    max_pixels : int
+        The largest width × height accepted. Images above Pillow's own warning limit (about 89 million
+        pixels) are refused whatever this says.
+
+    Returns
+    -------
+    ImageInfo
+        The sniffed content type and the size in pixels.
+
+    Raises
+    ------
+    recovery.errors.ValidationError
+        Not one of the three types, a format that differs from the magic bytes, too many pixels, or a
+        damaged or truncated file.
+    """
+    with open(path, "rb") as f:
+        content_type = sniff_image_type(f.read(16))
+    if content_type is None:
+        raise ValidationError("The file is not a JPEG, PNG or WebP image.")
+    _, formats = IMAGE_TYPES[content_type]
+    with _bombs_refused(max_pixels):
+        # Only the sniffed type's parser runs: a file is never handed to a decoder it did not ask for.
+        with Image.open(path, formats=[_PILLOW_FORMAT[content_type]]) as im:
+            if im.format not in formats:
+                raise ValidationError("The file's content does not match its type.")
+            width, height = im.size
+            if width * height > max_pixels:
+                raise ValidationError(
+                    "The image has %(pixels)s pixels, more than the limit of %(limit)s.",
+                    pixels=width * height,
+                    limit=max_pixels,
+                )
+            im.verify()  # PNG: every chunk's CRC; other formats: nothing, hence the decoding below
+        with Image.open(path, formats=[_PILLOW_FORMAT[content_type]]) as im:
+            if content_type == "image/jpeg":
+                # Decode at 1/8 scale: the whole file is still read (truncation shows) at 1/64 of the memory.
+                im.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+            im.load()
+    return ImageInfo(content_type, width, height)
+
+
+@contextmanager
+def _bombs_refused(max_pixels: int) -> Iterator[None]:
+    """Pillow's decompression-bomb warning and error, and any decoding failure, as a ValidationError.
+
+    The warning is raised as an error only inside this block (pytest and many servers would otherwise
+    log or raise it far from here); `warnings.catch_warnings` is process-wide, which is harmless here as
+    only Pillow's bomb warning is touched.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise ValidationError(
+            "The image has too many pixels: the limit is %(limit)s.", limit=max_pixels
+        ) from None
+    except ValidationError:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError, Image.UnidentifiedImageError) as exc:
+        # Pillow reports damage as OSError ("image file is truncated"), SyntaxError (PNG chunks) or ValueError.
+        raise ValidationError(
+            "The image is damaged or truncated: %(reason)s.", reason=str(exc)[:120]
+        ) from None
+
+
+class PhotoStore:
+    """Photos on disk: partial uploads under ``root/partial/``, finished ones at ``root/ab/abcd….ext``.
+
+    Chunks must arrive in order: `append_chunk` at an offset other than the bytes already received raises a
+    `ValidationError` whose ``params["received"]`` tells the client where to resume (also given by
+    `received`). Every write is fsync'd before it is acknowledged, and a per-upload lock (``flock``) keeps
+    two requests for the same upload from interleaving, across processes. The small ``.json`` and ``.lock``
+    files of finished uploads stay in ``partial/`` so that retries get the same answer.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.partial_dir = self.root / "partial"
+
+    # --- uploads ------------------------------------------------------------------------------------------
+
+    def received(self, upload_id: str) -> int:
+        """How many bytes of an upload have been received (0 for an upload never started)."""
+        part, meta, _ = self._paths(upload_id)
+        try:
+            return part.stat().st_size
+        except FileNotFoundError:
+            state = self._read_meta(meta)
+            return state["total"] if state.get("stored") else 0
+
+    def append_chunk(self, upload_id: str, offset: int, data: bytes, total: int, max_bytes: int) -> int:
+        """Write one chunk of an upload, durably, and return the bytes received so far.
+
+        Parameters
+        ----------
+        upload_id : str
+            The client's id for the upload: 8 to 100 letters, digits, ``-`` or ``_``, new for each photo.
+        offset : int
+            Where the chunk starts; must equal the bytes already received.
+        data : bytes
+            The chunk.
+        total : int
+            The size of the whole file, the same on every chunk.
+        max_bytes : int
+            The largest file accepted.
+
+        Returns
+        -------
+        int
+            The bytes received, after this chunk. A chunk of an upload already finished (a retry whose answer
+            was lost) is acknowledged with `total` and not written again.
+
+        Raises
+        ------
+        recovery.errors.ValidationError
+            A bad id, size or offset (``params["received"]`` then says where to resume), or a file too large.
+        """
+        part, meta, lock = self._paths(upload_id)
+        if isinstance(total, bool) or not isinstance(total, int) or total <= 0:
+            raise ValidationError("The upload size must be a positive whole number of bytes.")
+        if total > max_bytes:
+            raise ValidationError("The photo is larger than %(mb)s MB.", mb=f"{max_bytes / 1048576:g}")
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise ValidationError("The chunk offset must be a whole number of bytes, zero or more.")
+        self.partial_dir.mkdir(parents=True, exist_ok=True)
+        with _locked(lock):
+            state = self._read_meta(meta)
+            declared = state.get("total")
+            if declared is not None and declared != total:
+                raise ValidationError(
+                    "The declared size changed from %(before)s to %(after)s bytes.",
+                    before=declared,
+                    after=total,
+                )
+            if state.get("stored"):
+                return total
+            fd = os.open(part, os.O_RDWR | os.O_CREAT, 0o640)
+            with os.fdopen(fd, "r+b") as f:
+                received = os.fstat(f.fileno()).st_size
+                if offset != received:
+                    raise ValidationError(
+                        "The chunk starts at byte %(offset)s but %(received)s bytes have been received.",
+                        offset=offset,
+                        received=received,
+                    )
+                if offset + len(data) > total:
+                    raise ValidationError(
+                        "The chunk goes past the declared size of %(total)s bytes.", total=total
+                    )
+                if declared is None:
+                    _write_durably(meta, json.dumps({"total": total}).encode())
+                f.seek(offset)
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            return offset + len(data)
+
+    def finish(self, upload_id: str, *, max_pixels: int = 40_000_000) -> StoredPhoto:
+        """Check a complete upload and store it by content; the same photo uploaded twice is stored once.
+
+        Calling it again for the same upload (a retry after a lost response) returns the same photo.
+
+        Raises
+        ------
+        recovery.errors.NotFoundError
+            No such upload.
+        recovery.errors.ValidationError
+            Bytes still missing, or not an acceptable image (the upload is then discarded).
+        """
+        part, meta, lock = self._paths(upload_id)
+        if not self.partial_dir.is_dir():
+            raise NotFoundError("No upload %(upload_id)s is in progress.", upload_id=upload_id)
+        with _locked(lock):
+            state = self._read_meta(meta)
+            if state.get("stored") and (self.root / state["stored"]).exists():
+                return self._describe(self.root / state["stored"], max_pixels)
+            if not part.exists():
+                raise NotFoundError("No upload %(upload_id)s is in progress.", upload_id=upload_id)
+            total, received = state.get("total"), part.stat().st_size
+            if total is None or received != total:
+                raise ValidationError(
+                    "The upload is incomplete: %(received)s of %(total)s bytes received.",
+                    received=received,
+                    total=total,
+                )
+            try:
+                info = check_image(part, max_pixels=max_pixels)
+            except ValidationError:
+                part.unlink()
+                meta.unlink(missing_ok=True)
+                raise
+            with open(part, "rb") as f:
+                sha256 = _sha256(f)
+            ext, _ = IMAGE_TYPES[info.content_type]
+            relative = Path(sha256[:2]) / f"{sha256}.{ext}"
+            target = self.root / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                part.unlink()  # already stored: content-addressed, so it is the same photo
+            else:
+                os.replace(part, target)
+                _fsync_dir(target.parent)
+            # kept (a few bytes) so that a retried chunk or finish gets the same answer
+            _write_durably(meta, json.dumps({"total": total, "stored": relative.as_posix()}).encode())
+        return StoredPhoto(target, sha256, total, info.content_type, info.width, info.height)
+
+    def thumbnail(self, stored_path: Path, size: int = 320) -> Path:
+        """A JPEG of at most `size` × `size` pixels next to a stored photo, made on first request.
+
+        EXIF orientation is applied, so that a phone photo taken upright shows upright.
+        """
+        photo = self._stored(stored_path)
+        thumb = photo.with_name(f"{photo.name.split('.')[0]}.thumb{int(size)}.jpg")
+        if thumb.exists():
+            return thumb
+        with Image.open(photo) as im:
+            im.draft("RGB", (size, size))
+            image = ImageOps.exif_transpose(im)
+            image.thumbnail((size, size))
+            if image.mode != "RGB":
+                image = _on_white(image)
+            tmp = thumb.with_suffix(f".{os.getpid()}.tmp")
+            with open(tmp, "wb") as f:
+                image.save(f, "JPEG", quality=82)
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, thumb)
+        _fsync_dir(thumb.parent)
+        return thumb
+
+    # --- internals ----------------------------------------------------------------------------------------
+
+    def _paths(self, upload_id: Any) -> tuple[Path, Path, Path]:
+        """The partial data, the upload's state (declared size, where it was stored) and its lock file."""
+        # fullmatch, not ^…$: "$" also matches before a final newline.
+        if not isinstance(upload_id, str) or not _UPLOAD_ID.fullmatch(upload_id):
+            raise ValidationError("The upload id must be 8 to 100 letters, digits, '-' or '_'.")
+        return tuple(self.partial_dir / f"{upload_id}.{suffix}" for suffix in ("part", "json", "lock"))
+
+    def _stored(self, stored_path: Path) -> Path:
+        """A path that really is a stored photo under root (no traversal, no arbitrary file)."""
+        path = Path(stored_path)
+        path = (path if path.is_absolute() else self.root / path).resolve()
+        root = self.root.resolve()
+        if (
+            path.parent.parent != root
+            or not _SHA_NAME.fullmatch(path.name)
+            or path.parent.name != path.name[:2]
+        ):
+            raise NotFoundError("No stored photo %(name)s.", name=Path(stored_path).name[:80])
+        if not path.exists():
+            raise NotFoundError("No stored photo %(name)s.", name=path.name)
+        return path
+
+    def _describe(self, path: Path, max_pixels: int) -> StoredPhoto:
+        info = check_image(path, max_pixels=max_pixels)
+        with open(path, "rb") as f:
+            sha256 = _sha256(f)
+        return StoredPhoto(path, sha256, path.stat().st_size, info.content_type, info.width, info.height)
+
+    @staticmethod
+    def _read_meta(meta: Path) -> dict[str, Any]:
+        try:
+            return json.loads(meta.read_bytes())
+        except (FileNotFoundError, ValueError):
+            return {}
+
+
+@contextmanager
+def _locked(lock: Path) -> Iterator[None]:
+    """An exclusive lock on one upload, across threads and processes (a lock file that is never removed, so
+    that two requests can never hold locks on two different files of the same name)."""
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o640)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _sha256(f: IO[bytes]) -> str:
+    f.seek(0)
+    digest = hashlib.sha256()
+    while chunk := f.read(_READ_SIZE):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_durably(path: Path, content: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(content)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a new or renamed entry in a folder durable (POSIX; a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _on_white(image: Image.Image) -> Image.Image:
+    """RGB for JPEG: transparency flattened on white, palette and grey images expanded."""
+    rgba = image.convert("RGBA")
+    background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(background, rgba).convert("RGB")

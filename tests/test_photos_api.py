@@ -1,0 +1,121 @@
+"""Photo uploads over HTTP: resumable chunks, content checks whatever the name says, limits, serving back."""
+
+from __future__ import annotations
+
+import io
+import uuid
+
+import pytest
+from conftest import auth
+from PIL import Image
+
+
+def jpeg_bytes(size=(640, 480)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 80, 40)).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def site_id(client, geodata):
+    point = geodata.subdistrict("fengyang").geometry.representative_point()
+    response = client.post(
+        "/api/v1/sites",
+        headers={**auth("field"), "Idempotency-Key": uuid.uuid4().hex},
+        json={"kind": "silt_site", "name": "地下车库", "position": {"lon": point.x, "lat": point.y}},
+    )
+    return response.get_json()["site"]["id"]
+
+
+def put_chunk(client, site_id, upload_id, data, start, total, who="field"):
+    end = start + len(data) - 1
+    return client.put(
+        f"/api/v1/sites/{site_id}/photos/{upload_id}",
+        data=data,
+        headers={
+            **auth(who),
+            "Content-Range": f"bytes {start}-{end}/{total}",
+            "Content-Type": "application/octet-stream",
+        },
+    )
+
+
+def test_chunked_upload_resumes_and_is_served(client, site_id):
+    photo = jpeg_bytes()
+    upload_id = "phone1-" + uuid.uuid4().hex[:12]
+    third = len(photo) // 3
+    assert put_chunk(client, site_id, upload_id, photo[:third], 0, len(photo)).get_json()["received"] == third
+    # the connection dropped: ask where to resume
+    status = client.get(f"/api/v1/sites/{site_id}/photos/{upload_id}", headers=auth("field")).get_json()
+    assert status == {"received": third, "complete": False}
+    assert (
+        put_chunk(client, site_id, upload_id, photo[third : 2 * third], third, len(photo)).status_code == 200
+    )
+    done = put_chunk(client, site_id, upload_id, photo[2 * third :], 2 * third, len(photo))
+    assert done.status_code == 201
+    stored = done.get_json()["photo"]
+    assert (stored["content_type"], stored["width"], stored["height"]) == ("image/jpeg", 640, 480)
+    full = client.get(stored["url"], headers=auth("reporter"))
+    assert full.data == photo
+    full.close()
+    thumb = client.get(stored["thumb_url"], headers=auth("reporter"))
+    assert thumb.mimetype == "image/jpeg" and max(Image.open(io.BytesIO(thumb.data)).size) <= 320
+    thumb.close()
+    site = client.get(f"/api/v1/sites/{site_id}", headers=auth("field")).get_json()
+    assert [p["id"] for p in site["properties"]["photos"]] == [stored["id"]]
+    # a retry of the last chunk after success is answered, not stored again
+    again = put_chunk(client, site_id, upload_id, photo[2 * third :], 2 * third, len(photo))
+    assert again.get_json()["photo"]["id"] == stored["id"]
+
+
+def test_wrong_offset_is_refused(client, site_id):
+    photo = jpeg_bytes()
+    upload_id = uuid.uuid4().hex
+    put_chunk(client, site_id, upload_id, photo[:1000], 0, len(photo))
+    response = put_chunk(client, site_id, upload_id, photo[2000:3000], 2000, len(photo))
+    assert response.status_code == 400 and response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "status"),
+    [
+        ("text named jpg", b"this is not a photo at all, whatever the name says" * 20, 400),
+        ("gif", None, 400),
+        ("truncated", jpeg_bytes()[:2000], 400),
+        ("absurd pixels", None, 400),
+    ],
+)
+def test_files_that_are_not_photos_are_refused(app, client, site_id, name, data, status):
+    if name == "gif":
+        buffer = io.BytesIO()
+        Image.new("RGB", (10, 10)).save(buffer, "GIF")
+        data = buffer.getvalue()
+    if name == "absurd pixels":
+        buffer = io.BytesIO()
+        Image.new("1", (12000, 12000)).save(buffer, "PNG")
+        data = buffer.getvalue()
+    response = client.post(
+        f"/api/v1/sites/{site_id}/photos",
+        data=data,
+        headers={**auth("field"), "Upload-Id": uuid.uuid4().hex, "Content-Type": "image/jpeg"},
+    )
+    assert response.status_code == status and response.get_json()["error"]["message"]
+    site = client.get(f"/api/v1/sites/{site_id}", headers=auth("field")).get_json()
+    assert site["properties"]["photos"] == []
+
+
+def test_oversized_photo_is_refused(client, site_id, app):
+    app.config["RECOVERY"]["MAX_PHOTO_MB"] = 1
+    response = put_chunk(client, site_id, uuid.uuid4().hex, b"\xff\xd8\xff" + b"0" * 1000, 0, 3 * 1024 * 1024)
+    assert response.status_code in (400, 413) and response.get_json()["error"]["message"]
+
+
+def test_reporters_cannot_upload_and_scope_applies(client, site_id):
+    photo = jpeg_bytes()
+    for who, status in (("reporter", 403), ("field_shifo", 403)):
+        response = client.post(
+            f"/api/v1/sites/{site_id}/photos",
+            data=photo,
+            headers={**auth(who), "Upload-Id": uuid.uuid4().hex},
+        )
+        assert response.status_code == status
