@@ -26,9 +26,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(test_config)
     app.json.ensure_ascii = False
 
-    from recovery import auth, db, i18n
+    from recovery import auth, db, i18n, ogc
     from recovery.auth import views as auth_views
-    from recovery.web import api, conflicts_api, errors, field, pages, photos_api, policy, sites_api
+    from recovery.interop import web as interop_web
+    from recovery.web import api, conflicts_api, errors, field, openapi, pages, photos_api, policy, sites_api
 
     db.init_app(app)
     i18n.init_app(app)
@@ -38,16 +39,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(field.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(__import__("recovery.interop.web", fromlist=["web"]).api_bp)
-    app.register_blueprint(__import__("recovery.interop.web", fromlist=["web"]).admin_bp)
-    app.register_blueprint(__import__("recovery.ogc", fromlist=["ogc"]).bp)
-    app.register_blueprint(__import__("recovery.web.openapi", fromlist=["openapi"]).bp)
-    for blueprint in (sites_api.bp, photos_api.bp, conflicts_api.bp):
+    app.register_blueprint(interop_web.admin_bp)  # forms: CSRFProtect checks them
+    app.register_blueprint(ogc.bp)
+    for blueprint in (api.bp, sites_api.bp, photos_api.bp, conflicts_api.bp, interop_web.api_bp, openapi.bp):
         app.register_blueprint(blueprint)
-        # API blueprints check CSRF themselves: only for browser sessions, not for bearer tokens
+        # JSON APIs: the CSRF token is required only of browser sessions (recovery.auth), not of bearer tokens
         auth.csrf.exempt(blueprint)
-    auth.csrf.exempt(api.bp)
     from recovery.cli import register_commands
 
     register_commands(app)

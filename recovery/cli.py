@@ -52,6 +52,10 @@ def register_commands(app: Flask) -> None:
     from recovery.auth.cli import users
 
     app.cli.add_command(users)
+    from recovery.interop.cli import export_cmd, import_cmd
+
+    app.cli.add_command(import_cmd)
+    app.cli.add_command(export_cmd)
 
 
 @click.command("init-db")

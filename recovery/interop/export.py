@@ -1,0 +1,367 @@
+"""Exporting sites: GeoJSON (RFC 7946) and CSV streamed row by row; GeoPackage, zipped Shapefile, Excel and KML
+written to a temporary file. Machine formats carry keys; office formats (CSV, Excel) carry Chinese headers
+and labels by default. Every format imports back into the same sites."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tempfile
+import zipfile
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+from shapely.geometry import mapping
+
+from recovery.errors import ValidationError
+from recovery.geodata import SUBDISTRICT_ORDER
+from recovery.interop.mapping import SUBDISTRICT_NAMES, short_name
+from recovery.interop.selection import SiteRecord
+from recovery.kinds import KINDS, SiteKind
+from recovery.timeutil import zone_iso
+
+SUBDISTRICT_ZH = {v: k for k, v in SUBDISTRICT_NAMES.items()}
+
+
+@dataclass(frozen=True)
+class Format:
+    key: str
+    suffix: str
+    mimetype: str
+    streamed: bool
+
+
+FORMATS = {
+    f.key: f
+    for f in (
+        Format("geojson", ".geojson", "application/geo+json", True),
+        Format("csv", ".csv", "text/csv; charset=utf-8", True),
+        Format("gpkg", ".gpkg", "application/geopackage+sqlite3", False),
+        Format("shapefile", ".zip", "application/zip", False),
+        Format("xlsx", ".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", False),
+        Format("kml", ".kml", "application/vnd.google-earth.kml+xml", False),
+    )
+}
+
+
+def get_format(key: str) -> Format:
+    if key not in FORMATS:
+        raise ValidationError(
+            "Unknown export format %(format)s: use %(formats)s.",
+            format=str(key)[:20],
+            formats=", ".join(FORMATS),
+        )
+    return FORMATS[key]
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    zh: str
+    en: str
+    kind: SiteKind | None = None
+    type: type = str
+    track: bool = False
+
+
+def fields_for(kinds: Iterable[SiteKind]) -> list[Field]:
+    """The columns of an export of these kinds: common fields, then each kind's utilities and attributes."""
+    kinds = list(kinds)
+    out = [
+        Field("key", "编号", "key"),
+        Field("kind", "类型", "kind"),
+        Field("name", "名称", "name"),
+        Field("address", "地址", "address"),
+        Field("status", "状态", "status"),
+        Field("status_zh", "状态名称", "status label"),
+        Field("subdistrict", "办事处", "sub-district"),
+        Field("priority", "优先级", "priority", type=int),
+        Field("deadline", "截止时间", "deadline"),
+        Field("reported_at", "上报时间", "reported at"),
+    ]
+    if any(k.status_capacity for k in kinds):
+        out.append(Field("capacity_pct", "产能恢复(%)", "capacity restored (%)", type=float))
+    seen = {f.key for f in out}
+    for kind in kinds:
+        for track in kind.tracks:
+            if track.key not in seen:
+                out.append(Field(track.key, track.zh, track.en, kind, track=True))
+                seen.add(track.key)
+        for attribute in kind.attributes:
+            if attribute.key not in seen:
+                out.append(Field(attribute.key, attribute.zh, attribute.en, kind, attribute.type))
+                seen.add(attribute.key)
+    return out
+
+
+def headers(fields: list[Field], zh: bool) -> list[str]:
+    """Column headers of an office export; a Chinese label two kinds share gets its key, e.g. 点位类型(point_type),
+    so that both columns survive and import back to the right attribute."""
+    if not zh:
+        return [f.key for f in fields]
+    counts = Counter(f.zh for f in fields)
+    return [f"{f.zh}({f.key})" if counts[f.zh] > 1 else f.zh for f in fields]
+
+
+def _status_label(record: SiteRecord, zh: bool = True) -> str:
+    kind = KINDS[record.kind]
+    status = kind.status(record.status)
+    return status.zh if zh else status.en
+
+
+def values(record: SiteRecord, fields: list[Field], office_zh: bool = False) -> dict[str, Any]:
+    """One site's values by field key; `office_zh` gives Chinese labels for kinds, statuses, sub-districts."""
+    kind = KINDS[record.kind]
+    out: dict[str, Any] = {}
+    for f in fields:
+        if f.key == "kind":
+            value = kind.zh if office_zh else kind.key
+        elif f.key == "status":
+            value = _status_label(record) if office_zh else record.status
+        elif f.key == "status_zh":
+            value = _status_label(record)
+        elif f.key == "subdistrict":
+            value = (
+                SUBDISTRICT_ZH.get(record.subdistrict, record.subdistrict)
+                if office_zh
+                else record.subdistrict
+            )
+        elif f.key in ("deadline", "reported_at"):
+            value = zone_iso(getattr(record, f.key))
+        elif f.key == "capacity_pct":
+            value = record.capacity_pct if kind.status_capacity else None
+        elif f.track:
+            status = record.track_status.get(f.key)
+            labels = {t.key: t.zh for t in kind.track_statuses}
+            value = labels.get(status, status) if office_zh else status
+        elif f.kind is not None:
+            value = record.attributes.get(f.key)
+            if isinstance(value, bool):
+                value = ("是" if value else "否") if office_zh else ("true" if value else "false")
+        else:
+            value = getattr(record, f.key)
+        out[f.key] = value
+    return out
+
+
+def _kinds_of(records: list[SiteRecord], kind: str | None) -> list[SiteKind]:
+    if kind:
+        return [KINDS[kind]]
+    present = {r.kind for r in records}
+    return [k for k in KINDS.values() if k.key in present] or list(KINDS.values())
+
+
+# -- streamed formats ------------------------------------------------------------------------------------------
+
+
+def geojson_chunks(records: list[SiteRecord], kind: str | None = None) -> Iterator[str]:
+    """RFC 7946: a FeatureCollection in CRS84 (longitude, latitude), no `crs` member, ids as strings."""
+    fields = [f for f in fields_for(_kinds_of(records, kind)) if f.key != "key"]
+    yield '{"type":"FeatureCollection","features":['
+    for index, record in enumerate(records):
+        properties = {k: v for k, v in values(record, fields).items() if v is not None}
+        feature = {
+            "type": "Feature",
+            "id": record.key,
+            "geometry": mapping(record.geom),
+            "properties": {"key": record.key, **properties},
+        }
+        yield ("," if index else "") + json.dumps(feature, ensure_ascii=False, separators=(",", ":"))
+    yield "]}\n"
+
+
+def csv_chunks(records: list[SiteRecord], kind: str | None = None, lang: str = "zh") -> Iterator[str]:
+    """CSV in UTF-8 with a BOM (Excel then opens Chinese right); longitude/latitude for points, WKT for all."""
+    zh = lang == "zh"
+    fields = [f for f in fields_for(_kinds_of(records, kind)) if f.key != "status_zh"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(headers(fields, zh) + (["经度", "纬度", "WKT"] if zh else ["lon", "lat", "wkt"]))
+    yield "\ufeff" + buffer.getvalue()
+    for start in range(0, len(records), 2000):
+        buffer.seek(0)
+        buffer.truncate()
+        for record in records[start : start + 2000]:
+            row = values(record, fields, office_zh=zh)
+            point = record.geom.geom_type == "Point"
+            writer.writerow(
+                [_csv_value(row[f.key]) for f in fields]
+                + [
+                    repr(record.geom.x) if point else "",
+                    repr(record.geom.y) if point else "",
+                    shapely.to_wkt(record.geom, rounding_precision=-1),
+                ]
+            )
+        yield buffer.getvalue()
+
+
+def _csv_value(value: Any) -> Any:
+    return "" if value is None else value
+
+
+# -- file formats ----------------------------------------------------------------------------------------------
+
+
+def frame(records: list[SiteRecord], fields: list[Field]) -> gpd.GeoDataFrame:
+    rows = [values(r, fields) for r in records]
+    data = pd.DataFrame(rows, columns=[f.key for f in fields])
+    for f in fields:
+        if f.type is int and not f.track:
+            data[f.key] = pd.array(data[f.key].tolist(), dtype="Int64")
+        elif f.type is float:
+            data[f.key] = pd.to_numeric(data[f.key], errors="coerce").astype("float64")
+        else:
+            data[f.key] = data[f.key].astype(object)
+    return gpd.GeoDataFrame(data, geometry=[r.geom for r in records], crs="EPSG:4326")
+
+
+def write_file(
+    records: list[SiteRecord], fmt: str, out: Path, kind: str | None = None, lang: str = "zh"
+) -> Path:
+    """Write an export to `out` in `fmt` (any format; streamed ones are written chunk by chunk)."""
+    out = Path(out)
+    spec = get_format(fmt)
+    if spec.streamed:
+        chunks = geojson_chunks(records, kind) if fmt == "geojson" else csv_chunks(records, kind, lang)
+        with out.open("w", encoding="utf-8", newline="") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+        return out
+    kinds = _kinds_of(records, kind)
+    if fmt == "xlsx":
+        _write_xlsx(records, kinds, out, lang)
+    elif fmt == "gpkg":
+        _write_gpkg(records, kinds, out)
+    elif fmt == "shapefile":
+        _write_shapefile_zip(records, kinds, out)
+    elif fmt == "kml":
+        _write_kml(records, kinds, out)
+    return out
+
+
+def _by_kind(records: list[SiteRecord], kinds: list[SiteKind]) -> Iterator[tuple[SiteKind, list[SiteRecord]]]:
+    for kind in kinds:
+        subset = [r for r in records if r.kind == kind.key]
+        if subset or len(kinds) == 1:
+            yield kind, subset
+
+
+def _write_gpkg(records, kinds, out: Path) -> None:
+    """One layer per kind (each kind has its own attribute columns), named by the kind's key."""
+    out.unlink(missing_ok=True)
+    for kind, subset in _by_kind(records, kinds):
+        pyogrio.write_dataframe(
+            frame(subset, fields_for([kind])),
+            out,
+            layer=kind.key,
+            driver="GPKG",
+            geometry_type="Unknown",
+            append=out.exists(),
+        )
+
+
+def _write_kml(records, kinds, out: Path) -> None:
+    """KML (LIBKML): one folder per kind; every field kept as ExtendedData."""
+    out.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="recovery-export-") as folder:
+        target = Path(folder) / "sites.kml"
+        for kind, subset in _by_kind(records, kinds):
+            data = frame(subset, fields_for([kind]))
+            pyogrio.write_dataframe(data, target, layer=kind.key, driver="LIBKML", append=target.exists())
+        target.replace(out)
+
+
+def _write_shapefile_zip(records, kinds, out: Path) -> None:
+    """A zip of Shapefiles, one per kind and geometry type (a Shapefile holds one type), each with .cpg (UTF-8)
+    and .prj, plus fields.csv: the 10-character field names and the full names and labels they stand for."""
+    with tempfile.TemporaryDirectory(prefix="recovery-export-") as folder:
+        folder = Path(folder)
+        table = {}
+        for kind, subset in _by_kind(records, kinds):
+            fields = fields_for([kind])
+            data = frame(subset, fields).rename(columns={f.key: short_name(f.key) for f in fields})
+            table.update({short_name(f.key): f for f in fields})
+            families = _families(subset) or [(kind.geometry_types[0].lower(), [True] * len(subset))]
+            for family, mask in families:
+                part = data[pd.Series(mask, index=data.index)] if len(data) else data
+                name = kind.key if len(families) == 1 else f"{kind.key}_{family}"
+                pyogrio.write_dataframe(
+                    part,
+                    folder / f"{name}.shp",
+                    driver="ESRI Shapefile",
+                    encoding="UTF-8",
+                    geometry_type=_shape_type(family),
+                )
+        with (folder / "fields.csv").open("w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["字段 field", "全名 full name", "中文", "English"])
+            for short, f in table.items():
+                writer.writerow([short, f.key, f.zh, f.en])
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(folder.iterdir()):
+                archive.write(path, path.name)
+
+
+def _families(records: list[SiteRecord]) -> list[tuple[str, list[bool]]]:
+    names = [r.geom.geom_type.removeprefix("Multi").lower() for r in records]
+    return [(family, [n == family for n in names]) for family in sorted(set(names))]
+
+
+def _shape_type(family: str) -> str:
+    return {"point": "Point", "linestring": "MultiLineString", "polygon": "MultiPolygon"}.get(
+        family, "Unknown"
+    )
+
+
+def _write_xlsx(records, kinds, out: Path, lang: str) -> None:
+    """The offices' ledger (台账): Chinese headers, the header row frozen, filters on every column. Written in
+    openpyxl's write-only mode: rows are streamed to the file, so memory stays flat however many sites."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    zh = lang == "zh"
+    fields = [f for f in fields_for(kinds) if f.key != "status_zh"]
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("点位台账" if zh else "sites")
+    names = headers(fields, zh) + (["经度", "纬度", "WKT"] if zh else ["lon", "lat", "wkt"])
+    # a write-only sheet takes its layout before the first row
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(names))}{max(len(records) + 1, 2)}"
+    for index, header in enumerate(names, 1):
+        sheet.column_dimensions[get_column_letter(index)].width = max(10, min(40, len(header) * 3))
+    bold = Font(bold=True)
+    header_cells = []
+    for header in names:
+        cell = WriteOnlyCell(sheet, value=header)
+        cell.font = bold
+        header_cells.append(cell)
+    sheet.append(header_cells)
+    for record in records:
+        row = values(record, fields, office_zh=zh)
+        point = record.geom.geom_type == "Point"
+        sheet.append(
+            [row[f.key] for f in fields]
+            + [
+                record.geom.x if point else None,
+                record.geom.y if point else None,
+                shapely.to_wkt(record.geom, rounding_precision=-1),
+            ]
+        )
+    workbook.save(out)
+
+
+def file_name(kind: str | None, as_of_label: str, spec: Format) -> str:
+    return f"sites-{kind or 'all'}-{as_of_label}{spec.suffix}"
+
+
+__all__ = ["FORMATS", "SUBDISTRICT_ORDER", "csv_chunks", "geojson_chunks", "get_format", "write_file"]

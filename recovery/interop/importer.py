@@ -1,0 +1,407 @@
+"""Importing a file: a plan that checks every row against the kind, the zone and the stored sites (the preview),
+then its application through the ledger — new sites in one bulk load, status changes as transition events."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from recovery.errors import RecoveryError, ValidationError
+from recovery.geodata import Geodata
+from recovery.geometry import METRIC_CRS, to_metric
+from recovery.i18n import N_
+from recovery.interop import crs as crs_mod
+from recovery.interop.archive import DEFAULT_LIMITS, Limits
+from recovery.interop.mapping import ColumnMap, map_columns
+from recovery.interop.readers import Source, read_source
+from recovery.interop.validate import NEAR_ZONE_M, Row, blank, read_row
+from recovery.kinds import SiteKind, get_kind
+from recovery.ledger.bulk import load_dataset
+from recovery.ledger.record import record_site_event
+from recovery.models import Site
+from recovery.timeutil import now
+
+OUTCOMES = {
+    "new": N_("new"),
+    "unchanged": N_("unchanged"),
+    "updated": N_("updated"),
+    "descriptive": N_("updated (descriptive fields not changed: the ledger has no edit event yet)"),
+    "rejected": N_("rejected"),
+}
+PREVIEW_ROWS = 10
+
+
+@dataclass
+class ImportPlan:
+    """Everything an import would do, computed without writing: shown as the preview, then applied."""
+
+    source: Source
+    mapping: ColumnMap
+    rows: list[Row]
+    file_name: str
+    crs: str
+    preview: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> list[Row]:
+        return [r for r in self.rows if not r.ok]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = Counter("rejected" if not r.ok else r.outcome for r in self.rows)
+        return {k: counts.get(k, 0) for k in OUTCOMES}
+
+
+@dataclass
+class ImportResult:
+    counts: dict[str, int]
+    events: int
+    stored: bool
+
+
+def plan_import(
+    session: Session,
+    geodata: Geodata,
+    path: Path,
+    *,
+    kind: str | None = None,
+    crs: str | None = None,
+    layer: str | None = None,
+    mapping: dict[str, str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    upload: bool = False,
+    file_name: str | None = None,
+) -> ImportPlan:
+    """Read and check every row; compare with the stored sites. Writes nothing."""
+    site_kind: SiteKind | None = get_kind(kind) if kind else None
+    given_crs = crs_mod.parse_crs(crs)
+    source = read_source(path, layer=layer, limits=limits, upload=upload)
+    frame = source.frame
+    columns = [str(c) for c in frame.columns]
+    column_map = map_columns(columns, site_kind, mapping)
+    if site_kind is None and "kind" not in column_map.columns:
+        raise ValidationError("The site kind is missing: name it with --kind or a kind column.")
+    geoms, geom_errors = _geometries(source, column_map)
+    system = crs_mod.resolve(source.crs, given_crs)
+    geoms, shift_errors = _to_wgs84(geoms, system)
+    records = frame.drop(columns=["geometry"], errors="ignore").to_dict("records")
+    offset = 2 if source.format in ("CSV", "Excel") else 1  # the line or feature number a person sees
+    rows = []
+    for index, (record, geom) in enumerate(zip(records, geoms, strict=True)):
+        row = read_row(index + offset, record, geom, column_map, site_kind)
+        for errors in (geom_errors, shift_errors):
+            if index in errors:
+                row.errors = [e for e in row.errors if "no geometry" not in e.message] + [errors[index]]
+        rows.append(row)
+    _check_duplicates(rows)
+    _check_zone(rows, geodata)
+    _check_subdistricts(rows, geodata)
+    _compare_stored(session, rows)
+    plan = ImportPlan(
+        source,
+        column_map,
+        rows,
+        file_name or Path(path).name,
+        system if isinstance(system, str) else (system.to_string()),
+    )
+    plan.preview = [
+        {c: _cell(r.get(c)) for c in columns if c != "geometry"}
+        | ({"geometry": _cell(g)} if "geometry" in columns else {})
+        for r, g in zip(records[:PREVIEW_ROWS], geoms[:PREVIEW_ROWS], strict=False)
+    ]
+    return plan
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if hasattr(value, "wkt"):
+        text = value.wkt
+        return text if len(text) <= 80 else text[:77] + "…"
+    return str(value)
+
+
+def _geometries(source: Source, mapping: ColumnMap) -> tuple[np.ndarray, dict[int, RecoveryError]]:
+    frame = source.frame
+    errors: dict[int, RecoveryError] = {}
+    if isinstance(frame, gpd.GeoDataFrame) and "wkt" not in mapping.columns:
+        return np.asarray(frame.geometry.values, dtype=object), errors
+    if "wkt" in mapping.columns:
+        values = frame[mapping.columns["wkt"]].tolist()
+        geoms = np.empty(len(values), dtype=object)
+        for i, value in enumerate(values):
+            if blank(value):
+                continue
+            try:
+                geoms[i] = shapely.from_wkt(str(value))
+            except shapely.errors.GEOSException:
+                errors[i] = ValidationError("The WKT could not be read: %(value)s.", value=str(value)[:60])
+        return geoms, errors
+    if "lon" in mapping.columns and "lat" in mapping.columns:
+        lons, lats = frame[mapping.columns["lon"]].tolist(), frame[mapping.columns["lat"]].tolist()
+        geoms = np.empty(len(lons), dtype=object)
+        for i, (lon, lat) in enumerate(zip(lons, lats, strict=True)):
+            try:
+                x, y = float(str(lon).strip()), float(str(lat).strip())
+            except ValueError:
+                errors[i] = ValidationError(
+                    "Longitude and latitude must be numbers: %(lon)s, %(lat)s.",
+                    lon=str(lon)[:20],
+                    lat=str(lat)[:20],
+                )
+                continue
+            geoms[i] = shapely.Point(x, y)
+        return geoms, errors
+    raise ValidationError(
+        "The file has no geometry: it needs longitude and latitude columns (经度, 纬度) or a WKT column."
+    )
+
+
+def _to_wgs84(geoms: np.ndarray, system) -> tuple[np.ndarray, dict[int, RecoveryError]]:
+    errors: dict[int, RecoveryError] = {}
+    if not isinstance(system, str):
+        present = np.array([g is not None for g in geoms])
+        out = geoms.copy()
+        if present.any():
+            out[present] = crs_mod.to_wgs84_geometries(geoms[present], system)
+        return out, errors
+    out = np.empty(len(geoms), dtype=object)
+    for i, geom in enumerate(geoms):
+        if geom is None:
+            continue
+        try:
+            out[i] = crs_mod.to_wgs84_geometry(geom, system)
+        except RecoveryError as exc:
+            errors[i] = exc
+    return out, errors
+
+
+def _check_duplicates(rows: list[Row]) -> None:
+    seen: dict[str, int] = {}
+    for row in rows:
+        if row.key is None:
+            continue
+        if row.key in seen:
+            row.fail(
+                ValidationError(
+                    "The id %(key)s appears twice in the file (first on row %(row)s).",
+                    key=row.key,
+                    row=seen[row.key],
+                )
+            )
+        else:
+            seen[row.key] = row.number
+
+
+def _check_zone(rows: list[Row], geodata: Geodata) -> None:
+    placed = [r for r in rows if r.geom is not None]
+    if not placed:
+        return
+    zone = to_metric(geodata.zone)
+    metric = gpd.GeoSeries([r.geom for r in placed], crs="EPSG:4326").to_crs(METRIC_CRS)
+    distances = shapely.distance(np.asarray(metric.values), zone)
+    for row, distance in zip(placed, distances, strict=True):
+        if distance > NEAR_ZONE_M:
+            row.fail(_outside(row, distance))
+
+
+def _outside(row: Row, distance: float) -> RecoveryError:
+    x, y = row.geom.representative_point().coords[0]
+    if 30 < x < 40 and 110 < y < 118:
+        return ValidationError("The coordinates look swapped: latitude is in the longitude column.")
+    return ValidationError(
+        "The site lies %(km)s km outside the zone; at most 2 km is accepted.", km=f"{distance / 1000:.1f}"
+    )
+
+
+def _check_subdistricts(rows: list[Row], geodata: Geodata) -> None:
+    placed = [r for r in rows if r.geom is not None and r.ok]
+    derived = geodata.subdistricts_of([r.geom for r in placed])
+    for row, sub in zip(placed, derived, strict=True):
+        if row.subdistrict_given and row.subdistrict_given != sub:
+            row.warnings.append(
+                ValidationError(
+                    "The file says sub-district %(given)s, the map says %(derived)s; the map is used.",
+                    given=row.subdistrict_given,
+                    derived=sub or "-",
+                )
+            )
+
+
+def _compare_stored(session: Session, rows: list[Row]) -> None:
+    keyed = {r.key: r for r in rows if r.ok and r.key}
+    keys = list(keyed)
+    for start in range(0, len(keys), 5000):
+        chunk = keys[start : start + 5000]
+        for site in session.scalars(select(Site).where(Site.key.in_(chunk))):
+            _compare(keyed[site.key], site)
+    for row in rows:
+        if row.ok and row.site_id is None:
+            _check_new(row)
+
+
+def _check_new(row: Row) -> None:
+    kind = row.kind
+    try:
+        if kind.tracks:
+            for track, status in row.tracks.items():
+                kind.check_transition(None, status, track)
+        elif row.status and row.status != kind.initial_status:
+            kind.check_transition(kind.initial_status, row.status)
+    except RecoveryError as exc:
+        row.fail(exc)
+
+
+def _compare(row: Row, site: Site) -> None:
+    kind = row.kind
+    row.site_id = site.id
+    if site.kind != kind.key:
+        row.fail(
+            ValidationError(
+                "The id %(key)s belongs to a site of another kind (%(other)s).", key=row.key, other=site.kind
+            )
+        )
+        return
+    changes = transitions(row, site.status, site.track_status or {}, site.capacity_pct)
+    try:
+        for track, status, _measures in changes:
+            current = (site.track_status or {}).get(track) if track else site.status
+            kind.check_transition(current, status, track)
+    except RecoveryError as exc:
+        row.fail(exc)
+        return
+    derived = {a.key for a in kind.attributes if a.derived}
+    stored_attributes = {k: v for k, v in (site.attributes or {}).items() if k not in derived}
+    descriptive = (
+        row.name != site.name
+        or row.address != site.address
+        or row.attributes != stored_attributes
+        or not row.geom.equals_exact(site.geom, 1e-7)
+    )
+    row.outcome = "updated" if changes else ("descriptive" if descriptive else "unchanged")
+    if changes and descriptive:
+        row.warnings.append(
+            ValidationError(
+                "Descriptive fields (name, address, attributes, geometry) differ and were not changed."
+            )
+        )
+
+
+def transitions(row: Row, status: str | None, track_status: dict, capacity: float | None) -> list[tuple]:
+    """The (track, status, measures) events that bring a site from what it is to what the row says."""
+    kind = row.kind
+    if kind.tracks:
+        return [(t, s, {}) for t, s in sorted(row.tracks.items()) if track_status.get(t) != s]
+    if row.status is None:
+        return []
+    measures = {"capacity_pct": row.capacity_pct} if row.status == "partly_restarted" else {}
+    same_level = row.status != "partly_restarted" or (
+        capacity is not None and abs(capacity - row.capacity_pct) < 1e-6
+    )
+    if row.status == status and same_level:
+        return []
+    return [(None, row.status, measures)]
+
+
+def apply_import(
+    session: Session,
+    geodata: Geodata,
+    plan: ImportPlan,
+    *,
+    actor: str,
+    skip_invalid: bool = False,
+    valid_at: datetime | None = None,
+    progress=None,
+) -> ImportResult:
+    """Store the plan: refuses if any row was rejected, unless `skip_invalid` (then only valid rows)."""
+    rejected = plan.rejected
+    if rejected and not skip_invalid:
+        raise ValidationError("%(count)s rows were rejected; nothing was stored.", count=len(rejected))
+    recorded = now()
+    valid_at = valid_at or recorded
+    if valid_at > recorded:
+        raise ValidationError("The time it happened is in the future.")
+    note = f"导入 import: {plan.file_name}"[:2000]
+    new_rows = [r for r in plan.rows if r.ok and r.site_id is None]
+    sites, events = [], []
+    for row in new_rows:
+        sites.append(
+            {
+                "key": row.key,
+                "kind": row.kind.key,
+                "name": row.name,
+                "address": row.address,
+                "geometry": shapely.to_wkt(row.geom, rounding_precision=-1),
+                "attributes": row.attributes,
+                "priority": row.priority,
+                "deadline": row.deadline.isoformat() if row.deadline else None,
+            }
+        )
+        base = {
+            "site": row.key,
+            "actor": actor,
+            "note": note,
+            "valid_at": valid_at,
+            "recorded_at": recorded,
+            "client_id": None,
+            "work_item": None,
+        }
+        events.append(
+            {**base, "action": "report", "to_status": row.kind.initial_status, "track": None, "measures": {}}
+        )
+        for track, status, measures in transitions(row, row.kind.initial_status, {}, None):
+            if status != row.kind.initial_status or track:
+                events.append(
+                    {
+                        **base,
+                        "action": "transition",
+                        "to_status": status,
+                        "track": track,
+                        "measures": measures,
+                    }
+                )
+    count = 0
+    if sites:
+        load_dataset(session, geodata, teams=[], sites=sites, work_items=[], events=events, progress=progress)
+        count += len(events)
+    for row in plan.rows:
+        if row.ok and row.outcome == "updated":
+            site = session.get(Site, row.site_id)
+            for track, status, measures in transitions(
+                row, site.status, site.track_status or {}, site.capacity_pct
+            ):
+                record_site_event(
+                    session,
+                    row.site_id,
+                    action="transition",
+                    actor=actor,
+                    valid_at=valid_at,
+                    to_status=status,
+                    track=track,
+                    measures=measures,
+                    note=note,
+                )
+                count += 1
+            if progress:
+                progress(1)
+    return ImportResult(plan.counts, count, True)
+
+
+def write_rejects(plan: ImportPlan, path: Path, render=str) -> int:
+    """The rejected rows and why, as CSV (UTF-8 with BOM for Excel); `render` turns an error into text."""
+    with Path(path).open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["行号 row", "编号 id", "名称 name", "原因 reasons"])
+        for row in plan.rejected:
+            writer.writerow([row.number, row.key or "", row.name, "; ".join(render(e) for e in row.errors)])
+    return len(plan.rejected)

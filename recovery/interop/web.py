@@ -1,0 +1,245 @@
+"""The web side of interop: `GET /api/v1/export` (streamed) and the admin's import page (upload, preview, confirm)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from werkzeug.utils import secure_filename
+
+from recovery.db import get_session
+from recovery.errors import ValidationError
+from recovery.geodata import load_geodata
+from recovery.i18n import current_locale
+from recovery.interop.archive import DEFAULT_LIMITS
+from recovery.interop.export import csv_chunks, file_name, geojson_chunks, get_format, write_file
+from recovery.interop.importer import OUTCOMES, apply_import, plan_import
+from recovery.interop.messages import render
+from recovery.interop.readers import FORMATS as READ_FORMATS
+from recovery.interop.selection import SiteFilter, parse_bbox, select_sites
+from recovery.kinds import KINDS
+from recovery.timeutil import parse_as_of
+from recovery.web.policy import READERS, allow
+
+api_bp = Blueprint("interop_api", __name__, url_prefix="/api/v1")
+admin_bp = Blueprint("interop_admin", __name__, url_prefix="/admin")
+
+
+def _lang() -> str:
+    return "zh" if current_locale().startswith("zh") else "en"
+
+
+def site_filter_from(args) -> SiteFilter:
+    """The filters the map, the export and the OGC items share: kind, status (repeatable or comma-separated),
+    subdistrict, bbox and as_of."""
+    kind = args.get("kind") or None
+    if kind is not None and kind not in KINDS:
+        raise ValidationError("Unknown site kind %(kind)s.", kind=kind[:40])
+    statuses = tuple(s for raw in args.getlist("status") for s in raw.split(",") if s)
+    as_of = args.get("as_of") or args.get("datetime")
+    return SiteFilter(
+        kind,
+        statuses,
+        args.get("subdistrict") or None,
+        parse_bbox(args.get("bbox")),
+        parse_as_of(as_of) if as_of else None,
+    )
+
+
+@api_bp.get("/export")
+@allow(*READERS)
+def export():
+    """Every site matching the filters, in `format`; GeoJSON and CSV stream, the others are built then sent."""
+    spec = get_format(request.args.get("format", "geojson"))
+    site_filter = site_filter_from(request.args)
+    lang = request.args.get("headers", _lang())
+    if lang not in ("zh", "en"):
+        raise ValidationError("headers must be zh or en.")
+    records, _ = select_sites(get_session(), site_filter)
+    label = (request.args.get("as_of") or "current").replace(":", "")
+    headers = {"Content-Disposition": f'attachment; filename="{file_name(site_filter.kind, label, spec)}"'}
+    if spec.streamed:
+        chunks = (
+            geojson_chunks(records, site_filter.kind)
+            if spec.key == "geojson"
+            else csv_chunks(records, site_filter.kind, lang)
+        )
+        encoded = (chunk.encode("utf-8") for chunk in chunks)
+        return Response(stream_with_context(encoded), mimetype=spec.mimetype, headers=headers)
+    handle, name = tempfile.mkstemp(prefix="recovery-export-", suffix=spec.suffix)
+    os.close(handle)
+    path = Path(name)
+    try:
+        write_file(records, spec.key, path, kind=site_filter.kind, lang=lang)
+    except Exception:
+        path.unlink(missing_ok=True)
+        raise
+    return Response(
+        _read_then_delete(path),
+        mimetype=spec.mimetype.split(";")[0],
+        headers=headers | {"Content-Length": str(path.stat().st_size)},
+    )
+
+
+def _read_then_delete(path: Path):
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 16):
+                yield chunk
+    finally:
+        path.unlink(missing_ok=True)
+
+
+# -- the admin's import page -----------------------------------------------------------------------------------
+
+
+def _upload_dir() -> Path:
+    folder = Path(current_app.instance_path) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _form_class():
+    from flask_wtf import FlaskForm
+    from flask_wtf.file import FileField, FileRequired
+    from wtforms import BooleanField, SelectField, StringField
+
+    class ImportForm(FlaskForm):
+        file = FileField(validators=[FileRequired()])
+        kind = SelectField(choices=[("", "—")] + [(k, k) for k in KINDS], default="")
+        crs = SelectField(
+            choices=[
+                ("", "—"),
+                ("wgs84", "WGS-84"),
+                ("gcj02", "GCJ-02"),
+                ("bd09", "BD-09"),
+                ("EPSG:4547", "CGCS2000 / 3° GK CM 114E (EPSG:4547)"),
+            ],
+            default="",
+        )
+        layer = StringField(default="")
+        skip_invalid = BooleanField(default=False)
+
+    return ImportForm
+
+
+def _confirm_form_class():
+    from flask_wtf import FlaskForm
+    from wtforms import HiddenField
+
+    class ConfirmForm(FlaskForm):
+        token = HiddenField()
+
+    return ConfirmForm
+
+
+@admin_bp.route("/import", methods=["GET", "POST"])
+@allow("admin")
+def import_page():
+    """Upload a file; the next page previews its rows and the validation report before anything is stored."""
+    form = _form_class()()
+    if request.method == "POST":
+        if request.content_length and request.content_length > DEFAULT_LIMITS.max_upload_bytes:
+            raise ValidationError(
+                "The file is too large: %(size)s bytes, the limit is %(limit)s bytes.",
+                size=request.content_length,
+                limit=DEFAULT_LIMITS.max_upload_bytes,
+            )
+        if not form.validate_on_submit():
+            raise ValidationError("Choose a file to import.")
+        upload = form.file.data
+        suffix = Path(secure_filename(upload.filename or "")).suffix.lower()
+        if suffix not in READ_FORMATS and suffix != ".kmz":
+            raise ValidationError(
+                "Unsupported file type %(suffix)s: use GeoJSON, GeoPackage, zipped Shapefile, CSV, Excel (.xlsx) or KML.",
+                suffix=suffix or "(none)",
+            )
+        token = uuid.uuid4().hex
+        path = _upload_dir() / f"{token}{suffix}"
+        upload.save(path)
+        options = {
+            "kind": form.kind.data or None,
+            "crs": form.crs.data or None,
+            "layer": form.layer.data or None,
+            "skip_invalid": bool(form.skip_invalid.data),
+            "file_name": (upload.filename or path.name)[:200],
+            "path": path.name,
+        }
+        (_upload_dir() / f"{token}.json").write_text(json.dumps(options), encoding="utf-8")
+        return redirect(url_for("interop_admin.preview", token=token))
+    return render_template("interop_import.html", form=form, kinds=KINDS, zh=_lang() == "zh")
+
+
+def _pending(token: str) -> tuple[dict, Path]:
+    if not token.isalnum() or len(token) != 32:
+        abort(404)
+    meta = _upload_dir() / f"{token}.json"
+    if not meta.exists():
+        abort(404)
+    options = json.loads(meta.read_text(encoding="utf-8"))
+    return options, _upload_dir() / options["path"]
+
+
+def _plan(options: dict, path: Path):
+    return plan_import(
+        get_session(),
+        load_geodata(current_app.config["RECOVERY"]["GEODATA_DIR"]),
+        path,
+        kind=options["kind"],
+        crs=options["crs"],
+        layer=options["layer"],
+        upload=True,
+        file_name=options["file_name"],
+    )
+
+
+@admin_bp.route("/import/<token>", methods=["GET", "POST"])
+@allow("admin")
+def preview(token: str):
+    """GET: the preview and the report (nothing stored). POST: store it, then show the result."""
+    options, path = _pending(token)
+    plan = _plan(options, path)
+    form = _confirm_form_class()(token=token)
+    lang = _lang()
+    result = None
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            raise ValidationError("The form has expired; upload the file again.")
+        from recovery.auth import current_account
+
+        account = current_account()
+        actor = account.username if account is not None else "admin"
+        result = apply_import(
+            get_session(),
+            load_geodata(current_app.config["RECOVERY"]["GEODATA_DIR"]),
+            plan,
+            actor=actor,
+            skip_invalid=options["skip_invalid"],
+        )
+        path.unlink(missing_ok=True)
+        (_upload_dir() / f"{token}.json").unlink(missing_ok=True)
+    return render_template(
+        "interop_preview.html",
+        plan=plan,
+        options=options,
+        form=form,
+        result=result,
+        token=token,
+        outcomes={k: render(v, lang) for k, v in OUTCOMES.items()},
+        render=lambda e: render(e, lang),
+        zh=lang == "zh",
+    )
