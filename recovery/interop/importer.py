@@ -10,7 +10,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import shapely
 from sqlalchemy import select
@@ -18,13 +17,13 @@ from sqlalchemy.orm import Session
 
 from recovery.errors import RecoveryError, ValidationError
 from recovery.geodata import Geodata
-from recovery.geometry import METRIC_CRS, to_metric
 from recovery.i18n import N_
 from recovery.interop import crs as crs_mod
+from recovery.interop import placing
 from recovery.interop.archive import DEFAULT_LIMITS, Limits
 from recovery.interop.mapping import ColumnMap, map_columns
 from recovery.interop.readers import Source, read_source
-from recovery.interop.validate import NEAR_ZONE_M, Row, blank, read_row
+from recovery.interop.validate import Row, read_row, stable_keys
 from recovery.kinds import SiteKind, get_kind
 from recovery.ledger.bulk import load_dataset
 from recovery.ledger.record import record_site_event
@@ -91,18 +90,20 @@ def plan_import(
     column_map = map_columns(columns, site_kind, mapping)
     if site_kind is None and "kind" not in column_map.columns:
         raise ValidationError("The site kind is missing: name it with --kind or a kind column.")
-    geoms, geom_errors = _geometries(source, column_map)
+    geoms, errors = placing.geometries(source, column_map)
     system = crs_mod.resolve(source.crs, given_crs)
-    geoms, shift_errors = _to_wgs84(geoms, system)
-    records = frame.drop(columns=["geometry"], errors="ignore").to_dict("records")
+    geoms, shift_errors = placing.to_wgs84(geoms, system)
+    geoms, check_errors = placing.check_geometries(geoms)
+    errors |= shift_errors | check_errors
+    records = _records(frame, column_map)
     offset = 2 if source.format in ("CSV", "Excel") else 1  # the line or feature number a person sees
     rows = []
     for index, (record, geom) in enumerate(zip(records, geoms, strict=True)):
         row = read_row(index + offset, record, geom, column_map, site_kind)
-        for errors in (geom_errors, shift_errors):
-            if index in errors:
-                row.errors = [e for e in row.errors if "no geometry" not in e.message] + [errors[index]]
+        if index in errors:
+            row.errors = [e for e in row.errors if "no geometry" not in e.message] + [errors[index]]
         rows.append(row)
+    stable_keys(rows)
     _check_duplicates(rows)
     _check_zone(rows, geodata)
     _check_subdistricts(rows, geodata)
@@ -114,12 +115,24 @@ def plan_import(
         file_name or Path(path).name,
         system if isinstance(system, str) else (system.to_string()),
     )
+    head = frame.head(PREVIEW_ROWS).drop(columns=["geometry"], errors="ignore").to_dict("records")
     plan.preview = [
         {c: _cell(r.get(c)) for c in columns if c != "geometry"}
         | ({"geometry": _cell(g)} if "geometry" in columns else {})
-        for r, g in zip(records[:PREVIEW_ROWS], geoms[:PREVIEW_ROWS], strict=False)
+        for r, g in zip(head, geoms[:PREVIEW_ROWS], strict=False)
     ]
     return plan
+
+
+def _records(frame, mapping: ColumnMap) -> list[dict[str, Any]]:
+    """The rows as dicts of the mapped columns only (whole columns to lists: far cheaper than to_dict)."""
+    used = list(
+        dict.fromkeys([*mapping.columns.values(), *mapping.attributes.values(), *mapping.tracks.values()])
+    )
+    if not used:
+        return [{} for _ in range(len(frame))]
+    columns = [frame[c].tolist() for c in used]
+    return [dict(zip(used, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 def _cell(value: Any) -> str:
@@ -129,61 +142,6 @@ def _cell(value: Any) -> str:
         text = value.wkt
         return text if len(text) <= 80 else text[:77] + "…"
     return str(value)
-
-
-def _geometries(source: Source, mapping: ColumnMap) -> tuple[np.ndarray, dict[int, RecoveryError]]:
-    frame = source.frame
-    errors: dict[int, RecoveryError] = {}
-    if isinstance(frame, gpd.GeoDataFrame) and "wkt" not in mapping.columns:
-        return np.asarray(frame.geometry.values, dtype=object), errors
-    if "wkt" in mapping.columns:
-        values = frame[mapping.columns["wkt"]].tolist()
-        geoms = np.empty(len(values), dtype=object)
-        for i, value in enumerate(values):
-            if blank(value):
-                continue
-            try:
-                geoms[i] = shapely.from_wkt(str(value))
-            except shapely.errors.GEOSException:
-                errors[i] = ValidationError("The WKT could not be read: %(value)s.", value=str(value)[:60])
-        return geoms, errors
-    if "lon" in mapping.columns and "lat" in mapping.columns:
-        lons, lats = frame[mapping.columns["lon"]].tolist(), frame[mapping.columns["lat"]].tolist()
-        geoms = np.empty(len(lons), dtype=object)
-        for i, (lon, lat) in enumerate(zip(lons, lats, strict=True)):
-            try:
-                x, y = float(str(lon).strip()), float(str(lat).strip())
-            except ValueError:
-                errors[i] = ValidationError(
-                    "Longitude and latitude must be numbers: %(lon)s, %(lat)s.",
-                    lon=str(lon)[:20],
-                    lat=str(lat)[:20],
-                )
-                continue
-            geoms[i] = shapely.Point(x, y)
-        return geoms, errors
-    raise ValidationError(
-        "The file has no geometry: it needs longitude and latitude columns (经度, 纬度) or a WKT column."
-    )
-
-
-def _to_wgs84(geoms: np.ndarray, system) -> tuple[np.ndarray, dict[int, RecoveryError]]:
-    errors: dict[int, RecoveryError] = {}
-    if not isinstance(system, str):
-        present = np.array([g is not None for g in geoms])
-        out = geoms.copy()
-        if present.any():
-            out[present] = crs_mod.to_wgs84_geometries(geoms[present], system)
-        return out, errors
-    out = np.empty(len(geoms), dtype=object)
-    for i, geom in enumerate(geoms):
-        if geom is None:
-            continue
-        try:
-            out[i] = crs_mod.to_wgs84_geometry(geom, system)
-        except RecoveryError as exc:
-            errors[i] = exc
-    return out, errors
 
 
 def _check_duplicates(rows: list[Row]) -> None:
@@ -205,23 +163,10 @@ def _check_duplicates(rows: list[Row]) -> None:
 
 def _check_zone(rows: list[Row], geodata: Geodata) -> None:
     placed = [r for r in rows if r.geom is not None]
-    if not placed:
-        return
-    zone = to_metric(geodata.zone)
-    metric = gpd.GeoSeries([r.geom for r in placed], crs="EPSG:4326").to_crs(METRIC_CRS)
-    distances = shapely.distance(np.asarray(metric.values), zone)
+    distances = placing.zone_distances([r.geom for r in placed], geodata)
     for row, distance in zip(placed, distances, strict=True):
-        if distance > NEAR_ZONE_M:
-            row.fail(_outside(row, distance))
-
-
-def _outside(row: Row, distance: float) -> RecoveryError:
-    x, y = row.geom.representative_point().coords[0]
-    if 30 < x < 40 and 110 < y < 118:
-        return ValidationError("The coordinates look swapped: latitude is in the longitude column.")
-    return ValidationError(
-        "The site lies %(km)s km outside the zone; at most 2 km is accepted.", km=f"{distance / 1000:.1f}"
-    )
+        if distance > placing.NEAR_ZONE_M:
+            row.fail(placing.outside_error(row.geom, distance))
 
 
 def _check_subdistricts(rows: list[Row], geodata: Geodata) -> None:
@@ -245,12 +190,17 @@ def _compare_stored(session: Session, rows: list[Row]) -> None:
         chunk = keys[start : start + 5000]
         for site in session.scalars(select(Site).where(Site.key.in_(chunk))):
             _compare(keyed[site.key], site)
+    verdicts: dict[tuple, RecoveryError | None] = {}  # the check depends on the kind and statuses only
     for row in rows:
         if row.ok and row.site_id is None:
-            _check_new(row)
+            state = (row.kind.key, row.status, tuple(sorted(row.tracks.items())))
+            if state not in verdicts:
+                verdicts[state] = _check_new(row)
+            if verdicts[state] is not None:
+                row.fail(verdicts[state])
 
 
-def _check_new(row: Row) -> None:
+def _check_new(row: Row) -> RecoveryError | None:
     kind = row.kind
     try:
         if kind.tracks:
@@ -259,7 +209,8 @@ def _check_new(row: Row) -> None:
         elif row.status and row.status != kind.initial_status:
             kind.check_transition(kind.initial_status, row.status)
     except RecoveryError as exc:
-        row.fail(exc)
+        return exc
+    return None
 
 
 def _compare(row: Row, site: Site) -> None:

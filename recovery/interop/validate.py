@@ -1,19 +1,23 @@
-"""Checking one imported row against its kind: values coerced from text, every problem listed, nothing stored."""
+"""Checking one imported row against its kind: values coerced from text, every problem listed, nothing stored.
+
+The geometry arrives already checked for the whole file by `recovery.interop.placing.check_geometries`;
+here only what depends on the row's kind (the allowed types) is checked."""
 
 from __future__ import annotations
 
 import hashlib
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from recovery.errors import RecoveryError, ValidationError
-from recovery.geometry import validate_geometry
+from recovery.errors import GeometryError, RecoveryError, ValidationError
 from recovery.interop.mapping import ColumnMap, kind_from_value, status_from_value, subdistrict_from_value
 from recovery.kinds import Attribute, SiteKind
 from recovery.ledger.record import clean_text
@@ -21,8 +25,7 @@ from recovery.timeutil import parse_instant
 
 TRUE_WORDS = {"true", "1", "yes", "y", "是", "√", "t"}
 FALSE_WORDS = {"false", "0", "no", "n", "否", "×", "f"}
-#: how far outside the zone's boundary an imported site may lie
-NEAR_ZONE_M = 2000.0
+SPACE = re.compile(r"\s")
 
 
 @dataclass
@@ -57,9 +60,14 @@ class Row:
 
 def blank(value: Any) -> bool:
     """Empty cell: None, NaN, NaT (pandas' missing date) or whitespace."""
-    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+    # called for every cell of the file: the common cases first
+    if value is None:
         return True
-    return isinstance(value, str) and not value.strip()
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, float):
+        return math.isnan(value)
+    return value is pd.NaT
 
 
 def coerce(attribute: Attribute, value: Any) -> Any:
@@ -97,7 +105,10 @@ def _text(record: dict, mapping: ColumnMap, name: str) -> Any:
 def read_row(
     number: int, record: dict, geom: BaseGeometry | None, mapping: ColumnMap, kind: SiteKind | None
 ) -> Row:
-    """Check everything about one row that needs neither the database nor the geodata."""
+    """Check everything about one row that needs neither the database nor the geodata.
+
+    `geom` has passed `placing.check_geometries` (None when it failed); the row's key, when the file gives
+    none, is set afterwards for all rows at once by `stable_keys`."""
     row = Row(number)
     raw_kind = _text(record, mapping, "kind")
     if raw_kind is not None:
@@ -129,8 +140,6 @@ def read_row(
     given = _text(record, mapping, "subdistrict")
     if given is not None:
         row.subdistrict_given = subdistrict_from_value(given) or str(given)
-    if row.key is None and row.geom is not None and row.name:
-        row.key = stable_key(kind, row.name, row.geom)
     return row
 
 
@@ -145,7 +154,7 @@ def _read_key(row: Row, record: dict, mapping: ColumnMap) -> None:
     if raw is None:
         return
     key = raw.strip()
-    if len(key) > 40 or any(c.isspace() for c in key):
+    if len(key) > 40 or SPACE.search(key):
         row.fail(
             ValidationError("The id %(key)s is not usable: at most 40 characters, no spaces.", key=key[:60])
         )
@@ -155,9 +164,22 @@ def _read_key(row: Row, record: dict, mapping: ColumnMap) -> None:
 
 def stable_key(kind: SiteKind, name: str, geom: BaseGeometry) -> str:
     """The key of a row without an id: the same kind, name and place (to about 10 cm) give the same key."""
-    place = shapely.to_wkt(shapely.set_precision(geom, 1e-6), rounding_precision=6)
+    return _key(kind, name, shapely.to_wkt(shapely.set_precision(geom, 1e-6), rounding_precision=6))
+
+
+def _key(kind: SiteKind, name: str, place: str) -> str:
     digest = hashlib.sha256(f"{kind.key}|{name}|{place}".encode()).hexdigest()[:12].upper()
     return f"{kind.prefix}-I{digest}"
+
+
+def stable_keys(rows: list[Row]) -> None:
+    """`stable_key` for every row that has no id but a name and a geometry, with one vectorized WKT pass."""
+    keyless = [r for r in rows if r.key is None and r.geom is not None and r.name]
+    if not keyless:
+        return
+    geoms = shapely.set_precision(np.array([r.geom for r in keyless], dtype=object), 1e-6)
+    for row, place in zip(keyless, shapely.to_wkt(geoms, rounding_precision=6), strict=True):
+        row.key = _key(row.kind, row.name, place)
 
 
 def _read_geometry(row: Row, geom: BaseGeometry | None) -> None:
@@ -165,19 +187,23 @@ def _read_geometry(row: Row, geom: BaseGeometry | None) -> None:
     if geom is None:
         row.fail(ValidationError("The row has no geometry (or its coordinates could not be read)."))
         return
+    geom_type = geom.geom_type
     # Shapefile and GeoPackage writers often promote a single part to a Multi type
-    if geom.geom_type.startswith("Multi") and geom.geom_type not in kind.geometry_types:
+    if geom_type.startswith("Multi") and geom_type not in kind.geometry_types:
         parts = shapely.get_parts(geom)
         if len(parts) == 1:
-            geom = parts[0]
-    x, y = shapely.get_coordinates(geom)[0] if not geom.is_empty else (0.0, 0.0)
-    if 30 < x < 40 and 110 < y < 118:  # the zone lies near 113.6°E 34.8°N: the columns were swapped
-        row.fail(ValidationError("The coordinates look swapped: latitude is in the longitude column."))
+            geom, geom_type = parts[0], parts[0].geom_type
+    if geom_type not in kind.geometry_types:
+        row.fail(
+            GeometryError(
+                "A %(kind)s must be a %(allowed)s, not a %(given)s.",
+                kind=kind.key,
+                allowed=" or ".join(kind.geometry_types),
+                given=geom_type,
+            )
+        )
         return
-    try:
-        row.geom = validate_geometry(geom, kind)
-    except RecoveryError as exc:
-        row.fail(exc)
+    row.geom = geom
 
 
 def _read_attributes(row: Row, record: dict, mapping: ColumnMap) -> None:

@@ -19,7 +19,6 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from werkzeug.utils import secure_filename
 
 from recovery.db import get_session
 from recovery.errors import ValidationError
@@ -117,17 +116,18 @@ def _form_class():
     from flask_wtf import FlaskForm
     from flask_wtf.file import FileField, FileRequired
     from wtforms import BooleanField, SelectField, StringField
+    from wtforms.fields.choices import SelectChoice
 
     class ImportForm(FlaskForm):
         file = FileField(validators=[FileRequired()])
-        kind = SelectField(choices=[("", "—")] + [(k, k) for k in KINDS], default="")
+        kind = SelectField(choices=[SelectChoice("", "—")] + [SelectChoice(k, k) for k in KINDS], default="")
         crs = SelectField(
             choices=[
-                ("", "—"),
-                ("wgs84", "WGS-84"),
-                ("gcj02", "GCJ-02"),
-                ("bd09", "BD-09"),
-                ("EPSG:4547", "CGCS2000 / 3° GK CM 114E (EPSG:4547)"),
+                SelectChoice("", "—"),
+                SelectChoice("wgs84", "WGS-84"),
+                SelectChoice("gcj02", "GCJ-02"),
+                SelectChoice("bd09", "BD-09"),
+                SelectChoice("EPSG:4547", "CGCS2000 / 3° GK CM 114E (EPSG:4547)"),
             ],
             default="",
         )
@@ -162,7 +162,9 @@ def import_page():
         if not form.validate_on_submit():
             raise ValidationError("Choose a file to import.")
         upload = form.file.data
-        suffix = Path(secure_filename(upload.filename or "")).suffix.lower()
+        # not secure_filename: it drops Chinese (台账.csv → "csv"); the suffix is checked against a list and the
+        # file is saved under a random name, so the name given never reaches the file system
+        suffix = Path((upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1]).suffix.lower()
         if suffix not in READ_FORMATS and suffix != ".kmz":
             raise ValidationError(
                 "Unsupported file type %(suffix)s: use GeoJSON, GeoPackage, zipped Shapefile, CSV, Excel (.xlsx) or KML.",

@@ -54,6 +54,75 @@ def p(name: str, description: str, schema: dict | None = None) -> dict:
     }
 
 
+def h(name: str, description: str, required: bool = False) -> dict:
+    return {
+        "name": name,
+        "in": "header",
+        "required": required,
+        "description": description,
+        "schema": {"type": "string"},
+    }
+
+
+IF_MATCH = h("If-Match", 'The site\'s ETag (its version, e.g. "3"); without it 428, when stale 412', True)
+IDEMPOTENCY_KEY = h(
+    "Idempotency-Key", "A fresh key per change: a retry with the same key and body replays the first answer"
+)
+CONTENT_RANGE = h("Content-Range", "For a chunk of a resumable upload: bytes first-last/total")
+POSITION = {
+    "type": "object",
+    "description": "Where the reporter stands: lon, lat, crs (wgs84, gcj02, bd09) and accuracy in metres",
+    "properties": {
+        "lon": {"type": "number"},
+        "lat": {"type": "number"},
+        "crs": {"type": "string", "enum": ["wgs84", "gcj02", "bd09"]},
+        "accuracy": {"type": "number"},
+    },
+}
+EVENT_BODY = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {
+        "action": {"type": "string", "enum": ["transition", "report"]},
+        "status": {"type": "string"},
+        "track": {"type": "string", "nullable": True},
+        "measures": {"type": "object"},
+        "note": {"type": "string"},
+        "valid_at": {"type": "string", "format": "date-time"},
+        "position": POSITION,
+        "photos": {"type": "array", "items": {"type": "integer"}},
+    },
+}
+SITE_BODY = {
+    "type": "object",
+    "required": ["kind", "name", "geometry"],
+    "properties": {
+        "kind": {"type": "string", "enum": list(KINDS)},
+        "name": {"type": "string"},
+        "address": {"type": "string"},
+        "geometry": {"type": "object", "description": "GeoJSON geometry in WGS-84"},
+        "attributes": {"type": "object"},
+        "priority": {"type": "integer", "minimum": 1, "maximum": 3},
+        "note": {"type": "string"},
+        "position": POSITION,
+    },
+}
+CHECK_IN_BODY = {
+    "type": "object",
+    "properties": {"note": {"type": "string"}, "valid_at": {"type": "string"}, "position": POSITION},
+}
+DECISION_BODY = {
+    "type": "object",
+    "required": ["decision"],
+    "properties": {"decision": {"type": "string", "enum": ["apply", "dismiss"]}, "note": {"type": "string"}},
+}
+IMAGE = {"content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}}
+
+
+def body(schema: dict) -> dict:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
 DAY = {"type": "string", "format": "date", "example": "2021-07-29"}
 AS_OF = q(
     "as_of",
@@ -204,9 +273,9 @@ OPERATIONS: tuple[Operation, ...] = (
         "/sites",
         "Report a new site",
         WRITE,
-        (),
+        (IDEMPOTENCY_KEY,),
         {"201": json_response("the site"), "200": json_response("replayed")},
-        request_body={"content": {"application/json": {"schema": OBJECT}}},
+        request_body=body(SITE_BODY),
         tag="field",
     ),
     Operation(
@@ -214,9 +283,13 @@ OPERATIONS: tuple[Operation, ...] = (
         "/sites/{site_id}/events",
         "Record a change (If-Match, Idempotency-Key)",
         WRITE,
-        (p("site_id", "Site id", {"type": "integer", "minimum": 1}),),
-        {"201": json_response("the event"), "200": json_response("replayed")},
-        request_body={"content": {"application/json": {"schema": OBJECT}}},
+        (p("site_id", "Site id", {"type": "integer", "minimum": 1}), IF_MATCH, IDEMPOTENCY_KEY),
+        {
+            "201": json_response("the event; the new ETag in the ETag header"),
+            "202": json_response("held as a conflict for a commander to decide"),
+            "200": json_response("replayed"),
+        },
+        request_body=body(EVENT_BODY),
         tag="field",
     ),
     Operation(
@@ -224,9 +297,9 @@ OPERATIONS: tuple[Operation, ...] = (
         "/sites/{site_id}/check-in",
         "Daily check-in of a disinfection point",
         WRITE,
-        (p("site_id", "Site id", {"type": "integer", "minimum": 1}),),
+        (p("site_id", "Site id", {"type": "integer", "minimum": 1}), IDEMPOTENCY_KEY),
         {"201": json_response("the event"), "200": json_response("replayed")},
-        request_body={"content": {"application/json": {"schema": OBJECT}}},
+        request_body=body(CHECK_IN_BODY),
         tag="field",
     ),
     Operation(
@@ -234,10 +307,27 @@ OPERATIONS: tuple[Operation, ...] = (
         "/sites/{site_id}/photos",
         "Upload a photo (resumable with Content-Range)",
         WRITE,
-        (p("site_id", "Site id", {"type": "integer", "minimum": 1}),),
+        (p("site_id", "Site id", {"type": "integer", "minimum": 1}), CONTENT_RANGE),
         {"201": json_response("the photo"), "200": json_response("progress")},
-        request_body={"content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}},
+        request_body=IMAGE,
         tag="field",
+    ),
+    *(
+        Operation(
+            method,
+            "/sites/{site_id}/photos/{upload_id}",
+            "Send a chunk of a resumable upload (Content-Range); the last one stores the photo",
+            WRITE,
+            (
+                p("site_id", "Site id", {"type": "integer", "minimum": 1}),
+                p("upload_id", "Upload id chosen by the client"),
+                CONTENT_RANGE,
+            ),
+            {"201": json_response("the photo"), "200": json_response("bytes received so far")},
+            request_body=IMAGE,
+            tag="field",
+        )
+        for method in ("put", "post")
     ),
     Operation(
         "get",
@@ -291,8 +381,8 @@ OPERATIONS: tuple[Operation, ...] = (
         "Decide a conflict",
         ("commander", "admin"),
         (p("event_id", "Event id", {"type": "integer"}),),
-        {"200": json_response("the decision")},
-        request_body={"content": {"application/json": {"schema": OBJECT}}},
+        {"201": json_response("the decision, recorded in the ledger")},
+        request_body=body(DECISION_BODY),
         tag="field",
     ),
     Operation(

@@ -132,8 +132,12 @@ def _store_id(user_id: int, upload_id: str) -> str:
     return f"u{user_id}-{upload_id}"[:100]
 
 
+#: the largest id an INTEGER column holds; a larger one would overflow in PostgreSQL instead of not being found
+MAX_ID = 2**31 - 1
+
+
 def _photo(photo_id: int) -> Photo:
-    photo = get_session().get(Photo, photo_id)
+    photo = get_session().get(Photo, photo_id) if photo_id <= MAX_ID else None
     if photo is None or not photo.complete:
         raise NotFoundError("Photo %(photo)s does not exist.", photo=photo_id)
     return photo
