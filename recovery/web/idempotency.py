@@ -6,7 +6,6 @@ acknowledges, so a retry after a crash either finds both or neither. The same ke
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from flask import Response, jsonify, request
@@ -78,7 +77,7 @@ def remember(
             path=request.path,
             body_hash=digest,
             status_code=status,
-            response=json.loads(json.dumps(body)),
+            response=body,
             headers=headers or {},
             created_at=now(),
         )

@@ -259,6 +259,8 @@ def post_event(site_id: int):
         raise ValidationError("measures must be an object.")
     photos = _photo_ids(body)
     digest = idempotency.request_digest({**body, "if_match": expected})
+    # everything that needs no lock is parsed before the write lock is taken
+    valid_at, position = _valid_at(body), _position(body)
 
     def work():
         recorded = record_site_event(
@@ -270,11 +272,11 @@ def post_event(site_id: int):
             measures=body.get("measures"),
             note=body.get("note", ""),
             actor=account.display_name,
-            valid_at=_valid_at(body),
+            valid_at=valid_at,
             client_id=f"u{account.id}:{key}" if key else None,
             expected_version=expected,
             user_id=account.id,
-            position=_position(body),
+            position=position,
             details={"photos": photos} if photos else None,
             commit=False,
         )
