@@ -31,6 +31,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from recovery.interop import web as interop_web
     from recovery.web import api, conflicts_api, errors, field, openapi, pages, photos_api, policy, sites_api
 
+    from recovery.web.converters import IdConverter
+
+    app.url_map.converters["id"] = IdConverter
     db.init_app(app)
     i18n.init_app(app)
     policy.init_app(app)  # first: who may call a route is decided before anything else looks at the request

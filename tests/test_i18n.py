@@ -18,26 +18,36 @@ from recovery.i18n import HTTP_ERROR_NAMES, LOCALES, translate
 from recovery.settings import PROJECT_ROOT
 
 TRANSLATIONS = PROJECT_ROOT / "recovery" / "translations"
-# The same keywords as the `pybabel extract` command in babel.cfg (Babel's defaults, which include _, gettext
-# and N_, plus these): the first argument of each is a message.
-KEYWORDS = {
-    **DEFAULT_KEYWORDS,
-    **dict.fromkeys(
-        (
-            "_",
-            "gettext",
-            "lazy_gettext",
-            "N_",
-            "ValidationError",
-            "GeometryError",
-            "TransitionError",
-            "NotFoundError",
-            "IdempotencyError",
-            "UnknownKindError",
-            "ConfigError",
-        )
-    ),
-}
+
+
+def _error_classes() -> set[str]:
+    """Every RecoveryError subclass in the package: the first argument of each is a message to translate."""
+    import importlib
+    import pkgutil
+
+    import recovery
+    from recovery.errors import RecoveryError
+
+    for info in pkgutil.walk_packages(recovery.__path__, "recovery."):
+        importlib.import_module(info.name)
+    found, todo = set(), [RecoveryError]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            found.add(sub.__name__)
+            todo.append(sub)
+    return found
+
+
+# The keywords of the `pybabel extract` command in babel.cfg: Babel's defaults (_, gettext, N_ …) and every
+# error class, found here rather than listed, so that a new error class cannot slip past the catalogue.
+KEYWORDS = {**DEFAULT_KEYWORDS, **dict.fromkeys(("_", "gettext", "lazy_gettext", "N_", *_error_classes()))}
+
+
+def test_babel_cfg_names_every_error_class():
+    text = (PROJECT_ROOT / "babel.cfg").read_text(encoding="utf-8")
+    assert [name for name in sorted(_error_classes()) if f"-k {name}" not in text] == []
+
+
 PLACEHOLDER = re.compile(r"%(?:\(\w+\))?[#0 +-]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]")
 UNKNOWN_KIND = "Unknown site kind %(kind)s."
 

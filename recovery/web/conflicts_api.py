@@ -49,7 +49,7 @@ def list_conflicts():
     return jsonify({"conflicts": items, "count": len(items)})
 
 
-@bp.post("/conflicts/<int:event_id>")
+@bp.post("/conflicts/<id:event_id>")
 @allow(*COMMANDERS)
 def decide(event_id: int):
     """`{"decision": "dismiss"}` keeps the site as it is; `"apply"` makes the flagged change now (reopening

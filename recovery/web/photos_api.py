@@ -54,8 +54,8 @@ def _max_bytes() -> int:
     return current_app.config["RECOVERY"]["MAX_PHOTO_MB"] * 1024 * 1024
 
 
-@bp.route("/sites/<int:site_id>/photos/<upload_id>", methods=["PUT", "POST"])
-@bp.post("/sites/<int:site_id>/photos", defaults={"upload_id": None})
+@bp.route("/sites/<id:site_id>/photos/<upload_id>", methods=["PUT", "POST"])
+@bp.post("/sites/<id:site_id>/photos", defaults={"upload_id": None})
 @allow(*WRITERS)
 def upload(site_id: int, upload_id: str | None):
     """Append a chunk (`Content-Range: bytes a-b/total`) or a whole photo; the last chunk stores it."""
@@ -114,7 +114,7 @@ def upload(site_id: int, upload_id: str | None):
     return response
 
 
-@bp.get("/sites/<int:site_id>/photos/<upload_id>")
+@bp.get("/sites/<id:site_id>/photos/<upload_id>")
 @allow(*WRITERS)
 def upload_status(site_id: int, upload_id: str):
     """How much of an upload the server has, so a client can resume where it stopped."""
@@ -143,14 +143,14 @@ def _photo(photo_id: int) -> Photo:
     return photo
 
 
-@bp.get("/photos/<int:photo_id>")
+@bp.get("/photos/<id:photo_id>")
 @allow(*SIGNED_IN)
 def photo_file(photo_id: int):
     photo = _photo(photo_id)
     return send_file(photo_store().root / photo.path, mimetype=photo.content_type, max_age=86400)
 
 
-@bp.get("/photos/<int:photo_id>/thumb")
+@bp.get("/photos/<id:photo_id>/thumb")
 @allow(*SIGNED_IN)
 def photo_thumb(photo_id: int):
     photo = _photo(photo_id)

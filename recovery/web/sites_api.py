@@ -199,7 +199,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     return int(raw)
 
 
-@bp.get("/sites/<int:site_id>")
+@bp.get("/sites/<id:site_id>")
 @allow(*SIGNED_IN)
 def get_site(site_id: int):
     """One site with its history, photos and work items; the ETag carries its version for If-Match."""
@@ -238,7 +238,7 @@ def _if_match() -> int:
     return int(value)
 
 
-@bp.post("/sites/<int:site_id>/events")
+@bp.post("/sites/<id:site_id>/events")
 @allow(*WRITERS)
 def post_event(site_id: int):
     """Record a change to a site. Needs If-Match; honours Idempotency-Key."""
@@ -308,7 +308,7 @@ def _answer(recorded, site: Site) -> tuple[int, dict, dict]:
     return 201, body, {"ETag": etag_for(site)}
 
 
-@bp.post("/sites/<int:site_id>/check-in")
+@bp.post("/sites/<id:site_id>/check-in")
 @allow(*WRITERS)
 def check_in(site_id: int):
     """Today's visit to a disinfection point: once per point per day."""
