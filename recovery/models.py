@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Column, Index, UniqueConstraint
+from sqlalchemy import Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from recovery.db.types import GeometryType, JSONType, UTCDateTime
@@ -96,6 +96,9 @@ class WorkItem(WorkItemBase, table=True):
     version: int = 0
 
 
+_STATUS_EVENTS = "action IN ('report', 'transition', 'reopen') AND flag IS NULL"
+
+
 class Event(SQLModel, table=True):
     """One append-only entry of the ledger. Rows are inserted, never updated or deleted."""
 
@@ -104,6 +107,18 @@ class Event(SQLModel, table=True):
         Index("ix_event_valid", "valid_at"),
         Index("ix_event_recorded", "recorded_at"),
         Index("ix_event_work_item", "work_item_id"),
+        # migration 0003: the latest status event per (site, track) before T, read from the index alone
+        Index(
+            "ix_event_latest",
+            "site_id",
+            "track",
+            "valid_at",
+            "id",
+            "to_status",
+            "level",
+            sqlite_where=text(_STATUS_EVENTS),
+            postgresql_where=text(_STATUS_EVENTS),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -155,6 +170,18 @@ class RollupDelta(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint(
             "day", "kind", "subdistrict", "segment", "track", "status", "quantity", name="uq_rollup_cell"
+        ),
+        # migration 0003: in GROUP BY order with the summed value, so the roll-up is read without a sort
+        Index(
+            "ix_rollup_delta_cell",
+            "kind",
+            "subdistrict",
+            "segment",
+            "track",
+            "status",
+            "quantity",
+            "day",
+            "delta",
         ),
     )
 

@@ -255,7 +255,7 @@ def _insert_teams(session: Session, teams: list[dict]) -> dict[str, int]:
         for i, t in enumerate(teams)
     ]
     if rows:
-        session.execute(insert(Team), rows)
+        session.execute(insert(Team.__table__), rows)
     ids = {r["key"]: r["id"] for r in rows}
     ids.update(dict(session.execute(select(Team.key, Team.id)).all()))
     return ids
@@ -275,7 +275,7 @@ def _insert_sites(session, drafts, states, team_ids, tick) -> list[int]:
             )
             rows.append(row)
             ids.append(row["id"])
-        session.execute(insert(Site), rows)
+        session.execute(insert(Site.__table__), rows)
         tick(0)
     return ids
 
@@ -326,7 +326,7 @@ def _insert_work_items(session, work_items, item_states, site_ids, site_index) -
             }
         )
     if rows:
-        session.execute(insert(WorkItem), rows)
+        session.execute(insert(WorkItem.__table__), rows)
     return [r["id"] for r in rows]
 
 
@@ -352,9 +352,9 @@ def _insert_events(session, prepared, site_ids, item_ids, tick) -> None:
                             "recorded_at": row["recorded_at"],
                         }
                     )
-        session.execute(insert(Event), rows)
+        session.execute(insert(Event.__table__), rows)
         if measure_rows:
-            session.execute(insert(EventMeasure), measure_rows)
+            session.execute(insert(EventMeasure.__table__), measure_rows)
         tick(len(chunk))
 
 
