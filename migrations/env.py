@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 
 import recovery.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 import recovery.models_accounts  # noqa: F401
+import recovery.reports.models  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata

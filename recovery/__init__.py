@@ -29,6 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from recovery import auth, db, i18n, ogc
     from recovery.auth import views as auth_views
     from recovery.interop import web as interop_web
+    from recovery.reports import views as reports_views
     from recovery.web import api, conflicts_api, errors, field, openapi, pages, photos_api, policy, sites_api
 
     from recovery.web.converters import IdConverter
@@ -41,6 +42,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(pages.bp)
+    reports_views.init_app(app)  # /reports pages and /api/v1/reports/…/publish
     app.register_blueprint(field.bp)
     app.register_blueprint(interop_web.admin_bp)  # forms: CSRFProtect checks them
     app.register_blueprint(ogc.bp)

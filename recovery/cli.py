@@ -206,24 +206,54 @@ def report() -> None:
 
 @report.command("daily")
 @click.option("--date", "day", required=True, help="YYYY-MM-DD")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "txt", "md", "json", "xlsx", "geojson"]),
+    default="text",
+    show_default=True,
+)
 @click.option("--known-at", default=None, help="Only count what the server had recorded by then.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
-def report_daily(day: str, fmt: str, known_at: str | None, lang: str) -> None:
-    """The daily bulletin for a date, in the article's wording (text) or with every figure (json)."""
-    from recovery.reports.daily import daily_report
-    from recovery.timeutil import parse_as_of, parse_day
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write to this file.")
+def report_daily(day: str, fmt: str, known_at: str | None, lang: str, out: Path | None) -> None:
+    """The daily report for a date: the bulletin (text), Markdown, JSON, the Excel ledger or GeoJSON."""
+    from recovery.reports import formats
+    from recovery.reports.build import build_report
+    from recovery.reports.sites import iter_sites
+    from recovery.timeutil import parse_as_of, parse_day, parse_instant
 
     try:
-        payload = daily_report(
-            _session(), parse_day(day), known_at=parse_as_of(known_at) if known_at else None, locale=lang
+        fmt = formats.check_format(fmt)
+        session = _session()
+        payload = build_report(
+            session, parse_day(day), known_at=parse_as_of(known_at) if known_at else None, locale=lang
         )
     except RecoveryError as exc:
         _fail(exc)
-    if fmt == "text":
-        click.echo(payload["bulletin"])
+    if fmt in ("xlsx", "geojson"):
+        if out is None:
+            raise click.BadParameter("--out FILE is needed for xlsx and geojson", param_hint="--out")
+        as_of = parse_instant(payload["as_of"])
+        cutoff = parse_instant(payload["known_at"]) if payload.get("known_at") else None
+        with _bar(None, "写出点位 sites") as bar:
+            sites = iter_sites(session, as_of, cutoff)
+            if fmt == "xlsx":
+                counts = formats.write_xlsx(payload, sites, out, progress=bar.update)
+            else:
+                counts = {}
+                with out.open("w", encoding="utf-8") as handle:
+                    for chunk in formats.geojson_chunks(sites):
+                        handle.write(chunk)
+                        bar.update(1)
+        click.echo(f"{out} {sum(counts.values()) if counts else ''}".strip())
+        return
+    text = {"txt": formats.to_txt, "md": formats.to_md, "json": formats.to_json}[fmt](payload)
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+        click.echo(str(out))
     else:
-        click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+        click.echo(text, nl=False)
 
 
 @click.command("serve")

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from recovery.geodata import SUBDISTRICT_ORDER
 from recovery.metrics.compute import Figure, cube_at, evaluate_all, figures_payload
+from recovery.metrics.cube import Cube
 from recovery.timeutil import end_of_day, zone_iso
 
 #: figures the bulletin prints, in the order it prints them
@@ -108,10 +109,17 @@ def daily_report(
     known_at: datetime | None = None,
     locale: str = "zh",
     use_rollup: bool = True,
+    at: datetime | None = None,
 ) -> dict:
-    """Everything the daily report says about `day`: the bulletin, every figure, and the sub-district table."""
-    as_of = end_of_day(day)
+    """Everything the daily report says about `day`: the bulletin, every figure, and the sub-district table.
+    `at` is an instant within the day to report on instead of its end (the page's `?at=HH:MM`)."""
+    as_of = at or end_of_day(day)
     cube = cube_at(session, as_of, known_at, use_rollup=use_rollup)
+    return report_from_cube(cube, day, locale)
+
+
+def report_from_cube(cube: Cube, day: date, locale: str = "zh") -> dict:
+    """The daily report's payload from an already computed cube (the report page reuses the cube)."""
     figures = evaluate_all(cube)
     payload = figures_payload(cube, figures, locale)
     payload["date"] = day.isoformat()
@@ -120,5 +128,5 @@ def daily_report(
         sub: {k: fig.to_dict(locale) for k, fig in evaluate_all(cube, sub, list(BULLETIN_KEYS)).items()}
         for sub in SUBDISTRICT_ORDER
     }
-    payload["generated_from"] = {"as_of": zone_iso(as_of), "source": cube.source}
+    payload["generated_from"] = {"as_of": zone_iso(cube.as_of), "source": cube.source}
     return payload

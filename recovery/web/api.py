@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from recovery.db import get_session
 from recovery.errors import NotFoundError, ValidationError
@@ -10,7 +10,6 @@ from recovery.i18n import current_locale
 from recovery.metrics import METRICS_BY_KEY, cube_at, evaluate_all
 from recovery.metrics.compute import figures_payload
 from recovery.metrics.records import records_for
-from recovery.reports.daily import daily_report
 from recovery.timeutil import parse_day, zone_iso
 from recovery.web.params import as_of_param, known_at_param, subdistrict_param
 from recovery.web.policy import SIGNED_IN, allow
@@ -61,11 +60,12 @@ def metric_records(key: str):
 @bp.get("/reports/daily/<day>")
 @allow(*SIGNED_IN)
 def report_daily(day: str):
-    """The daily bulletin; `format=json` (default) or `format=text`."""
-    fmt = request.args.get("format", "json")
-    if fmt not in ("json", "text"):
-        raise ValidationError("format must be json or text.")
-    report = daily_report(get_session(), parse_day(day), known_at=known_at_param(), locale=_locale())
-    if fmt == "text":
-        return Response(report["bulletin"] + "\n", mimetype="text/plain; charset=utf-8")
-    return jsonify(report)
+    """The daily report; `format=json` (default), `txt` (alias `text`), `md`, `xlsx` or `geojson`."""
+    from recovery.reports.build import build_report
+    from recovery.reports.formats import check_format
+    from recovery.reports.responses import report_response
+
+    fmt = check_format(request.args.get("format", "json"))
+    session = get_session()
+    report = build_report(session, parse_day(day), known_at=known_at_param(), locale=_locale())
+    return report_response(session, report, fmt)

@@ -1,0 +1,43 @@
+"""The Atom feed (RFC 4287) of published daily reports, so newsrooms can subscribe."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from xml.etree import ElementTree as ET
+
+from recovery.reports.models import PublishedReport
+from recovery.timeutil import now, zone_iso
+
+ATOM = "http://www.w3.org/2005/Atom"
+
+
+def feed(
+    reports: list[PublishedReport], self_url: str, link_for: Callable[[PublishedReport, str], str]
+) -> bytes:
+    ET.register_namespace("", ATOM)
+    root = ET.Element(f"{{{ATOM}}}feed")
+    ET.SubElement(root, f"{{{ATOM}}}title").text = "郑州高新区灾后恢复重建日报"
+    ET.SubElement(root, f"{{{ATOM}}}id").text = self_url
+    ET.SubElement(root, f"{{{ATOM}}}updated").text = zone_iso(reports[0].published_at if reports else now())
+    ET.SubElement(root, f"{{{ATOM}}}link", rel="self", href=self_url, type="application/atom+xml")
+    author = ET.SubElement(root, f"{{{ATOM}}}author")
+    ET.SubElement(author, f"{{{ATOM}}}name").text = "高新区智慧运营中心"
+    for report in reports:
+        entry = ET.SubElement(root, f"{{{ATOM}}}entry")
+        ET.SubElement(entry, f"{{{ATOM}}}title").text = f"灾后恢复重建日报 {report.day}(第{report.version}版)"
+        ET.SubElement(entry, f"{{{ATOM}}}id").text = f"urn:sha256:{report.sha256}"
+        ET.SubElement(entry, f"{{{ATOM}}}updated").text = zone_iso(report.published_at)
+        ET.SubElement(entry, f"{{{ATOM}}}published").text = zone_iso(report.published_at)
+        ET.SubElement(
+            entry, f"{{{ATOM}}}link", rel="alternate", type="text/plain", href=link_for(report, "txt")
+        )
+        ET.SubElement(
+            entry, f"{{{ATOM}}}link", rel="related", type="application/json", href=link_for(report, "json")
+        )
+        bulletin = json.loads(report.content)["bulletin"]
+        ET.SubElement(entry, f"{{{ATOM}}}summary").text = bulletin
+        ET.SubElement(
+            entry, f"{{{ATOM}}}content", type="text"
+        ).text = f"{bulletin}\n\nSHA-256: {report.sha256}\n记录截止 cutoff: {zone_iso(report.cutoff)}"
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="utf-8")

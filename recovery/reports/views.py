@@ -1,0 +1,219 @@
+"""Report pages: the daily report for any date and time, its files, the records behind each figure,
+publishing, the list of published reports and their Atom feed. Published reports are public; drafts are not."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+from flask import Blueprint, Flask, Response, jsonify, redirect, render_template, request, url_for
+
+from recovery.auth import csrf, current_account
+from recovery.db import get_session
+from recovery.errors import NotFoundError, ValidationError
+from recovery.i18n import current_locale
+from recovery.kinds import kind_label
+from recovery.metrics import METRICS_BY_KEY
+from recovery.metrics.records import records_for
+from recovery.reports import publish as publishing
+from recovery.reports.atom import feed
+from recovery.reports.build import build_report, figures_by_key, moment
+from recovery.reports.charts import all_charts
+from recovery.reports.formats import KIND_LABELS, check_format, records_csv, records_xlsx, sub_label
+from recovery.reports.responses import report_response
+from recovery.timeutil import parse_as_of, parse_day, parse_instant, zone_iso
+from recovery.web.policy import READERS, allow
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+api_bp = Blueprint("reports_api", __name__, url_prefix="/api/v1")
+PUBLISHERS = ("commander", "reporter", "admin")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)  # bearer clients; browser sessions are checked by recovery.auth
+
+
+def _locale() -> str:
+    return "zh" if current_locale().startswith("zh") else "en"
+
+
+def _draft(day_text: str) -> tuple:
+    """The live report for the request: `?at=HH:MM` within the day, `?known_at=` a record-time cutoff."""
+    day = parse_day(day_text)
+    at = request.args.get("at") or None
+    known_at = request.args.get("known_at")
+    payload = build_report(
+        get_session(),
+        day,
+        at=moment(day, at) if at else None,
+        known_at=parse_as_of(known_at) if known_at else None,
+        locale=_locale(),
+    )
+    return day, payload
+
+
+@bp.get("/")
+@allow("anonymous")
+def index():
+    reports = publishing.all_published(get_session())
+    return render_template("reports/index.html", reports=reports, zone_iso=zone_iso)
+
+
+@bp.get("/feed.atom")
+@allow("anonymous")
+def atom_feed():
+    reports = publishing.all_published(get_session(), limit=50)
+
+    def link(report, fmt):
+        return url_for("reports.published", day=report.day, version=report.version, fmt=fmt, _external=True)
+
+    body = feed(reports, url_for("reports.atom_feed", _external=True), link)
+    return Response(body, mimetype="application/atom+xml")
+
+
+@bp.get("/daily/<day>")
+@allow(*READERS)
+def daily(day: str):
+    session = get_session()
+    parsed = parse_day(day)
+    published = publishing.latest(session, parsed)
+    live = request.args.get("view") == "draft" or request.args.get("at") or request.args.get("known_at")
+    corrections = []
+    if published is not None and not live:
+        payload = publishing.payload_of(published)
+        corrections = publishing.corrections(session, published)
+    else:
+        parsed, payload = _draft(day)
+    figures = figures_by_key(payload)
+    known_at = payload.get("known_at")
+    record_args = {"at": request.args.get("at") or None, "known_at": known_at}
+    return render_template(
+        "reports/daily.html",
+        day=parsed,
+        payload=payload,
+        figures=figures,
+        headline=[figures[k] for k in payload["headline"]],
+        charts=all_charts(payload["series"]),
+        published=published,
+        showing_published=published is not None and not live,
+        corrections=corrections,
+        kind_labels=KIND_LABELS,
+        sub_label=sub_label,
+        record_args={k: v for k, v in record_args.items() if v},
+        previous_day=parsed - timedelta(days=1),
+        next_day=parsed + timedelta(days=1),
+        at=request.args.get("at") or "",
+        kind_label=lambda key: kind_label(key, _locale()),
+    )
+
+
+@bp.get("/daily/<day>.<fmt>")
+@allow(*READERS)
+def daily_file(day: str, fmt: str):
+    fmt = check_format(fmt)
+    _, payload = _draft(day)
+    return report_response(get_session(), payload, fmt, attachment=True)
+
+
+@bp.post("/daily/<day>/publish")
+@allow(*PUBLISHERS)
+def publish_page(day: str):
+    publishing.publish(get_session(), parse_day(day), current_account().username, _locale())
+    return redirect(url_for("reports.daily", day=day))
+
+
+@bp.get("/daily/<day>/published/<int:version>.<fmt>")
+@allow("anonymous")
+def published(day: str, version: int, fmt: str):
+    """A publication exactly as published: `.json` is the stored bytes; the other formats render them."""
+    fmt = check_format(fmt)
+    report = publishing.get_version(get_session(), parse_day(day), version)
+    if fmt == "json":
+        response = Response(report.content.encode(), mimetype="application/json")
+    else:
+        response = report_response(get_session(), publishing.payload_of(report), fmt)
+    response.headers["X-Content-SHA256"] = report.sha256
+    response.headers["ETag"] = f'"{report.sha256}"'
+    return response
+
+
+@bp.get("/daily/<day>/records/<key>")
+@allow(*READERS)
+def records(day: str, key: str):
+    """The records one figure counted at the report's moment; `format=csv|xlsx` to download them."""
+    if key not in METRICS_BY_KEY:
+        raise NotFoundError("Unknown figure %(key)s.", key=key[:60])
+    side = request.args.get("side", "numerator")
+    if side not in ("numerator", "denominator"):
+        raise ValidationError("side must be numerator or denominator.")
+    parsed = parse_day(day)
+    at = request.args.get("at") or None
+    as_of = moment(parsed, at)
+    known_at = parse_instant(request.args["known_at"]) if request.args.get("known_at") else None
+    rows = records_for(get_session(), key, as_of, known_at, side=side)
+    metric = METRICS_BY_KEY[key]
+    fmt = request.args.get("format", "html")
+    stem = f"records-{key}-{parsed.isoformat()}"
+    if fmt == "csv":
+        return Response(
+            records_csv(rows),
+            mimetype="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'},
+        )
+    if fmt == "xlsx":
+        buffer = io.BytesIO()
+        records_xlsx(rows, buffer, metric.zh)
+        return Response(
+            buffer.getvalue(),
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'},
+        )
+    if fmt != "html":
+        raise ValidationError("format must be one of %(formats)s.", formats="html, csv, xlsx")
+    return render_template(
+        "reports/records.html",
+        day=parsed,
+        metric=metric,
+        rows=rows,
+        side=side,
+        as_of=zone_iso(as_of),
+        known_at=zone_iso(known_at),
+        total=sum(r["value"] for r in rows),
+        args={
+            k: v for k, v in {"at": at, "known_at": request.args.get("known_at"), "side": side}.items() if v
+        },
+    )
+
+
+@api_bp.post("/reports/daily/<day>/publish")
+@allow(*PUBLISHERS)
+def publish_api(day: str):
+    report = publishing.publish(get_session(), parse_day(day), current_account().username, _locale())
+    url = url_for("reports.published", day=report.day, version=report.version, fmt="json")
+    body = {
+        "day": report.day,
+        "version": report.version,
+        "cutoff": zone_iso(report.cutoff),
+        "sha256": report.sha256,
+        "url": url,
+    }
+    return jsonify(body), 201, {"Location": url}
+
+
+@api_bp.get("/reports/daily/<day>/corrections")
+@allow(*READERS)
+def corrections_api(day: str):
+    session = get_session()
+    report = publishing.latest(session, parse_day(day))
+    if report is None:
+        raise NotFoundError("No published report for %(day)s.", day=day[:20])
+    return jsonify(
+        {
+            "day": report.day,
+            "version": report.version,
+            "sha256": report.sha256,
+            "corrections": publishing.corrections(session, report),
+        }
+    )

@@ -1,0 +1,106 @@
+"""Publishing freezes a day's figures: a late event valid before the day's end changes the live figures but not
+the published ones, and shows as a correction with its cause. The feed lists what was published."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from xml.etree import ElementTree as ET
+
+from conftest import auth
+from sqlalchemy import text
+
+DAY = "2021-07-29"
+
+
+def _stopped_enterprise(session) -> int:
+    """An enterprise still stopped at the end of the seed, whose last event is before 29 July."""
+    return session.execute(
+        text(
+            "SELECT id FROM site WHERE kind = 'enterprise' AND status = 'stopped' "
+            "AND last_valid_at < :t ORDER BY id LIMIT 1"
+        ),
+        {"t": "2021-07-28"},
+    ).scalar_one()
+
+
+def test_published_report_stays_as_published(seeded_client, seeded_session):
+    published = seeded_client.post(f"/api/v1/reports/daily/{DAY}/publish", headers=auth("reporter"))
+    assert published.status_code == 201
+    meta = published.json
+    frozen = seeded_client.get(meta["url"])  # public: published figures are public information
+    assert frozen.status_code == 200
+    assert hashlib.sha256(frozen.data).hexdigest() == meta["sha256"] == frozen.headers["X-Content-SHA256"]
+    before = {f["key"]: f for f in json.loads(frozen.data)["figures"]}
+    assert before["enterprises_restarted"]["printed"] == "7562"
+
+    # a field team's offline update arrives late: the enterprise restarted on the morning of 29 July
+    site_id = _stopped_enterprise(seeded_session)
+    etag = seeded_client.get(f"/api/v1/sites/{site_id}", headers=auth("commander")).headers["ETag"]
+    late = seeded_client.post(
+        f"/api/v1/sites/{site_id}/events",
+        headers={**auth("commander"), "If-Match": etag, "Idempotency-Key": "late-restart-0729"},
+        json={"status": "restarted", "valid_at": "2021-07-29T10:00:00+08:00", "note": "离线补报"},
+    )
+    assert late.status_code in (200, 201), late.get_data(as_text=True)
+
+    live = {
+        f["key"]: f
+        for f in seeded_client.get(f"/api/v1/reports/daily/{DAY}", headers=auth("reporter")).json["figures"]
+    }
+    assert live["enterprises_restarted"]["printed"] == "7563"
+    again = seeded_client.get(meta["url"])
+    assert again.data == frozen.data  # the same bytes, the same hash
+    assert json.loads(again.data)["bulletin"].count("已经恢复7562家") == 1
+
+    # the page shows the published version, and the correction with its cause
+    page = seeded_client.get(f"/reports/daily/{DAY}", headers=auth("reporter")).get_data(as_text=True)
+    assert 'id="published-stamp"' in page and "已经恢复7562家" in page
+    assert 'id="corrections"' in page and 'data-key="enterprises_restarted"' in page
+    corrections = seeded_client.get(f"/api/v1/reports/daily/{DAY}/corrections", headers=auth("reporter")).json
+    by_key = {c["key"]: c for c in corrections["corrections"]}
+    fix = by_key["enterprises_restarted"]
+    assert (fix["published"], fix["now"], fix["delta"]) == ("7562", "7563", 1)
+    assert [e["site_key"] for e in fix["events"]] == [
+        seeded_client.get(f"/api/v1/sites/{site_id}", headers=auth("reporter")).json["properties"]["key"]
+    ]
+    assert fix["events"][0]["valid_at"].startswith("2021-07-29T10:00")
+    assert "composite_restart_rate" in by_key
+
+    # the live draft is one click away, and publishing again makes version 2 with the new figures
+    draft = seeded_client.get(f"/reports/daily/{DAY}?view=draft", headers=auth("reporter")).get_data(
+        as_text=True
+    )
+    assert "已经恢复7563家" in draft
+    second = seeded_client.post(f"/api/v1/reports/daily/{DAY}/publish", headers=auth("commander")).json
+    assert second["version"] == 2 and second["sha256"] != meta["sha256"]
+    assert seeded_client.get(meta["url"]).data == frozen.data
+
+
+def test_feed_lists_published_reports(seeded_client):
+    seeded_client.post(f"/api/v1/reports/daily/{DAY}/publish", headers=auth("reporter"))
+    response = seeded_client.get("/reports/feed.atom")
+    assert response.status_code == 200
+    assert response.mimetype == "application/atom+xml"
+    root = ET.fromstring(response.data)
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    entries = root.findall("a:entry", ns)
+    assert len(entries) == 1
+    assert DAY in entries[0].find("a:title", ns).text
+    assert "综合复工率98.75%" in entries[0].find("a:summary", ns).text
+    listing = seeded_client.get("/reports/").get_data(as_text=True)
+    assert DAY in listing
+
+
+def test_publish_needs_csrf_on_the_page(seeded_client):
+    from conftest import login
+
+    login(seeded_client, "reporter")
+    assert seeded_client.post(f"/reports/daily/{DAY}/publish").status_code == 400  # no CSRF token
+    page = seeded_client.get(f"/reports/daily/{DAY}").get_data(as_text=True)
+    import re
+
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    done = seeded_client.post(f"/reports/daily/{DAY}/publish", data={"csrf_token": token})
+    assert done.status_code == 302
+    assert 'id="published-stamp"' in seeded_client.get(f"/reports/daily/{DAY}").get_data(as_text=True)
