@@ -28,10 +28,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from recovery import auth, db, i18n, ogc
     from recovery.auth import views as auth_views
+    from recovery.dashboard import command_api
     from recovery.interop import web as interop_web
+    from recovery.map import views as map_views
     from recovery.reports import views as reports_views
     from recovery.web import api, conflicts_api, errors, field, openapi, pages, photos_api, policy, sites_api
-
     from recovery.web.converters import IdConverter
 
     app.url_map.converters["id"] = IdConverter
@@ -42,6 +43,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(map_views.bp)
+    app.register_blueprint(command_api.bp)
+    auth.csrf.exempt(command_api.bp)  # a JSON API: browser sessions send X-CSRFToken (recovery.auth)
     reports_views.init_app(app)  # /reports pages and /api/v1/reports/…/publish
     app.register_blueprint(field.bp)
     app.register_blueprint(interop_web.admin_bp)  # forms: CSRFProtect checks them

@@ -22,6 +22,13 @@ def _bool(text: str) -> bool:
     raise ValueError(f"not a boolean: {text!r}")
 
 
+def _tile_server(text: str) -> str:
+    value = text.strip().lower()
+    if value not in {"none", "osm", "tianditu", "amap"}:
+        raise ValueError(f"not one of none, osm, tianditu, amap: {text!r}")
+    return value
+
+
 def _synchronous(text: str) -> str:
     value = text.strip().upper()
     if value not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
@@ -91,6 +98,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PHOTO_DIR", None, "Folder for uploaded photos. Default: `photos/` in the instance folder."),
     Setting("MAX_PHOTO_MB", 10, "Largest photo accepted, in megabytes.", int),
     Setting("MAX_BODY_KB", 256, "Largest JSON request body accepted, in kilobytes.", int),
+    Setting(
+        "TILE_SERVER",
+        "none",
+        "Base map under /map: none (the zone's own geodata, works offline), osm (OpenStreetMap), tianditu "
+        "(天地图, needs RECOVERY_TIANDITU_KEY) or amap (高德, GCJ-02: the data is shifted for display).",
+        _tile_server,
+    ),
+    Setting("TIANDITU_KEY", "", "Key (tk) for Tianditu tiles when RECOVERY_TILE_SERVER is tianditu."),
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}

@@ -42,6 +42,8 @@ def test_every_setting_is_read_from_its_recovery_variable():
         "RECOVERY_PHOTO_DIR": "/srv/photos",
         "RECOVERY_MAX_PHOTO_MB": "5",
         "RECOVERY_MAX_BODY_KB": "64",
+        "RECOVERY_TILE_SERVER": "AMap",
+        "RECOVERY_TIANDITU_KEY": "tk-123",
     }
     assert set(environ) == {s.env_var for s in SETTINGS}, "a new setting needs a line here"
     values = load_settings(environ)
@@ -59,6 +61,8 @@ def test_every_setting_is_read_from_its_recovery_variable():
         "PHOTO_DIR": "/srv/photos",
         "MAX_PHOTO_MB": 5,
         "MAX_BODY_KB": 64,
+        "TILE_SERVER": "amap",
+        "TIANDITU_KEY": "tk-123",
     }
 
 

@@ -1,11 +1,13 @@
-"""HTML pages. The home page shows the headline figures for a chosen day."""
+"""HTML pages. The home page is the command dashboard: headline figures, 13710, burn-down, ranking, restart."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import timedelta
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
+from recovery.dashboard.board import dashboard
 from recovery.db import get_session
 from recovery.geodata import SUBDISTRICT_ORDER, load_geodata
 from recovery.i18n import current_locale
@@ -67,4 +69,8 @@ def home():
         headline=[figures[k] for k in HEADLINE_KEYS],
         bulletin=bulletin_text(day, figures),
         table=table,
+        board=dashboard(
+            session, day, current_app.extensions.setdefault("recovery.map_tables", OrderedDict()), zh
+        ),
+        subdistrict_names={sub.key: (sub.zh if zh else sub.en) for sub in geodata.subdistricts},
     )

@@ -1,0 +1,98 @@
+"""JSON endpoints for commanders: assign sites (by id or by the map's filters), issue a supervision order."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+from flask import Blueprint, current_app, jsonify
+from flask_babel import gettext
+
+from recovery import command
+from recovery.auth import current_account
+from recovery.db import get_session
+from recovery.errors import ValidationError
+from recovery.map.points import point_table, text_matches
+from recovery.map.query import MapFilter, select_rows
+from recovery.timeutil import end_of_day, now, parse_day, zone_iso
+from recovery.web.policy import allow
+from recovery.web.sites_api import json_body
+
+bp = Blueprint("command_api", __name__, url_prefix="/api/v1/command")
+COMMANDERS = ("commander", "admin")
+
+
+def _site_ids(body: dict) -> list[int]:
+    if body.get("site_ids") is not None:
+        ids = body["site_ids"]
+        if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+            raise ValidationError("site_ids must be a list of site ids.")
+        return ids
+    raw = body.get("filter")
+    if not isinstance(raw, dict):
+        raise ValidationError("Send site_ids or the map's filter.")
+    flt = MapFilter.parse({k: str(v) for k, v in raw.items()})
+    session = get_session()
+    cache = current_app.extensions.setdefault("recovery.map_tables", OrderedDict())
+    table = point_table(cache, session, None)  # a selection is assigned as the sites are now
+    rows = select_rows(table, flt, now(), text_matches(session, flt.text) if flt.text else None)
+    return [int(i) for i in table.ids[np.flatnonzero(rows)]]
+
+
+@bp.post("/assign")
+@allow(*COMMANDERS)
+def assign():
+    """`{"site_ids": [..]}` or `{"filter": {kind, status, subdistrict, overdue, team, q}}`, with `team_id` and
+    `deadline` (a day: the end of it, Asia/Shanghai)."""
+    body = json_body()
+    team_id = body.get("team_id")
+    if not isinstance(team_id, int) or isinstance(team_id, bool):
+        raise ValidationError("team_id must be a team id.")
+    deadline = end_of_day(parse_day(str(body["deadline"]))) if body.get("deadline") else None
+    account = current_account()
+    result = command.assign_sites(
+        get_session(),
+        _site_ids(body),
+        team_id=team_id,
+        deadline=deadline,
+        actor=account.display_name,
+        user_id=account.id,
+    )
+    return jsonify(
+        {
+            "site_ids": list(result.site_ids),
+            "event_ids": list(result.event_ids),
+            "team": {"id": result.team.id, "name": result.team.name},
+            "deadline": zone_iso(result.deadline),
+            "message": gettext(
+                "%(count)s sites assigned to %(team)s.", count=len(result.site_ids), team=result.team.name
+            ),
+        }
+    ), 201
+
+
+@bp.post("/supervise")
+@allow(*COMMANDERS)
+def supervise():
+    """`{"title", "responsible_unit", "severity": "general"|"major", "site_id"}`: a 督办 work item."""
+    body = json_body()
+    site_id = body.get("site_id")
+    if site_id is not None and (not isinstance(site_id, int) or isinstance(site_id, bool)):
+        raise ValidationError("site_id must be a site id.")
+    item = command.issue_supervision_order(
+        get_session(),
+        title=str(body.get("title") or ""),
+        responsible_unit=str(body.get("responsible_unit") or ""),
+        severity=str(body.get("severity") or "general"),
+        site_id=site_id,
+        actor=current_account().display_name,
+    )
+    return jsonify(
+        {
+            "id": item.id,
+            "key": item.key,
+            "feedback_due": zone_iso(item.feedback_due),
+            "resolve_due": zone_iso(item.resolve_due),
+            "message": gettext("Supervision order %(key)s issued.", key=item.key),
+        }
+    ), 201

@@ -1,0 +1,53 @@
+"""13710: work items overdue for feedback (3 days), general resolution (7) or major resolution (30), by unit.
+
+The lists are the records behind the registry's overdue figures for the same moment, so they always match them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from recovery.metrics.records import records_for
+from recovery.models import WorkItem
+from recovery.timeutil import zone_iso
+
+#: (list key, registry figure, severity it keeps or None for all)
+LISTS = (
+    ("feedback", "work_items_overdue_feedback", None),
+    ("general", "work_items_overdue_resolve", "general"),
+    ("major", "work_items_overdue_resolve", "major"),
+)
+
+
+def overdue_by_unit(session: Session, as_of: datetime) -> dict[str, list[dict]]:
+    """For each list, the responsible units, each with its overdue items oldest first; units with the oldest
+    item first."""
+    out: dict[str, list[dict]] = {}
+    for name, metric, severity in LISTS:
+        ids = [r["id"] for r in records_for(session, metric, as_of)]
+        items = session.scalars(select(WorkItem).where(WorkItem.id.in_(ids))).all() if ids else []
+        units: dict[str, list[dict]] = defaultdict(list)
+        for item in sorted(items, key=lambda w: (w.opened_at, w.id)):
+            if severity is not None and item.severity != severity:
+                continue
+            due = item.feedback_due if name == "feedback" else item.resolve_due
+            units[item.responsible_unit].append(
+                {
+                    "id": item.id,
+                    "key": item.key,
+                    "title": item.title,
+                    "category": item.category,
+                    "opened_at": zone_iso(item.opened_at),
+                    "due": zone_iso(due),
+                    "days_overdue": max((as_of - due).days, 0),
+                }
+            )
+        out[name] = [
+            {"unit": unit, "items": rows}
+            for unit, rows in sorted(units.items(), key=lambda u: u[1][0]["opened_at"])
+        ]
+    return out

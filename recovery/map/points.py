@@ -1,0 +1,170 @@
+"""Every site as a row of columns (numpy) at a moment — now, or as of the end of a past day from the ledger.
+
+The map, its clusters and the dashboard's ranking all read the same table, so their counts agree. Building it
+costs one scan of the sites (and, for a past moment, of the latest status events); it is cached per moment
+and per ledger version (the highest event id), so polling and panning only filter arrays.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from recovery.geodata import SUBDISTRICT_ORDER
+from recovery.kinds import KINDS, get_kind
+from recovery.ledger.fold import overall_status
+from recovery.metrics.cube import _latest_status_events
+from recovery.models import Event, Site
+
+KIND_KEYS: tuple[str, ...] = tuple(KINDS)
+#: every status key of every kind, so a status is one small integer in the table
+STATUS_KEYS: tuple[str, ...] = tuple(
+    dict.fromkeys(s.key for kind in KINDS.values() for s in (*kind.statuses, *kind.track_statuses))
+)
+_STATUS_INDEX = {key: i for i, key in enumerate(STATUS_KEYS)}
+_CACHE_SIZE = 8
+
+
+@dataclass
+class PointTable:
+    """One row per site known at `as_of` (None: now). Columns are numpy arrays of equal length."""
+
+    as_of: datetime | None
+    version: int
+    ids: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    kind: np.ndarray  # index into KIND_KEYS
+    status: np.ndarray  # index into STATUS_KEYS
+    done: np.ndarray  # bool
+    subdistrict: np.ndarray  # index into SUBDISTRICT_ORDER, -1 outside
+    team: np.ndarray  # team id, -1 none
+    deadline: np.ndarray  # epoch seconds, NaN none
+    done_at: np.ndarray  # epoch seconds of the projection's done time, NaN none
+    _order: np.ndarray | None = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def overdue(self, at: datetime) -> np.ndarray:
+        """Not done and past its deadline at `at` (the deadline as now recorded)."""
+        with np.errstate(invalid="ignore"):
+            return ~self.done & (self.deadline < at.timestamp())
+
+    def positions(self, site_ids: np.ndarray) -> np.ndarray:
+        """Row numbers of the given site ids (those present), for filters computed in SQL."""
+        if self._order is None:
+            self._order = np.argsort(self.ids)
+        sorted_ids = self.ids[self._order]
+        idx = np.searchsorted(sorted_ids, site_ids)
+        idx = np.clip(idx, 0, max(len(sorted_ids) - 1, 0))
+        hit = sorted_ids[idx] == site_ids if len(sorted_ids) else np.zeros(len(site_ids), bool)
+        return self._order[idx[hit]]
+
+
+def ledger_version(session: Session) -> int:
+    return int(session.scalar(select(func.max(Event.id))) or 0)
+
+
+def _epoch(values) -> np.ndarray:
+    return np.array([v.timestamp() if v is not None else np.nan for v in values], dtype=float)
+
+
+def build_table(session: Session, as_of: datetime | None, version: int | None = None) -> PointTable:
+    """Read the sites (and, for a past moment, their status at that moment from the ledger)."""
+    version = ledger_version(session) if version is None else version
+    rows = session.execute(
+        select(
+            Site.id,
+            Site.kind,
+            Site.status,
+            Site.subdistrict,
+            Site.team_id,
+            Site.deadline,
+            Site.done_at,
+            Site.minx,
+            Site.miny,
+            Site.maxx,
+            Site.maxy,
+        ).order_by(Site.id)
+    ).all()
+    statuses = {r[0]: r[2] for r in rows}
+    if as_of is not None:
+        statuses = _statuses_at(session, as_of, {r[0]: r[1] for r in rows})
+        rows = [r for r in rows if r[0] in statuses]
+    kind_index = {k: i for i, k in enumerate(KIND_KEYS)}
+    sub_index = {k: i for i, k in enumerate(SUBDISTRICT_ORDER)}
+    done_status = {k: kind.done_status for k, kind in KINDS.items()}
+    n = len(rows)
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
+    status = np.fromiter((_STATUS_INDEX.get(statuses[r[0]], -1) for r in rows), dtype=np.int16, count=n)
+    return PointTable(
+        as_of=as_of,
+        version=version,
+        ids=ids,
+        x=np.fromiter(((r[7] + r[9]) / 2 for r in rows), dtype=float, count=n),
+        y=np.fromiter(((r[8] + r[10]) / 2 for r in rows), dtype=float, count=n),
+        kind=np.fromiter((kind_index[r[1]] for r in rows), dtype=np.int8, count=n),
+        status=status,
+        done=np.fromiter((statuses[r[0]] == done_status[r[1]] for r in rows), dtype=bool, count=n),
+        subdistrict=np.fromiter((sub_index.get(r[3], -1) for r in rows), dtype=np.int8, count=n),
+        team=np.fromiter((r[4] if r[4] is not None else -1 for r in rows), dtype=np.int64, count=n),
+        deadline=_epoch(r[5] for r in rows),
+        done_at=_epoch(r[6] for r in rows),
+    )
+
+
+def _statuses_at(session: Session, as_of: datetime, kinds: dict[int, str]) -> dict[int, str]:
+    """Each site's status at `as_of` from its latest status event per track; sites not yet reported are absent."""
+    latest = _latest_status_events(as_of, None)
+    tracks: dict[int, dict[str, str]] = {}
+    plain: dict[int, str] = {}
+    for site_id, track, to_status in session.execute(
+        select(latest.c.site_id, latest.c.track, latest.c.to_status).where(latest.c.rn == 1)
+    ):
+        if track:
+            tracks.setdefault(site_id, {})[track] = to_status
+        else:
+            plain[site_id] = to_status
+    for site_id, by_track in tracks.items():
+        kind = get_kind(kinds[site_id]) if site_id in kinds else None
+        if kind is not None and kind.tracks:
+            plain[site_id] = overall_status(kind, by_track)
+    return {site_id: status for site_id, status in plain.items() if site_id in kinds}
+
+
+_lock = threading.Lock()
+
+
+def point_table(app_cache: OrderedDict, session: Session, as_of: datetime | None) -> PointTable:
+    """The table for `as_of`, from the cache when the ledger has not changed since it was built."""
+    version = ledger_version(session)
+    key = (as_of.isoformat() if as_of else "now", version)
+    with _lock:
+        table = app_cache.get(key)
+        if table is not None:
+            app_cache.move_to_end(key)
+            return table
+    table = build_table(session, as_of, version)
+    with _lock:
+        app_cache[key] = table
+        while len(app_cache) > _CACHE_SIZE:
+            app_cache.popitem(last=False)
+    return table
+
+
+def text_matches(session: Session, text: str) -> np.ndarray:
+    """Ids of the sites whose name or address contains `text` (case-insensitive)."""
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    ids = session.scalars(
+        select(Site.id).where(
+            or_(Site.name.ilike(pattern, escape="\\"), Site.address.ilike(pattern, escape="\\"))
+        )
+    ).all()
+    return np.array(sorted(ids), dtype=np.int64)

@@ -1,0 +1,178 @@
+"""The map's filters and its server-side clusters: pure functions over a PointTable, no Flask.
+
+Each site falls in exactly one grid cell per zoom (by the centre of its bounding box), so the counts of the
+clusters in a box add up to the number of sites in that box, and over the whole zone to the totals.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from recovery.errors import ValidationError
+from recovery.geodata import SUBDISTRICT_ORDER
+from recovery.kinds import KINDS
+from recovery.map.points import KIND_KEYS, STATUS_KEYS, PointTable
+
+#: size of a cluster cell on screen, in pixels of a 256-pixel tile
+CELL_PX = 64
+#: from this zoom on, or when a view holds at most FEATURE_LIMIT sites, the sites themselves are sent
+FEATURE_ZOOM = 16
+FEATURE_LIMIT = 400
+
+
+@dataclass(frozen=True)
+class MapFilter:
+    kinds: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    subdistrict: str | None = None
+    overdue: bool = False
+    team: int | None = None
+    text: str = ""
+
+    @classmethod
+    def parse(cls, args) -> MapFilter:
+        """From request arguments (`kind`, `status` comma-separated; `subdistrict`, `overdue`, `team`, `q`)."""
+        kinds = tuple(k for k in (args.get("kind") or "").split(",") if k)
+        unknown = [k for k in kinds if k not in KINDS]
+        if unknown:
+            raise ValidationError("Unknown kind %(kind)s.", kind=unknown[0][:30])
+        statuses = tuple(s for s in (args.get("status") or "").split(",") if s)
+        if any(s not in STATUS_KEYS and s not in ("open", "done") for s in statuses):
+            raise ValidationError("Unknown status %(status)s.", status=statuses[0][:30])
+        sub = args.get("subdistrict") or None
+        if sub is not None and sub not in SUBDISTRICT_ORDER:
+            raise ValidationError("Unknown sub-district %(subdistrict)s.", subdistrict=sub[:30])
+        team = args.get("team") or None
+        if team is not None and not str(team).isdigit():
+            raise ValidationError("team must be a team id.")
+        return cls(
+            kinds=kinds,
+            statuses=statuses,
+            subdistrict=sub,
+            overdue=(args.get("overdue") or "") in ("1", "true", "on"),
+            team=int(team) if team is not None else None,
+            text=(args.get("q") or "").strip()[:100],
+        )
+
+
+def select_rows(
+    table: PointTable, flt: MapFilter, at: datetime, text_ids: np.ndarray | None = None
+) -> np.ndarray:
+    """Boolean mask of the rows the filter keeps (`text_ids`: the ids matching the free text, from SQL)."""
+    mask = np.ones(len(table), dtype=bool)
+    if flt.kinds:
+        mask &= np.isin(table.kind, [KIND_KEYS.index(k) for k in flt.kinds])
+    if flt.statuses:
+        wanted = np.zeros(len(table), dtype=bool)
+        named = [STATUS_KEYS.index(s) for s in flt.statuses if s in STATUS_KEYS]
+        if named:
+            wanted |= np.isin(table.status, named)
+        if "done" in flt.statuses:
+            wanted |= table.done
+        if "open" in flt.statuses:
+            wanted |= ~table.done
+        mask &= wanted
+    if flt.subdistrict:
+        mask &= table.subdistrict == SUBDISTRICT_ORDER.index(flt.subdistrict)
+    if flt.overdue:
+        mask &= table.overdue(at)
+    if flt.team is not None:
+        mask &= table.team == flt.team
+    if flt.text:
+        keep = np.zeros(len(table), dtype=bool)
+        keep[table.positions(text_ids if text_ids is not None else np.array([], dtype=np.int64))] = True
+        mask &= keep
+    return mask
+
+
+def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
+    if not raw:
+        return None
+    try:
+        values = [float(v) for v in raw.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise ValidationError("bbox must be minLon,minLat,maxLon,maxLat within the world's bounds.")
+    minx, miny, maxx, maxy = values
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise ValidationError("bbox must be minLon,minLat,maxLon,maxLat within the world's bounds.")
+    return minx, miny, maxx, maxy
+
+
+def in_box(table: PointTable, bbox: tuple[float, float, float, float] | None) -> np.ndarray:
+    if bbox is None:
+        return np.ones(len(table), dtype=bool)
+    minx, miny, maxx, maxy = bbox
+    return (table.x >= minx) & (table.x <= maxx) & (table.y >= miny) & (table.y <= maxy)
+
+
+def cell_degrees(zoom: int) -> float:
+    return CELL_PX * 360.0 / (256 * 2**zoom)
+
+
+def clusters(table: PointTable, rows: np.ndarray, zoom: int) -> list[dict]:
+    """Group the selected rows by (kind, grid cell) at `zoom`: count, sites done, mean position.
+
+    A cluster of one carries its site's id and status, so it can be drawn and opened as the site itself.
+    """
+    idx = np.flatnonzero(rows)
+    if idx.size == 0:
+        return []
+    cell = cell_degrees(zoom)
+    gx = np.floor((table.x[idx] + 180.0) / cell).astype(np.int64)
+    gy = np.floor((table.y[idx] + 90.0) / cell).astype(np.int64)
+    key = (table.kind[idx].astype(np.int64) << 44) | (gx << 22) | gy
+    unique, first, inverse, counts = np.unique(
+        key, return_index=True, return_inverse=True, return_counts=True
+    )
+    sum_x = np.bincount(inverse, weights=table.x[idx])
+    sum_y = np.bincount(inverse, weights=table.y[idx])
+    done = np.bincount(inverse, weights=table.done[idx].astype(float))
+    out = []
+    for i in range(len(unique)):
+        row = idx[first[i]]
+        item = {
+            "kind": KIND_KEYS[int(table.kind[row])],
+            "lon": round(float(sum_x[i] / counts[i]), 6),
+            "lat": round(float(sum_y[i] / counts[i]), 6),
+            "count": int(counts[i]),
+            "done": int(done[i]),
+        }
+        if counts[i] == 1:
+            item["id"] = int(table.ids[row])
+            item["status"] = STATUS_KEYS[int(table.status[row])]
+        out.append(item)
+    return out
+
+
+def summary(table: PointTable, rows: np.ndarray, at: datetime) -> dict:
+    """Totals of the selected rows by kind: sites, done, overdue. These are the figures beside the map."""
+    overdue = table.overdue(at) & rows
+    by_kind = {}
+    kinds = table.kind[rows]
+    done = table.done[rows]
+    late = overdue[rows]
+    for i, key in enumerate(KIND_KEYS):
+        of_kind = kinds == i
+        by_kind[key] = {
+            "total": int(of_kind.sum()),
+            "done": int((done & of_kind).sum()),
+            "overdue": int((late & of_kind).sum()),
+        }
+    return {
+        "total": int(rows.sum()),
+        "done": int(done.sum()),
+        "overdue": int(late.sum()),
+        "by_kind": by_kind,
+    }
+
+
+def status_of(table: PointTable, rows: np.ndarray) -> dict[int, str]:
+    """Site id → status key for the selected rows (to colour individual features)."""
+    idx = np.flatnonzero(rows)
+    return {int(table.ids[i]): STATUS_KEYS[int(table.status[i])] for i in idx}

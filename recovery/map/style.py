@@ -1,0 +1,92 @@
+"""Colours of the map: each status by its place in its kind's life cycle, each sub-district by completion."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from recovery.geodata import SUBDISTRICT_ORDER
+from recovery.kinds import KINDS, SiteKind
+from recovery.map.points import KIND_KEYS, STATUS_KEYS, PointTable
+
+#: from just reported (red) to done (green)
+RAMP = ("#d7301f", "#f16913", "#fdae31", "#a6bddb", "#1a9850")
+NEUTRAL = "#6b7b8c"
+KIND_COLOURS = {
+    "road_collapse": "#b2182b",
+    "silt_site": "#8c510a",
+    "municipal_facility": "#5e3c99",
+    "river_hazard": "#2166ac",
+    "disinfection_point": "#1b7837",
+    "enterprise": "#c51b7d",
+    "residential_community": "#e08214",
+}
+#: enterprises that never stopped are no recovery task; disinfection points recur daily and never finish
+NOT_A_TASK = {"enterprise": ("operating",)}
+
+
+def status_colours(kind: SiteKind) -> dict[str, str]:
+    statuses = [s.key for s in kind.statuses]
+    if kind.recurring_check_in:
+        return {statuses[0]: NEUTRAL}
+    out = {}
+    for i, key in enumerate(statuses):
+        if key in NOT_A_TASK.get(kind.key, ()):
+            out[key] = NEUTRAL
+            continue
+        share = i / max(len(statuses) - 1, 1)
+        out[key] = RAMP[round(share * (len(RAMP) - 1))]
+    return out
+
+
+def legend(zh: bool) -> list[dict]:
+    """Per kind, its statuses with their colours, in life-cycle order."""
+    return [
+        {
+            "kind": kind.key,
+            "label": kind.zh if zh else kind.en,
+            "colour": KIND_COLOURS.get(kind.key, NEUTRAL),
+            "statuses": [
+                {"key": s.key, "label": s.zh if zh else s.en, "colour": status_colours(kind)[s.key]}
+                for s in kind.statuses
+            ],
+        }
+        for kind in KINDS.values()
+    ]
+
+
+def all_status_colours() -> dict[str, dict[str, str]]:
+    return {kind.key: status_colours(kind) for kind in KINDS.values()}
+
+
+def task_rows(table: PointTable) -> np.ndarray:
+    """The rows that are recovery tasks: every kind with an end, less enterprises that never stopped."""
+    rows = np.ones(len(table), dtype=bool)
+    for key, kind in KINDS.items():
+        if kind.recurring_check_in:
+            rows &= table.kind != KIND_KEYS.index(key)
+        for status in NOT_A_TASK.get(key, ()):
+            rows &= ~((table.kind == KIND_KEYS.index(key)) & (table.status == STATUS_KEYS.index(status)))
+    return rows
+
+
+def completion_by_subdistrict(table: PointTable, rows: np.ndarray | None = None) -> dict[str, dict]:
+    """Done ÷ tasks per sub-district (rate in percent, None when there is no task)."""
+    rows = task_rows(table) if rows is None else rows & task_rows(table)
+    out = {}
+    for i, key in enumerate(SUBDISTRICT_ORDER):
+        mine = rows & (table.subdistrict == i)
+        total = int(mine.sum())
+        done = int((mine & table.done).sum())
+        out[key] = {"total": total, "done": done, "rate": round(100.0 * done / total, 2) if total else None}
+    return out
+
+
+def choropleth_colour(rate: float | None) -> str:
+    if rate is None:
+        return "#cccccc"
+    steps = ("#fee5d9", "#fcbba1", "#fc9272", "#c7e9c0", "#74c476", "#238b45")
+    bounds = (20, 40, 60, 80, 95)
+    for bound, colour in zip(bounds, steps, strict=False):
+        if rate < bound:
+            return colour
+    return steps[-1]

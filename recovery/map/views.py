@@ -1,0 +1,188 @@
+"""The map page (挂图作战) and its data endpoint: clusters or sites for a view, with the counts beside the map."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from datetime import datetime
+
+import numpy as np
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+from shapely.geometry import mapping
+from sqlalchemy import select
+
+from recovery.coords import to_wgs84
+from recovery.db import get_session
+from recovery.errors import ValidationError
+from recovery.geodata import SUBDISTRICT_ORDER
+from recovery.i18n import current_locale
+from recovery.kinds import KINDS
+from recovery.map.build import build_map, display_crs, shift_geometry
+from recovery.map.points import PointTable, point_table, text_matches
+from recovery.map.query import (
+    FEATURE_LIMIT,
+    FEATURE_ZOOM,
+    MapFilter,
+    clusters,
+    in_box,
+    parse_bbox,
+    select_rows,
+    status_of,
+    summary,
+)
+from recovery.map.style import all_status_colours, completion_by_subdistrict, legend
+from recovery.models import Site, Team
+from recovery.timeutil import end_of_day, now, parse_day, zone_iso
+from recovery.web.features import subdistrict_label
+from recovery.web.policy import SIGNED_IN, allow
+
+bp = Blueprint("map", __name__, url_prefix="/map")
+FIRST_DAY = "2021-07-20"
+
+
+def _zh() -> bool:
+    return current_locale().startswith("zh")
+
+
+def _as_of() -> datetime | None:
+    """The end of the `date` asked for, or None for now (the live map)."""
+    raw = request.args.get("date") or request.args.get("as_of")
+    return end_of_day(parse_day(raw)) if raw else None
+
+
+def _table(as_of: datetime | None) -> PointTable:
+    cache = current_app.extensions.setdefault("recovery.map_tables", OrderedDict())
+    return point_table(cache, get_session(), as_of)
+
+
+def _tile_server() -> str:
+    return current_app.config["RECOVERY"].get("TILE_SERVER", "none")
+
+
+@bp.get("")
+@allow(*SIGNED_IN)
+def map_page():
+    started = time.perf_counter()
+    zh = _zh()
+    as_of = _as_of()
+    table = _table(as_of)
+    settings = current_app.config["RECOVERY"]
+    built = build_map(
+        settings["GEODATA_DIR"],
+        zh=zh,
+        completion=completion_by_subdistrict(table),
+        static_url=lambda path: url_for("static", filename=path),
+        tile_server=_tile_server(),
+        tianditu_key=settings.get("TIANDITU_KEY", ""),
+    )
+    teams = (
+        get_session().execute(select(Team.id, Team.name).where(Team.type == "crew").order_by(Team.id)).all()
+    )
+    config = {
+        "map": built.map_var,
+        "kindLayers": built.kind_vars,
+        "choropleth": built.choropleth_var,
+        "dataUrl": url_for("map.clusters_data"),
+        "siteUrl": url_for("sites_api.get_site", site_id=0).removesuffix("0"),
+        "fieldUrl": url_for("field.app"),
+        "commandUrl": "/api/v1/command",
+        "colours": all_status_colours(),
+        "statusLabels": {
+            k: {s.key: (s.zh if zh else s.en) for s in (*kind.statuses, *kind.track_statuses)}
+            for k, kind in KINDS.items()
+        },
+        "kindLabels": {k: (kind.zh if zh else kind.en) for k, kind in KINDS.items()},
+        "subdistrictLabels": {k: subdistrict_label(k, zh) for k in SUBDISTRICT_ORDER},
+        "zh": zh,
+        "firstDay": FIRST_DAY,
+        "pollSeconds": 10,
+        "featureZoom": FEATURE_ZOOM,
+    }
+    response = render_template(
+        "map.html",
+        built=built,
+        config=config,
+        legend=legend(zh),
+        kinds=[(k, kind.zh if zh else kind.en) for k, kind in KINDS.items()],
+        subdistricts=[(k, subdistrict_label(k, zh)) for k in SUBDISTRICT_ORDER],
+        teams=teams,
+        first_day=FIRST_DAY,
+        build_ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+    return response
+
+
+@bp.get("/clusters")
+@allow(*SIGNED_IN)
+def clusters_data():
+    """`z`, `bbox`, the filters and `date`: clusters per kind and grid cell (or the sites themselves when few
+    or zoomed in), the counts in view and in the whole zone, and the sub-districts' completion."""
+    session = get_session()
+    as_of = _as_of()
+    at = as_of or now()
+    try:
+        zoom = int(request.args.get("z", "12"))
+    except ValueError:
+        raise ValidationError("z must be a zoom level from 0 to 22.") from None
+    if not 0 <= zoom <= 22:
+        raise ValidationError("z must be a zoom level from 0 to 22.")
+    crs = display_crs(_tile_server())
+    bbox = parse_bbox(request.args.get("bbox"))
+    if bbox is not None and crs != "wgs84":
+        (x0, y0), (x1, y1) = to_wgs84(bbox[0], bbox[1], crs), to_wgs84(bbox[2], bbox[3], crs)
+        bbox = (x0, y0, x1, y1)
+    flt = MapFilter.parse(request.args)
+    table = _table(as_of)
+    text_ids = text_matches(session, flt.text) if flt.text else None
+    rows = select_rows(table, flt, at, text_ids)
+    view = rows & in_box(table, bbox)
+    in_view = int(view.sum())
+    payload = {
+        "as_of": zone_iso(as_of),
+        "version": table.version,
+        "zoom": zoom,
+        "in_view": in_view,
+        "summary": summary(table, rows, at),
+        "completion": completion_by_subdistrict(table),
+    }
+    if zoom >= FEATURE_ZOOM or in_view <= FEATURE_LIMIT:
+        payload["mode"] = "features"
+        payload["features"] = _features(session, table, view, crs)
+        payload["clusters"] = []
+    else:
+        payload["mode"] = "clusters"
+        payload["clusters"] = _shift_clusters(clusters(table, view, zoom), crs)
+        payload["features"] = []
+    return jsonify(payload)
+
+
+def _shift_clusters(items: list[dict], crs: str) -> list[dict]:
+    if crs == "wgs84":
+        return items
+    from recovery.coords import from_wgs84
+
+    for item in items:
+        item["lon"], item["lat"] = (round(v, 6) for v in from_wgs84(item["lon"], item["lat"], crs))
+    return items
+
+
+def _features(session, table: PointTable, view: np.ndarray, crs: str) -> list[dict]:
+    """The sites in view with their geometry as stored (lines and polygons as such), at most FEATURE_LIMIT
+    unless zoomed in past FEATURE_ZOOM (then at most 5,000)."""
+    statuses = status_of(table, view)
+    ids = sorted(statuses)[:5000]
+    out = []
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        for site_id, kind, name, geom in session.execute(
+            select(Site.id, Site.kind, Site.name, Site.geom).where(Site.id.in_(chunk)).order_by(Site.id)
+        ):
+            out.append(
+                {
+                    "type": "Feature",
+                    "id": site_id,
+                    "geometry": shift_geometry(mapping(geom), crs),
+                    "properties": {"id": site_id, "kind": kind, "name": name, "status": statuses[site_id]},
+                }
+            )
+    return out

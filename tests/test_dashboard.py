@@ -1,0 +1,89 @@
+"""The command dashboard: 13710 lists that match the registry, the burn-down, the ranking, the charts."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from conftest import login
+
+from recovery.dashboard.svg import Series, line_chart
+from recovery.dashboard.trends import burn_down
+
+
+def _page(client, day: str) -> str:
+    login(client, "commander")
+    response = client.get(f"/?date={day}")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_dashboard_sections_for_a_day(seeded_client):
+    html = _page(seeded_client, "2021-07-29")
+    for section in ("burn-down", "ranking", "restart", "overdue", "conflicts"):
+        assert f'id="{section}"' in html
+    assert re.search(r'id="burn-left">69<', html)  # 236 reported, 167 restored on 29 July
+    assert html.count('<tr data-subdistrict="') == 5
+    assert html.count("<svg") == 2 and "塌陷点倒排工期" in html and "企业复工复产曲线" in html
+    assert "8月15日" in html
+
+
+def test_overdue_lists_hold_the_registry_figures_records(seeded_app, seeded_client):
+    from recovery.dashboard.overdue import overdue_by_unit
+    from recovery.db import get_session
+    from recovery.metrics import cube_at, evaluate_all
+    from recovery.timeutil import end_of_day
+
+    for day in (date(2021, 7, 29), date(2021, 8, 20)):
+        with seeded_app.test_request_context():
+            session = get_session()
+            lists = overdue_by_unit(session, end_of_day(day))
+            figures = evaluate_all(cube_at(session, end_of_day(day)))
+        count = {name: sum(len(u["items"]) for u in units) for name, units in lists.items()}
+        assert count["feedback"] == figures["work_items_overdue_feedback"].value
+        assert count["general"] + count["major"] == figures["work_items_overdue_resolve"].value
+        for units in lists.values():
+            opened = [u["items"][0]["opened_at"] for u in units]
+            assert opened == sorted(opened)
+            for unit in units:
+                assert [i["opened_at"] for i in unit["items"]] == sorted(
+                    i["opened_at"] for i in unit["items"]
+                )
+
+
+def test_burn_down_pace_and_warning():
+    days = {
+        date(2021, 7, 20 + i): {"road_collapse_remaining": 100 - 2 * i, "road_collapse_handled": 2 * i}
+        for i in range(10)
+    }
+    slow = burn_down(days, date(2021, 7, 29))
+    assert slow.pace == 2.0 and slow.remaining[-1] == 82
+    assert slow.projected_zero == date(2021, 9, 8) and slow.misses_deadline
+    assert slow.needed == round(82 / 17, 2)
+    fast = {
+        date(2021, 7, 20 + i): {"road_collapse_remaining": 100 - 10 * i, "road_collapse_handled": 10 * i}
+        for i in range(10)
+    }
+    quick = burn_down(fast, date(2021, 7, 29))
+    assert quick.projected_zero == date(2021, 7, 30) and not quick.misses_deadline
+    done = burn_down(
+        {date(2021, 8, 14): {"road_collapse_remaining": 0, "road_collapse_handled": 236}}, date(2021, 8, 14)
+    )
+    assert not done.misses_deadline
+
+
+def test_charts_escape_their_labels():
+    svg = line_chart(
+        "<script>alert(1)</script>",
+        [Series("<b>x</b>", [(date(2021, 7, 20), 1.0), (date(2021, 7, 21), 2.0)], "#000")],
+        start=date(2021, 7, 20),
+        end=date(2021, 7, 22),
+        y_max=2,
+    )
+    assert "<script>" not in svg and "&lt;script&gt;" in svg and "<b>" not in svg
+
+
+def test_dashboard_in_english(seeded_client):
+    login(seeded_client, "reporter")
+    html = seeded_client.get("/?date=2021-07-29&lang=en").get_data(as_text=True)
+    assert "Collapse points burn-down" in html and 'id="conflicts"' not in html  # reporters decide nothing
