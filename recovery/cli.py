@@ -215,7 +215,9 @@ def report() -> None:
 )
 @click.option("--known-at", default=None, help="Only count what the server had recorded by then.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write to this file.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write to this file."
+)
 def report_daily(day: str, fmt: str, known_at: str | None, lang: str, out: Path | None) -> None:
     """The daily report for a date: the bulletin (text), Markdown, JSON, the Excel ledger or GeoJSON."""
     from recovery.reports import formats
