@@ -2,19 +2,58 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, make_response, render_template, send_from_directory
+import json
+from pathlib import Path
 
+from flask import Blueprint, current_app, jsonify, make_response, render_template, send_from_directory
+
+from recovery.i18n import current_locale
+from recovery.kinds import KINDS
 from recovery.web.policy import allow
 
 bp = Blueprint("field", __name__, url_prefix="/field")
 FIELD_ROLES = ("field", "commander", "admin")
+#: the layers of the zone's own geodata drawn as the field app's base map (no tile server needed)
+BASE_LAYERS = ("subdistricts", "roads", "rivers")
+
+
+def reportable_kinds(zh: bool) -> list[dict]:
+    """Kinds a field user can report by a point, with the attributes the report must give."""
+    out = []
+    for kind in KINDS.values():
+        if "Point" not in kind.geometry_types:
+            continue
+        attributes = [
+            {"key": a.key, "label": a.zh if zh else a.en, "choices": list(a.choices or ())}
+            for a in kind.attributes
+            if a.required and a.choices and not a.derived
+        ]
+        out.append({"key": kind.key, "label": kind.zh if zh else kind.en, "attributes": attributes})
+    return out
 
 
 @bp.get("/")
 @allow(*FIELD_ROLES)
 def app():
     """The app shell; everything else is drawn by /static/field/app.js from the API (and from its cache)."""
-    response = make_response(render_template("field/app.html"))
+    zh = current_locale().startswith("zh")
+    config = {"kinds": reportable_kinds(zh)}
+    response = make_response(render_template("field/app.html", field_config=config))
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/geodata.json")
+@allow(*FIELD_ROLES)
+def geodata():
+    """Sub-district boundaries, roads and rivers as one small JSON object of GeoJSON layers."""
+    folder = Path(current_app.config["RECOVERY"]["GEODATA_DIR"])
+    layers = {}
+    for name in BASE_LAYERS:
+        path = folder / f"{name}.geojson"
+        if path.exists():
+            layers[name] = json.loads(path.read_text(encoding="utf-8"))
+    response = jsonify(layers)
     response.headers["Cache-Control"] = "no-cache"
     return response
 

@@ -1,0 +1,163 @@
+// Report a new site where I stand, or where I tap on a small map of the zone's own geodata (no tile server).
+import { h, isoWithOffset, mount, notice } from "./dom.js";
+import { LANG, t } from "./i18n.js";
+import { lastPosition, locate } from "./geo.js";
+import { enqueue, kick } from "./outbox.js";
+
+const ZONE_CENTER = [34.83, 113.56];
+let baseLayers = null;
+
+async function loadBaseLayers() {
+  if (baseLayers) return baseLayers;
+  try {
+    const response = await fetch(document.body.dataset.geodata, { credentials: "same-origin" });
+    if (response.ok) baseLayers = await response.json();
+  } catch {
+    baseLayers = null;
+  }
+  return baseLayers;
+}
+
+export async function renderReport(view, app) {
+  const kinds = app.config.kinds;
+  let where = "here";
+  let position = lastPosition();
+  let chosen = null;
+  const positionText = h("span", { id: "report-position", class: "muted" }, position ? t("position_ok", { n: Math.round(position.accuracy ?? 0) }) : t("locating"));
+  const chosenText = h("span", { id: "map-chosen", class: "muted" }, t("map_hint"));
+  const attrBox = h("div", { id: "attributes" });
+  const kindSelect = h(
+    "select",
+    { name: "kind", id: "kind", onchange: () => drawAttributes() },
+    kinds.map((k) => h("option", { value: k.key }, k.label)),
+  );
+  const drawAttributes = () => {
+    const kind = kinds.find((k) => k.key === kindSelect.value);
+    mount(
+      attrBox,
+      kind.attributes.map((a) =>
+        h(
+          "label",
+          { class: "field" },
+          h("span", {}, a.label),
+          h(
+            "select",
+            { name: `attr-${a.key}`, id: `attr-${a.key}`, "data-attr": a.key, "data-label": a.label },
+            h("option", { value: "" }, "—"),
+            a.choices.map((c) => h("option", { value: c }, labelOfChoice(a.key, c))),
+          ),
+        ),
+      ),
+    );
+  };
+  const mapBox = h("div", { id: "map", class: "map", role: "application", "aria-label": t("where_map") });
+  const radio = (value, label) =>
+    h(
+      "label",
+      { class: "choice" },
+      h("input", {
+        type: "radio",
+        name: "where",
+        value,
+        checked: where === value,
+        onchange: () => {
+          where = value;
+        },
+      }),
+      h("span", {}, label),
+    );
+  const form = h(
+    "form",
+    {
+      class: "card report",
+      id: "report-form",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const pressed = new Date();
+        const data = new FormData(form);
+        const name = String(data.get("name") || "").trim();
+        if (!name) return notice(t("need_name"), "warn");
+        const attributes = {};
+        for (const select of attrBox.querySelectorAll("[data-attr]")) {
+          if (!select.value) return notice(t("need_attr", { attr: select.dataset.label }), "warn");
+          attributes[select.dataset.attr] = select.value;
+        }
+        const body = {
+          kind: kindSelect.value,
+          name,
+          address: String(data.get("address") || "").trim(),
+          attributes,
+          note: String(data.get("note") || "").trim(),
+          valid_at: isoWithOffset(pressed),
+        };
+        if (where === "map" && chosen) body.geometry = { type: "Point", coordinates: [round6(chosen.lng), round6(chosen.lat)] };
+        else if (where === "here" && position) body.position = position;
+        else return notice(t("need_where"), "warn");
+        await enqueue({ kind: "site", path: "/sites", body, siteName: name, summary: { text: `${t("type_site")} · ${name}` } });
+        notice(navigator.onLine ? t("saved") : t("report_queued"), "ok");
+        kick();
+        form.reset();
+        drawAttributes();
+      },
+    },
+    h("h1", {}, t("report_title")),
+    h("label", { class: "field" }, h("span", {}, t("kind")), kindSelect),
+    attrBox,
+    h("label", { class: "field" }, h("span", {}, t("name")), h("input", { name: "name", id: "name", maxlength: "200", placeholder: t("name_ph"), required: true })),
+    h("label", { class: "field" }, h("span", {}, t("address")), h("input", { name: "address", id: "address", maxlength: "300" })),
+    h("fieldset", { class: "where" }, h("legend", {}, t("where")), radio("here", t("where_here")), h("p", { class: "position" }, positionText), radio("map", t("where_map")), mapBox, h("p", {}, chosenText)),
+    h("label", { class: "field" }, h("span", {}, t("note")), h("textarea", { name: "note", id: "report-note", rows: "2", maxlength: "2000" })),
+    h("button", { type: "submit", class: "btn big", id: "submit-report" }, t("submit_report")),
+  );
+  mount(view, form);
+  drawAttributes();
+  locate().then((found) => {
+    position = found || position;
+    positionText.textContent = position ? t("position_ok", { n: Math.round(position.accuracy ?? 0) }) : t("position_none");
+    if (position && map) here.setLatLng([position.lat, position.lon]).addTo(map);
+  });
+  let map = null;
+  let here = null;
+  if (window.L) {
+    map = L.map(mapBox, { attributionControl: false, zoomControl: true }).setView(ZONE_CENTER, 12);
+    here = L.circleMarker(ZONE_CENTER, { radius: 8, color: "#1565c0", fillOpacity: 0.8 });
+    if (position) here.setLatLng([position.lat, position.lon]).addTo(map);
+    const marker = L.marker(ZONE_CENTER);
+    map.on("click", (e) => {
+      chosen = e.latlng;
+      marker.setLatLng(e.latlng).addTo(map);
+      chosenText.textContent = t("map_chosen", { lon: round6(e.latlng.lng), lat: round6(e.latlng.lat) });
+      where = "map";
+      form.querySelector('input[name=where][value="map"]').checked = true;
+    });
+    const layers = await loadBaseLayers();
+    if (layers) drawBase(map, layers);
+  }
+}
+
+function drawBase(map, layers) {
+  const nameKey = LANG === "en" ? "name_en" : "name_zh";
+  if (layers.subdistricts) {
+    const subs = L.geoJSON(layers.subdistricts, {
+      style: { color: "#12263a", weight: 2, fillColor: "#dfe8f1", fillOpacity: 0.35 },
+      onEachFeature: (f, layer) => {
+        const label = f.properties && (f.properties[nameKey] || f.properties.name_zh);
+        if (label) layer.bindTooltip(h("span", {}, String(label)), { permanent: true, direction: "center", className: "area-label" });
+      },
+    }).addTo(map);
+    map.fitBounds(subs.getBounds(), { padding: [4, 4] });
+  }
+  if (layers.roads) L.geoJSON(layers.roads, { style: { color: "#8a5a00", weight: 2.5 }, interactive: false }).addTo(map);
+  if (layers.rivers) L.geoJSON(layers.rivers, { style: { color: "#1976d2", weight: 3 }, interactive: false }).addTo(map);
+}
+
+function labelOfChoice(attr, choice) {
+  const key = `${attr}_${choice}`;
+  const text = t(key);
+  return text === key ? choice : text;
+}
+
+function round6(x) {
+  return Math.round(x * 1e6) / 1e6;
+}
+

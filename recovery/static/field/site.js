@@ -1,0 +1,299 @@
+// One site: its state (with my unsent changes applied on top), history, photos, work items, and the update form.
+import { NetworkError, getJSON } from "./api.js";
+import { h, isoWithOffset, mount, notice } from "./dom.js";
+import { formatTime, t } from "./i18n.js";
+import { lastPosition, locate } from "./geo.js";
+import { enqueue, kick, openForSite } from "./outbox.js";
+import { keepPhotos } from "./photos.js";
+import { checkIn, checkedInToday } from "./checkin.js";
+
+const cache = new Map(); // site id → {data, etag}: what this page last saw, for when the network drops
+
+export async function renderSite(view, siteId, app) {
+  mount(view, h("p", { class: "muted" }, t("loading")));
+  let answer = null;
+  try {
+    answer = await getJSON(`/sites/${siteId}`);
+  } catch (exc) {
+    if (!(exc instanceof NetworkError)) throw exc;
+  }
+  if (answer && answer.ok) cache.set(siteId, { data: answer.data, etag: answer.etag, fromCache: answer.fromCache });
+  else if (answer && answer.status !== 404 && answer.status < 500 && !cache.has(siteId)) {
+    mount(view, h("p", { class: "empty" }, answer.data?.error?.message || t("load_failed")));
+    return;
+  }
+  const seen = cache.get(siteId);
+  if (!seen) {
+    mount(view, h("p", { class: "empty" }, t("load_failed")), h("button", { class: "btn", onclick: () => renderSite(view, siteId, app) }, t("retry")));
+    return;
+  }
+  const p = seen.data.properties;
+  const pending = await openForSite(siteId);
+  const pendingEvents = pending.filter((r) => r.kind === "event");
+  const expected = expectedState(p, pendingEvents);
+  mount(
+    view,
+    h("a", { href: "#/", class: "back" }, `‹ ${t("back")}`),
+    seen.fromCache ? h("p", { class: "cached" }, t("from_cache")) : null,
+    h(
+      "section",
+      { class: "card head", id: "site-head", dataset: { version: p.version } },
+      h("h1", { id: "site-name" }, p.name),
+      h("p", { class: "site-meta" }, [p.kind_label, p.subdistrict_label, p.address].filter(Boolean).join(" · ")),
+      h(
+        "p",
+        { class: "status-line" },
+        h("span", { class: "label" }, t("status")),
+        h("strong", { id: "site-status", class: `status-pill${p.done ? " done" : ""}` }, p.status_label),
+        expected.label !== p.status_label ? h("span", { class: "badge pending", id: "expected-status" }, `→ ${expected.label} · ${t("pending_change")}`) : null,
+        p.overdue ? h("span", { class: "badge overdue" }, t("overdue")) : null,
+      ),
+      p.tracks.length
+        ? h(
+            "ul",
+            { class: "tracks" },
+            p.tracks.map((tr) => h("li", {}, t("utility", { track: tr.label, status: trackLabel(p, expected.tracks[tr.key]) }))),
+          )
+        : null,
+      p.deadline ? h("p", { class: "muted" }, `${t("deadline")}: ${formatTime(p.deadline)}`) : null,
+    ),
+    p.check_in && p.may_change ? await checkInCard(p) : null,
+    p.may_change && !p.check_in ? updateForm(p, seen.etag, expected, view, app) : null,
+    historyCard(p, pending),
+    p.photos && p.photos.length ? photosCard(p.photos) : null,
+    p.work_items && p.work_items.length ? workItemsCard(p.work_items) : null,
+  );
+}
+
+function trackLabel(p, key) {
+  return key ? t(`track_${key}`) : "—";
+}
+
+/**
+ * What the site will be once my unsent changes apply: the next status a later change starts from.
+ * The server lists the statuses after the current one in order; a pending change to S leaves those after S.
+ */
+export function expectedState(p, pendingEvents) {
+  let label = p.status_label;
+  let allowed = p.allowed_next.slice();
+  const tracks = { ...p.track_status };
+  for (const r of pendingEvents) {
+    if (r.body.track) {
+      tracks[r.body.track] = r.body.status;
+      continue;
+    }
+    const index = allowed.findIndex((a) => a.status === r.body.status);
+    if (index >= 0) {
+      label = allowed[index].label;
+      allowed = allowed.slice(index + 1);
+    }
+  }
+  return { label, allowed, tracks };
+}
+
+async function checkInCard(p) {
+  const done = await checkedInToday(p.id);
+  return h(
+    "section",
+    { class: "card" },
+    h(
+      "button",
+      {
+        class: "btn big checkin",
+        id: "check-in",
+        disabled: done,
+        onclick: async (e) => {
+          e.target.disabled = true;
+          if (await checkIn(p)) e.target.textContent = t("checked_in_today");
+          else e.target.disabled = false;
+        },
+      },
+      done ? t("checked_in_today") : t("check_in"),
+    ),
+  );
+}
+
+function updateForm(p, etag, expected, view, app) {
+  const options = [];
+  if (p.tracks.length) {
+    for (const tr of p.tracks) {
+      if (expected.tracks[tr.key] === "cut") options.push({ value: `restored|${tr.key}`, label: t("restore_track", { track: tr.label }) });
+    }
+  } else {
+    for (const a of expected.allowed) options.push({ value: a.status, label: a.label });
+  }
+  if (!options.length) return null;
+  const positionText = h("span", { id: "position-text", class: "muted" }, t("locating"));
+  let position = lastPosition();
+  const showPosition = () => {
+    positionText.textContent = position ? t("position_ok", { n: Math.round(position.accuracy ?? 0) }) : t("position_none");
+  };
+  locate().then((found) => {
+    position = found || position;
+    showPosition();
+  });
+  const photoCount = h("span", { class: "muted", id: "photo-count" });
+  const measureInputs = p.measures.map((m) =>
+    h(
+      "label",
+      { class: "field" },
+      h("span", {}, `${m.label} (${m.unit})`),
+      h("input", { type: "number", name: `measure-${m.key}`, "data-measure": m.key, inputmode: "decimal", min: "0", step: "any" }),
+    ),
+  );
+  const form = h(
+    "form",
+    {
+      class: "card update",
+      id: "update-form",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const pressed = new Date();
+        const data = new FormData(form);
+        const choice = data.get("status");
+        if (!choice) {
+          notice(t("choose_status"), "warn");
+          return;
+        }
+        const [status, track] = String(choice).split("|");
+        const measures = {};
+        for (const input of form.querySelectorAll("[data-measure]")) {
+          if (input.value !== "" && Number.isFinite(Number(input.value))) measures[input.dataset.measure] = Number(input.value);
+        }
+        const files = [...(form.querySelector("#photos").files || [])];
+        const button = form.querySelector("button[type=submit]");
+        button.disabled = true;
+        const photos = files.length ? await keepPhotos(p.id, files) : [];
+        const body = { status, note: String(data.get("note") || "").trim(), valid_at: isoWithOffset(pressed), measures, photos };
+        if (track) body.track = track;
+        if (position) body.position = position;
+        const label = options.find((o) => o.value === choice).label;
+        await enqueue({
+          kind: "event",
+          siteId: p.id,
+          siteName: p.name,
+          path: `/sites/${p.id}/events`,
+          body,
+          ifMatch: etag,
+          photos,
+          summary: {
+            text: t("from_to", { from: expected.label, to: label }),
+            to_label: label,
+            measures: p.measures.filter((m) => m.key in measures).map((m) => `${m.label} ${measures[m.key]} ${m.unit}`),
+          },
+        });
+        notice(navigator.onLine ? t("saved") : t("saved_queued"), "ok");
+        kick();
+        renderSite(view, p.id, app);
+      },
+    },
+    h("h2", {}, t("update")),
+    h(
+      "label",
+      { class: "field" },
+      h("span", {}, t("new_status")),
+      h(
+        "select",
+        { name: "status", id: "new-status", required: true },
+        h("option", { value: "" }, "—"),
+        options.map((o) => h("option", { value: o.value }, o.label)),
+      ),
+    ),
+    measureInputs,
+    h("label", { class: "field" }, h("span", {}, t("note")), h("textarea", { name: "note", id: "note", rows: "3", maxlength: "2000", placeholder: t("note_ph") })),
+    h(
+      "label",
+      { class: "field photo-pick" },
+      h("span", { class: "btn secondary" }, t("take_photos")),
+      h("input", {
+        type: "file",
+        id: "photos",
+        accept: "image/*",
+        capture: "environment",
+        multiple: true,
+        onchange: (e) => (photoCount.textContent = e.target.files.length ? t("photos_chosen", { n: e.target.files.length }) : ""),
+      }),
+      photoCount,
+    ),
+    h("p", { class: "position" }, `${t("my_position")}: `, positionText),
+    h("button", { type: "submit", class: "btn big", id: "save" }, t("save")),
+  );
+  if (position) showPosition();
+  return form;
+}
+
+function historyCard(p, pending) {
+  const rows = [];
+  for (const r of pending.slice().reverse()) {
+    rows.push(
+      h(
+        "li",
+        { class: `event pending state-${r.state}` },
+        h("span", { class: "when" }, formatTime(r.body.valid_at || r.created)),
+        h("span", { class: "what" }, (r.summary && r.summary.text) || r.kind),
+        h("span", { class: "badge pending" }, t(`st_${r.state}`)),
+        r.body.note ? h("span", { class: "note" }, r.body.note) : null,
+      ),
+    );
+  }
+  for (const e of (p.history || []).slice().reverse()) {
+    const what =
+      e.action === "check_in"
+        ? t("check_in_event")
+        : e.action === "report"
+          ? `${t("report_event")} · ${e.to_label || ""}`
+          : e.to_status
+            ? `${e.track ? `${trackName(p, e.track)} ` : ""}${t("from_to", { from: e.from_label || "—", to: e.to_label })}`
+            : t("note_event");
+    const measures = Object.entries(e.measures || {})
+      .map(([k, v]) => {
+        const m = p.measures.find((x) => x.key === k);
+        return m ? `${m.label} ${v} ${m.unit}` : `${k} ${v}`;
+      })
+      .join("，");
+    rows.push(
+      h(
+        "li",
+        { class: `event${e.flag ? " flagged" : ""}`, dataset: { eventId: e.id } },
+        h("span", { class: "when" }, formatTime(e.valid_at)),
+        h("span", { class: "what" }, what),
+        e.flag ? h("span", { class: "badge flag" }, t("flagged")) : null,
+        h("span", { class: "who muted" }, e.actor),
+        measures ? h("span", { class: "measures" }, measures) : null,
+        e.note ? h("span", { class: "note" }, e.note) : null,
+      ),
+    );
+  }
+  return h("section", { class: "card" }, h("h2", {}, t("history")), h("ul", { class: "history", id: "history" }, rows.length ? rows : h("li", { class: "muted" }, t("no_history"))));
+}
+
+function trackName(p, key) {
+  const tr = p.tracks.find((x) => x.key === key);
+  return tr ? tr.label : key;
+}
+
+function photosCard(photos) {
+  return h(
+    "section",
+    { class: "card" },
+    h("h2", {}, t("photos")),
+    h(
+      "div",
+      { class: "thumbs" },
+      photos.map((ph) => h("a", { href: ph.url, target: "_blank" }, h("img", { src: ph.thumb_url, alt: "", loading: "lazy", width: "96", height: "96" }))),
+    ),
+  );
+}
+
+function workItemsCard(workItems) {
+  return h(
+    "section",
+    { class: "card" },
+    h("h2", {}, t("work_items")),
+    h(
+      "ul",
+      { class: "work-items" },
+      workItems.map((w) => h("li", {}, h("strong", {}, w.key), " ", w.title, " · ", w.status, w.resolve_due ? ` · ${t("deadline")} ${formatTime(w.resolve_due)}` : "")),
+    ),
+  );
+}
