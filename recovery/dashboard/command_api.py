@@ -1,4 +1,4 @@
-"""JSON endpoints for commanders: assign sites (by id or by the map's filters), issue a supervision order."""
+"""JSON endpoints for commanders: assign sites (by id, the map's filters or a drawn shape), issue a 督办 order."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from recovery import command
 from recovery.auth import current_account
 from recovery.db import get_session
 from recovery.errors import ValidationError
-from recovery.map.points import point_table, text_matches
-from recovery.map.query import MapFilter, select_rows
+from recovery.map.build import display_crs
+from recovery.map.points import point_table
+from recovery.map.query import MapFilter
+from recovery.map.selection import parse_polygon, select_within
 from recovery.timeutil import end_of_day, now, parse_day, zone_iso
 from recovery.web.policy import allow
 from recovery.web.sites_api import json_body
@@ -23,27 +25,39 @@ COMMANDERS = ("commander", "admin")
 
 
 def _site_ids(body: dict) -> list[int]:
+    """The ids sent, or the sites the map's filter (and date) keeps, inside the drawn polygon if one is sent."""
     if body.get("site_ids") is not None:
         ids = body["site_ids"]
         if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
             raise ValidationError("site_ids must be a list of site ids.")
         return ids
     raw = body.get("filter")
+    polygon = body.get("polygon")
+    if raw is None and polygon is not None:
+        raw = {}
     if not isinstance(raw, dict):
         raise ValidationError("Send site_ids or the map's filter.")
-    flt = MapFilter.parse({k: str(v) for k, v in raw.items()})
+    args = {k: str(v) for k, v in raw.items()}
+    flt = MapFilter.parse(args)
+    # the sites as the map showed them: as of its date (the end of that day) or now
+    as_of = end_of_day(parse_day(args["date"])) if args.get("date") else None
+    if polygon is not None:
+        polygon = parse_polygon(
+            polygon, display_crs(current_app.config["RECOVERY"].get("TILE_SERVER", "none"))
+        )
     session = get_session()
     cache = current_app.extensions.setdefault("recovery.map_tables", OrderedDict())
-    table = point_table(cache, session, None)  # a selection is assigned as the sites are now
-    rows = select_rows(table, flt, now(), text_matches(session, flt.text) if flt.text else None)
+    table = point_table(cache, session, as_of)
+    rows = select_within(session, table, flt, as_of or now(), polygon)
     return [int(i) for i in table.ids[np.flatnonzero(rows)]]
 
 
 @bp.post("/assign")
 @allow(*COMMANDERS)
 def assign():
-    """`{"site_ids": [..]}` or `{"filter": {kind, status, subdistrict, overdue, team, q}}`, with `team_id` and
-    `deadline` (a day: the end of it, Asia/Shanghai)."""
+    """`{"site_ids": [..]}`, or `{"filter": {kind, status, subdistrict, overdue, team, q, date}}` and/or
+    `{"polygon": <GeoJSON Polygon drawn on the map>}`, with `team_id` and `deadline` (a day: the end of it,
+    Asia/Shanghai)."""
     body = json_body()
     team_id = body.get("team_id")
     if not isinstance(team_id, int) or isinstance(team_id, bool):

@@ -70,8 +70,17 @@ def task_rows(table: PointTable) -> np.ndarray:
 
 
 def completion_by_subdistrict(table: PointTable, rows: np.ndarray | None = None) -> dict[str, dict]:
-    """Done ÷ tasks per sub-district (rate in percent, None when there is no task)."""
-    rows = task_rows(table) if rows is None else rows & task_rows(table)
+    """Done ÷ tasks per sub-district (rate in percent, None when there is no task); of the whole table, it is
+    kept with the table (it changes only with the table)."""
+    if rows is None:
+        cached = table._derived.get("completion")
+        if cached is None:
+            cached = table._derived["completion"] = _completion(table, task_rows(table))
+        return {key: dict(value) for key, value in cached.items()}
+    return _completion(table, rows & task_rows(table))
+
+
+def _completion(table: PointTable, rows: np.ndarray) -> dict[str, dict]:
     out = {}
     for i, key in enumerate(SUBDISTRICT_ORDER):
         mine = rows & (table.subdistrict == i)

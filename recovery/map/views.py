@@ -30,6 +30,7 @@ from recovery.map.query import (
     status_of,
     summary,
 )
+from recovery.map.selection import parse_polygon, select_within
 from recovery.map.style import all_status_colours, completion_by_subdistrict, legend
 from recovery.models import Site, Team
 from recovery.timeutil import end_of_day, now, parse_day, zone_iso
@@ -86,6 +87,7 @@ def map_page():
         "siteUrl": url_for("sites_api.get_site", site_id=0).removesuffix("0"),
         "fieldUrl": url_for("field.app"),
         "commandUrl": "/api/v1/command",
+        "selectionUrl": url_for("map.selection_data"),
         "colours": all_status_colours(),
         "statusLabels": {
             k: {s.key: (s.zh if zh else s.en) for s in (*kind.statuses, *kind.track_statuses)}
@@ -154,6 +156,22 @@ def clusters_data():
         payload["clusters"] = _shift_clusters(clusters(table, view, zoom), crs)
         payload["features"] = []
     return jsonify(payload)
+
+
+@bp.get("/selection")
+@allow("commander", "admin")
+def selection_data():
+    """`polygon` (a GeoJSON Polygon, as drawn on the map), the filters and `date`: how many sites it selects.
+
+    The assign API takes the same polygon, filter and date and assigns exactly these sites."""
+    as_of = _as_of()
+    at = as_of or now()
+    if not request.args.get("polygon"):
+        raise ValidationError("The selection must be a GeoJSON Polygon.")
+    polygon = parse_polygon(request.args["polygon"], display_crs(_tile_server()))
+    table = _table(as_of)
+    rows = select_within(get_session(), table, MapFilter.parse(request.args), at, polygon)
+    return jsonify({"as_of": zone_iso(as_of), "count": int(rows.sum()), "summary": summary(table, rows, at)})
 
 
 def _shift_clusters(items: list[dict], crs: str) -> list[dict]:

@@ -10,8 +10,10 @@
   const form = document.getElementById("map-filters");
   const fields = ["date", "status", "subdistrict", "team", "q"];
   const T = cfg.zh
-    ? { status: "状态", updated: "最近更新", deadline: "期限", open: "查看点位", select: "选为指挥对象", none: "无", asOfNow: "当前", kind: "类别" }
-    : { status: "Status", updated: "Last update", deadline: "Deadline", open: "Open the site", select: "Select for command", none: "none", asOfNow: "now", kind: "Kind" };
+    ? { status: "状态", updated: "最近更新", deadline: "期限", open: "查看点位", select: "选为指挥对象", none: "无", asOfNow: "当前", kind: "类别",
+        drawRectangle: "框选（矩形）", drawPolygon: "多边形选择（逐点单击，双击结束）", drawFinish: "完成多边形", drawClear: "清除选择" }
+    : { status: "Status", updated: "Last update", deadline: "Deadline", open: "Open the site", select: "Select for command", none: "none", asOfNow: "now", kind: "Kind",
+        drawRectangle: "Select with a rectangle", drawPolygon: "Select with a polygon (click each corner, double-click to finish)", drawFinish: "Finish the polygon", drawClear: "Clear the selection" };
   let lastKey = null;
   let lastVersion = null;
   let selected = null;
@@ -220,6 +222,54 @@
 
   function filterObject() {
     return Object.fromEntries(filterParams());
+  }
+
+  // --- a selection drawn on the map: counted on the server with the filters and the date, then assigned --------
+  let drawn = null;
+  async function countSelection() {
+    const out = document.getElementById("selection-count");
+    const button = document.getElementById("assign-drawn");
+    delete document.body.dataset.selected;
+    button.disabled = true;
+    if (!drawn) {
+      out.textContent = "—";
+      return;
+    }
+    const p = filterParams();
+    p.set("polygon", JSON.stringify(drawn));
+    out.textContent = "…";
+    const response = await fetch(`${cfg.selectionUrl}?${p}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    const data = await response.json();
+    if (!response.ok) {
+      out.textContent = (data.error || {}).message || String(response.status);
+      return;
+    }
+    out.textContent = data.count.toLocaleString();
+    button.disabled = data.count === 0;
+    document.body.dataset.selected = String(data.count);
+  }
+
+  if (document.getElementById("assign-drawn") && window.recoveryDraw) {
+    window.recoveryDraw(map, T, async (polygon) => {
+      drawn = polygon;
+      await countSelection();
+      if (drawn) {
+        document.querySelector("section.command").scrollIntoView({ block: "nearest" });
+        document.getElementById("assign-team").focus({ preventScroll: true });
+      }
+    });
+    form.addEventListener("change", () => countSelection());
+    document.getElementById("live").addEventListener("click", () => setTimeout(countSelection)); // after the date is cleared
+    map.on("overlayadd overlayremove", () => countSelection());
+    document.getElementById("assign-drawn").addEventListener("click", () => {
+      if (!drawn) return;
+      command("assign", {
+        polygon: drawn,
+        filter: filterObject(),
+        team_id: +document.getElementById("assign-team").value,
+        deadline: document.getElementById("assign-deadline").value || null,
+      });
+    });
   }
 
   if (document.getElementById("assign-selected")) {
