@@ -20,8 +20,8 @@ function route() {
     if (active) tab.setAttribute("aria-current", "page");
     else tab.removeAttribute("aria-current");
   }
+  if (hash !== currentRoute) window.scrollTo(0, 0); // a redraw of the same screen keeps the user's place
   currentRoute = hash;
-  window.scrollTo(0, 0);
   if (siteMatch) return renderSite(view, Number(siteMatch[1]), app);
   if (hash === "#/new") return renderReport(view, app);
   if (hash === "#/outbox") return renderOutbox(view, app);

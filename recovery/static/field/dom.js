@@ -30,6 +30,19 @@ export function mount(el, ...children) {
   return el;
 }
 
+const renders = new WeakMap();
+
+/**
+ * Start drawing into `el`; returns a function that says whether this is still the latest drawing of it.
+ * A screen is drawn after awaiting the network or IndexedDB, so an older drawing (the list the user just left,
+ * a site page from before a change was sent) can finish after a newer one: it must not replace it.
+ */
+export function claim(el) {
+  const mine = (renders.get(el) || 0) + 1;
+  renders.set(el, mine);
+  return () => renders.get(el) === mine;
+}
+
 let noticeTimer = null;
 
 /** A short message at the top of the screen; `kind` is "ok", "warn" or "error". */

@@ -1,6 +1,6 @@
 // My sites: the server's order (overdue, main roads first, nearest), filtered here so filters work offline too.
 import { NetworkError, getJSON } from "./api.js";
-import { h, mount } from "./dom.js";
+import { claim, h, mount } from "./dom.js";
 import { formatDistance, t } from "./i18n.js";
 import { lastPosition, locate } from "./geo.js";
 import { items, OPEN_STATES, STUCK_STATES } from "./outbox.js";
@@ -25,6 +25,7 @@ async function loadPoints(near) {
 }
 
 export async function renderList(view, app) {
+  const current = claim(view);
   mount(view, h("p", { class: "muted" }, t("loading")));
   const position = lastPosition() || (await locate(4000));
   let answer = null;
@@ -37,6 +38,7 @@ export async function renderList(view, app) {
   }
   if (!answer || !answer.ok) {
     if (!lastFeatures) {
+      if (!current()) return;
       mount(view, h("p", { class: "empty" }, t("load_failed")), h("button", { class: "btn", onclick: () => renderList(view, app) }, t("retry")));
       return;
     }
@@ -89,6 +91,7 @@ export async function renderList(view, app) {
         options.map(([value, text]) => h("option", { value, selected: filters[name] === value }, text)),
       ),
     );
+  if (!current()) return;
   mount(
     view,
     answer && answer.fromCache ? h("p", { class: "cached" }, t("from_cache")) : null,

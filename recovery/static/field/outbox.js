@@ -11,6 +11,7 @@ import { uploadPhoto } from "./photos.js";
 
 export const OPEN_STATES = ["queued", "sending"];
 export const STUCK_STATES = ["conflict", "failed"];
+export const SENT_STATES = ["sent", "flagged"];
 const RETRY_MS = 15000;
 const KEEP_SENT_MS = 2 * 86400 * 1000;
 let seqCounter = 0;
@@ -49,6 +50,21 @@ export async function counts() {
 /** Unsent writes for one site, oldest first (what the site will look like once they are applied). */
 export async function openForSite(siteId) {
   return (await items()).filter((r) => r.site_id === siteId && [...OPEN_STATES, ...STUCK_STATES].includes(r.state));
+}
+
+/** The number in an ETag such as "7" (a site's version); NaN when there is none. */
+export const versionOf = (etag) => (etag ? Number(String(etag).replace(/^W\//, "").replaceAll('"', "")) : NaN);
+
+/**
+ * This site's writes that a copy of it at `version` does not show yet, oldest first: the unsent ones, and the
+ * ones sent since that copy was fetched (the server's answer to them carried a later version).
+ */
+export async function localForSite(siteId, version) {
+  return (await items()).filter(
+    (r) =>
+      r.site_id === siteId &&
+      ([...OPEN_STATES, ...STUCK_STATES].includes(r.state) || (SENT_STATES.includes(r.state) && versionOf(r.result_etag) > version)),
+  );
 }
 
 /**

@@ -1,10 +1,12 @@
 // The outbox screen: what is waiting, what was sent, and the conflicts and refusals the user must decide on.
-import { h, mount } from "./dom.js";
+import { claim, h, mount } from "./dom.js";
 import { formatTime, t } from "./i18n.js";
 import { discard, items, kick, resubmit } from "./outbox.js";
 
 export async function renderOutbox(view, app) {
+  const current = claim(view);
   const rows = (await items()).reverse();
+  if (!current()) return;
   const redraw = () => renderOutbox(view, app);
   mount(
     view,

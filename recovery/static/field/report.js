@@ -1,5 +1,5 @@
 // Report a new site where I stand, or where I tap on a small map of the zone's own geodata (no tile server).
-import { h, isoWithOffset, mount, notice } from "./dom.js";
+import { claim, h, isoWithOffset, mount, notice } from "./dom.js";
 import { LANG, t } from "./i18n.js";
 import { lastPosition, locate } from "./geo.js";
 import { enqueue, kick } from "./outbox.js";
@@ -19,6 +19,7 @@ async function loadBaseLayers() {
 }
 
 export async function renderReport(view, app) {
+  claim(view); // drawn at once: this only makes an older drawing still on its way (the list) give up
   const kinds = app.config.kinds;
   let where = "here";
   let position = lastPosition();

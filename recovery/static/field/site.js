@@ -1,36 +1,63 @@
 // One site: its state (with my unsent changes applied on top), history, photos, work items, and the update form.
 import { NetworkError, getJSON } from "./api.js";
-import { h, isoWithOffset, mount, notice } from "./dom.js";
+import { claim, h, isoWithOffset, mount, notice } from "./dom.js";
 import { formatTime, t } from "./i18n.js";
 import { lastPosition, locate } from "./geo.js";
-import { enqueue, kick, openForSite } from "./outbox.js";
+import { OPEN_STATES, STUCK_STATES, enqueue, kick, localForSite, versionOf } from "./outbox.js";
 import { keepPhotos } from "./photos.js";
 import { checkIn, checkedInToday } from "./checkin.js";
 
 const cache = new Map(); // site id → {data, etag}: what this page last saw, for when the network drops
 
+/**
+ * Draw a site. What this page last saw of it is drawn at once (with my unsent changes on top), so a change the
+ * user just saved shows as pending straight away, also with a slow network or none; then the server's copy is
+ * asked for and drawn if it differs.
+ */
 export async function renderSite(view, siteId, app) {
-  mount(view, h("p", { class: "muted" }, t("loading")));
+  const current = claim(view);
+  const before = cache.get(siteId);
+  if (before) await draw(view, siteId, app, current);
+  else mount(view, h("p", { class: "muted" }, t("loading")));
   let answer = null;
   try {
     answer = await getJSON(`/sites/${siteId}`);
   } catch (exc) {
     if (!(exc instanceof NetworkError)) throw exc;
   }
-  if (answer && answer.ok) cache.set(siteId, { data: answer.data, etag: answer.etag, fromCache: answer.fromCache });
-  else if (answer && answer.status !== 404 && answer.status < 500 && !cache.has(siteId)) {
+  if (!current()) return;
+  if (answer && answer.ok) {
+    const seen = cache.get(siteId);
+    // the service worker's copy, offline, may be older than the one this page already has
+    if (seen && answer.fromCache && versionOf(answer.etag) < versionOf(seen.etag)) return;
+    cache.set(siteId, { data: answer.data, etag: answer.etag, fromCache: answer.fromCache });
+    if (before && seen && seen.etag === answer.etag && Boolean(seen.fromCache) === answer.fromCache) return;
+  } else if (answer && answer.status !== 404 && answer.status < 500 && !cache.has(siteId)) {
     mount(view, h("p", { class: "empty" }, answer.data?.error?.message || t("load_failed")));
     return;
+  } else if (before) {
+    return; // no answer: what was drawn from this page's copy stays
   }
-  const seen = cache.get(siteId);
-  if (!seen) {
+  if (!cache.has(siteId)) {
     mount(view, h("p", { class: "empty" }, t("load_failed")), h("button", { class: "btn", onclick: () => renderSite(view, siteId, app) }, t("retry")));
     return;
   }
+  await draw(view, siteId, app, current);
+}
+
+async function draw(view, siteId, app, current) {
+  const seen = cache.get(siteId);
   const p = seen.data.properties;
-  const pending = await openForSite(siteId);
-  const pendingEvents = pending.filter((r) => r.kind === "event");
-  const expected = expectedState(p, pendingEvents);
+  const local = await localForSite(siteId, versionOf(seen.etag));
+  // a change stored but flagged (the site was closed before it) does not move the site on
+  const expected = expectedState(p, local.filter((r) => r.kind === "event" && r.state !== "flagged"));
+  // what my next change is based on: the version my own last sent change made, if this copy is older than that
+  let etag = seen.etag;
+  for (const r of local) if (versionOf(r.result_etag) > versionOf(etag)) etag = r.result_etag;
+  const checkIn = p.check_in && p.may_change ? await checkInCard(p) : null;
+  if (!current()) return;
+  const form = p.may_change && !p.check_in ? updateForm(p, etag, expected, view, app) : null;
+  if (form) carryOver(view.querySelector("#update-form"), form, p.id);
   mount(
     view,
     h("a", { href: "#/", class: "back" }, `‹ ${t("back")}`),
@@ -57,12 +84,29 @@ export async function renderSite(view, siteId, app) {
         : null,
       p.deadline ? h("p", { class: "muted" }, `${t("deadline")}: ${formatTime(p.deadline)}`) : null,
     ),
-    p.check_in && p.may_change ? await checkInCard(p) : null,
-    p.may_change && !p.check_in ? updateForm(p, seen.etag, expected, view, app) : null,
-    historyCard(p, pending),
+    checkIn,
+    form,
+    historyCard(p, local),
     p.photos && p.photos.length ? photosCard(p.photos) : null,
     p.work_items && p.work_items.length ? workItemsCard(p.work_items) : null,
   );
+}
+
+/** A redraw (the server's copy arrived, a change was sent) keeps what the user was typing in the form. */
+function carryOver(old, form, siteId) {
+  if (!old || old.dataset.siteId !== String(siteId)) return;
+  const status = old.querySelector("#new-status").value;
+  if ([...form.querySelector("#new-status").options].some((o) => o.value === status)) form.querySelector("#new-status").value = status;
+  form.querySelector("#note").value = old.querySelector("#note").value;
+  for (const input of old.querySelectorAll("[data-measure]")) {
+    const same = form.querySelector(`[data-measure="${input.dataset.measure}"]`);
+    if (same) same.value = input.value;
+  }
+  const files = old.querySelector("#photos").files;
+  if (files && files.length) {
+    form.querySelector("#photos").files = files;
+    form.querySelector("#photo-count").textContent = t("photos_chosen", { n: files.length });
+  }
 }
 
 function trackLabel(p, key) {
@@ -146,6 +190,7 @@ function updateForm(p, etag, expected, view, app) {
     {
       class: "card update",
       id: "update-form",
+      dataset: { siteId: p.id },
       onsubmit: async (e) => {
         e.preventDefault();
         const pressed = new Date();
@@ -184,6 +229,7 @@ function updateForm(p, etag, expected, view, app) {
         });
         notice(navigator.onLine ? t("saved") : t("saved_queued"), "ok");
         kick();
+        form.reset(); // sent off: the redrawn form starts empty, from the status this change leads to
         renderSite(view, p.id, app);
       },
     },
@@ -222,16 +268,20 @@ function updateForm(p, etag, expected, view, app) {
   return form;
 }
 
-function historyCard(p, pending) {
+/** The server's history, below my own writes it does not show yet: unsent (pending) or just sent. */
+function historyCard(p, local) {
   const rows = [];
-  for (const r of pending.slice().reverse()) {
+  for (const r of local.slice().reverse()) {
+    const unsent = [...OPEN_STATES, ...STUCK_STATES].includes(r.state);
     rows.push(
       h(
         "li",
-        { class: `event pending state-${r.state}` },
+        { class: `event ${unsent ? "pending" : "sent"} state-${r.state}`, dataset: { clientId: r.id } },
         h("span", { class: "when" }, formatTime(r.body.valid_at || r.created)),
         h("span", { class: "what" }, (r.summary && r.summary.text) || r.kind),
-        h("span", { class: "badge pending" }, t(`st_${r.state}`)),
+        h("span", { class: `badge ${unsent ? "pending" : "sent"}` }, t(`st_${r.state}`)),
+        r.summary && r.summary.measures && r.summary.measures.length ? h("span", { class: "measures" }, r.summary.measures.join("，")) : null,
+        r.photos && r.photos.length ? h("span", { class: "measures" }, t("photos_chosen", { n: r.photos.length })) : null,
         r.body.note ? h("span", { class: "note" }, r.body.note) : null,
       ),
     );

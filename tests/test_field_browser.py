@@ -2,15 +2,15 @@
 
 This is issue 3's acceptance test: sign in as a field user, update a site once online, go offline, make two more
 updates (one with a measure and a photo), see them pending and surviving a reload, come back online, and find
-exactly those three events in the database, each once, with a clean ledger.
+exactly those three events in the database, each once, with a clean ledger. The service worker is in control
+(as on a phone after the first visit), and offline emulation cuts its fetches too, so the reload offline is
+answered by it alone.
 """
 
 from __future__ import annotations
 
 import io
-import os
 import random
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,52 +20,19 @@ import pytest
 from conftest import TEST_PASSWORD, auth
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
+from test_browser import SHOTS, browser, live_server  # noqa: F401  (fixtures)
 
 from recovery.db.engine import make_engine
 from recovery.ledger.bulk import verify
 from recovery.models import Event
 from recovery.models_accounts import Photo
 
-CHROMIUM = os.environ.get("RECOVERY_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SHOTS = Path(os.environ.get("RECOVERY_SCREENSHOTS", "")) if os.environ.get("RECOVERY_SCREENSHOTS") else None
 PHONE = {"width": 390, "height": 844}
 #: standing in 枫杨 (fengyang), the test field user's scope
 HERE = {"longitude": 113.5873, "latitude": 34.8400, "accuracy": 12}
 WAIT_MS = 30_000
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def live_server(seeded_app):
-    server = make_server("127.0.0.1", 0, seeded_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}; run scripts/test, which installs it")
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture
@@ -77,7 +44,7 @@ def db(seeded_app):
 
 
 @pytest.fixture
-def phone(browser):
+def phone(browser):  # noqa: F811
     context = browser.new_context(
         viewport=PHONE,
         device_scale_factor=2,
@@ -95,6 +62,9 @@ def phone(browser):
 def shoot(page, tmp_path: Path, name: str) -> None:
     shot = (SHOTS or tmp_path) / f"field-{name}.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
+    page.evaluate(
+        "window.scrollTo(0, 0)"
+    )  # a full-page shot of a scrolled page draws the sticky bar mid-page
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 5_000
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], f"{name} scrolls sideways"
@@ -122,8 +92,8 @@ def ago(**delta) -> str:
     return (datetime.now(UTC) - timedelta(**delta)).isoformat()
 
 
-def sign_in(page, live_server: str) -> None:
-    page.goto(f"{live_server}/field/")
+def sign_in(page, base: str) -> None:
+    page.goto(f"{base}/field/")
     assert "/login" in page.url
     page.fill("#username", "field")
     page.fill("#password", TEST_PASSWORD)
@@ -137,8 +107,8 @@ def sign_in(page, live_server: str) -> None:
     page.wait_for_function("navigator.serviceWorker.controller !== null")
 
 
-def open_site(page, live_server: str, site_id: int) -> None:
-    page.goto(f"{live_server}/field/#/site/{site_id}")
+def open_site(page, base: str, site_id: int) -> None:
+    page.goto(f"{base}/field/#/site/{site_id}")
     page.wait_for_selector("#update-form, #site-head", timeout=WAIT_MS)
 
 
@@ -186,7 +156,7 @@ def events_of(db: Session, site_id: int) -> list[Event]:
     return list(db.scalars(select(Event).where(Event.site_id == site_id).order_by(Event.id)))
 
 
-def test_updates_made_offline_are_stored_exactly_once(phone, live_server, seeded_app, db, tmp_path):
+def test_updates_made_offline_are_stored_exactly_once(phone, live_server, seeded_app, db, tmp_path):  # noqa: F811
     client = seeded_app.test_client()
     site_id = new_silt_site(client, "浏览器测试清淤点")
     page = phone.new_page()
@@ -206,9 +176,23 @@ def test_updates_made_offline_are_stored_exactly_once(phone, live_server, seeded
     assert page.is_visible("[data-measure=silt_m3]") and page.is_visible("[data-measure=garbage_t]")
     page.wait_for_selector("#position-text >> text=已定位")
     shoot(page, tmp_path, "2-site")
+    # online, a change is sent at once: hold its request on the wire so the pending state can be seen
+    held = []
+    page.route("**/api/v1/sites/*/events", lambda route: held.append(route))
     update(page, "清理中", "第一次：开始清理")
+    page.wait_for_selector("#queue [data-count=pending] >> text=1 条待发送")
+    assert [e.action for e in events_of(db, site_id)] == ["report"]
+    for _ in range(WAIT_MS // 50):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1, "the change was not sent"
+    held.pop().continue_()
+    page.unroute("**/api/v1/sites/*/events")
     wait_all_sent(page)
     page.wait_for_selector("#site-status >> text=清理中", timeout=WAIT_MS)
+    page.wait_for_selector("#history .event[data-event-id] .note >> text=第一次：开始清理")
+    assert page.locator("#history .event.pending").count() == 0
     assert [e.note for e in events_of(db, site_id) if e.action == "transition"] == ["第一次：开始清理"]
 
     # 2 and 3: offline, one after the other on the same site
@@ -219,8 +203,10 @@ def test_updates_made_offline_are_stored_exactly_once(phone, live_server, seeded
     options = page.eval_on_selector_all("#new-status option", "els => els.map(e => e.textContent)")
     assert options == ["—", "已消杀"]
     update(page, "已消杀", "第三次：消杀完成 <b>不是HTML</b>")
-    assert page.inner_text("#queue [data-count=pending]") == "2 条待发送"
+    page.wait_for_selector("#queue [data-count=pending] >> text=2 条待发送")
     assert page.inner_text("#expected-status").startswith("→ 已消杀")
+    second_row = page.inner_text("#history .event.pending >> nth=1")  # newest first
+    assert "清运淤泥 12.5 m³" in second_row and "已选 1 张照片" in second_row
     shoot(page, tmp_path, "3-offline-pending")
 
     # closing and reopening the app with no network loses nothing
@@ -267,14 +253,15 @@ def test_updates_made_offline_are_stored_exactly_once(phone, live_server, seeded
 
     page.goto(f"{live_server}/field/#/site/{site_id}")
     page.wait_for_selector("#site-status >> text=已消杀", timeout=WAIT_MS)
-    page.wait_for_selector(".thumbs img")
+    thumb = page.locator(".thumbs img")
+    thumb.scroll_into_view_if_needed()
+    page.wait_for_function("document.querySelector('.thumbs img').naturalWidth > 0", timeout=WAIT_MS)
+    assert thumb.count() == 1
     assert page.locator("#history .event.pending").count() == 0
     shoot(page, tmp_path, "6-site-done")
 
 
-def test_a_stale_offline_edit_shows_the_conflict_and_submit_mine_stores_it_once(
-    phone, live_server, seeded_app, db, tmp_path
-):
+def test_a_stale_offline_edit_shows_its_conflict_submit_mine(phone, live_server, seeded_app, db, tmp_path):  # noqa: F811
     client = seeded_app.test_client()
     site_id = new_silt_site(client, "冲突测试清淤点")
     page = phone.new_page()
@@ -318,7 +305,7 @@ def test_a_stale_offline_edit_shows_the_conflict_and_submit_mine_stores_it_once(
     shoot(page, tmp_path, "8-conflict-resolved")
 
 
-def test_report_a_new_site_and_check_in_at_a_disinfection_point(phone, live_server, seeded_app, db, tmp_path):
+def test_report_a_new_site_and_check_in_at_a_disinfection_point(phone, live_server, seeded_app, db, tmp_path):  # noqa: F811
     page = phone.new_page()
     sign_in(page, live_server)
     page.goto(f"{live_server}/field/#/new")
