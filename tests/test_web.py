@@ -109,3 +109,31 @@ def test_error_messages_name_kinds_and_statuses_by_their_labels(seeded_app):
         en = error.translated()
     assert "道路塌陷点" in zh and "已修复" in zh and "已上报" in zh and "road_collapse" not in zh
     assert en == "road collapse cannot go from restored to reported."
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1", 1),
+        ("2147483647", 2147483647),
+        ("1999999999", 1999999999),
+        ("2147483648", None),
+        ("9999999999", None),
+        ("661176179781754552320", None),
+        ("0", None),
+        ("007", None),
+        ("-1", None),
+    ],
+)
+def test_ids_in_urls_match_exactly_the_databases_range(app, raw, expected):
+    from werkzeug.exceptions import NotFound
+
+    adapter = app.url_map.bind("localhost")
+    # the upload path is served for GET and for PUT/POST by two rules: a refused id is a 404 for both methods
+    for method in ("GET", "PUT"):
+        if expected is None:
+            with pytest.raises(NotFound):
+                adapter.match(f"/api/v1/sites/{raw}/photos/abcdefgh", method)
+        else:
+            _, values = adapter.match(f"/api/v1/sites/{raw}/photos/abcdefgh", method)
+            assert values["site_id"] == expected
