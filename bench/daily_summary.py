@@ -72,6 +72,7 @@ def existing(backend: str, pg_url: str, n_sites: int, n_events: int) -> Engine |
         return None
     engine = make_engine(sqlite_url() if backend == "sqlite" else pg_url)
     try:
+        upgrade(engine)  # a data set loaded before a migration gets it (0005 fills the valid-time index)
         with Session(engine) as s:
             counts = (
                 s.scalar(select(func.count()).select_from(Site)),
@@ -208,6 +209,8 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     day, T = args.date, end_of_day(args.date)
     ops: dict[str, Callable[[Session], Any]] = {
         "ledger": lambda s: evaluate_all(cube_from_ledger(s, T)),
+        # as known at the end of the next day: the bitemporal path (covering index of the events), no target
+        "known_at": lambda s: evaluate_all(cube_from_ledger(s, T, end_of_day(day + timedelta(days=1)))),
         "rollup": lambda s: evaluate_all(cube_from_rollup(s, day)),
         "report": lambda s: daily_report(s, day),
         "baseline": lambda s: replay_baseline(s, T),
@@ -222,6 +225,8 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         out["ops"][name] = {"median_ms": med, "p95_ms": p95(samples), "runs": samples}
         print(f"[{backend}] {name:8s} median {med:10.1f} ms  p95 {p95(samples):10.1f} ms", flush=True)
     out["mismatch_ledger_rollup"] = differences(results["ledger"], results["rollup"])
+    # the synthetic events are all recorded within a day of happening: as known the next day, the same figures
+    out["mismatch_ledger_known_at"] = differences(results["ledger"], results["known_at"])
     out["mismatch_ledger_baseline"] = differences(results["ledger"], results["baseline"])
     out["figures"] = {k: f.printed for k, f in results["ledger"].items()}
     engine.dispose()
@@ -254,6 +259,7 @@ def print_table(runs: list[dict[str, Any]]) -> None:
     print(f"\n{'backend':11s} {'operation':34s} {'median ms':>11s} {'p95 ms':>11s} {'target':>9s}  verdict")
     labels = {
         "ledger": "summary from ledger (+evaluate)",
+        "known_at": "from ledger as known next day",
         "rollup": "summary from roll-up (+evaluate)",
         "report": "daily_report (roll-up, by sub)",
         "baseline": "baseline: replay events in Python",
@@ -269,7 +275,7 @@ def print_table(runs: list[dict[str, Any]]) -> None:
         base = run["ops"]["baseline"]["median_ms"]
         ratios = ", ".join(
             f"baseline/{n} = {base / run['ops'][n]['median_ms']:,.1f}×"
-            for n in ("ledger", "rollup", "report")
+            for n in ("ledger", "known_at", "rollup", "report")
         )
         print(f"{'':11s} ratios (medians): {ratios}")
         if "load" in run:
@@ -279,6 +285,7 @@ def print_table(runs: list[dict[str, Any]]) -> None:
     for run in runs:
         pairs = {
             "ledger vs roll-up": "mismatch_ledger_rollup",
+            "ledger vs as known next day": "mismatch_ledger_known_at",
             "ledger vs replay": "mismatch_ledger_baseline",
         }
         for what, diffs in ((what, run[key]) for what, key in pairs.items()):

@@ -24,8 +24,9 @@ def run_migrations_online() -> None:
 
 
 def _include_object(obj, name, type_, reflected, compare_to) -> bool:
-    """The SQLite R*Tree and its shadow tables are made by hand in 0001; autogenerate must not drop them."""
-    return not (type_ == "table" and name and name.startswith("site_rtree"))
+    """The R*Trees and their shadow tables (0001, 0005) and the span table are made by hand; autogenerate must not
+    drop them."""
+    return not (type_ == "table" and name and name.startswith(("site_rtree", "status_span")))
 
 
 def _run(connection) -> None:

@@ -19,8 +19,9 @@ from recovery.errors import RecoveryError, ValidationError
 from recovery.geodata import Geodata
 from recovery.kinds import MEASURES, clean_measures
 from recovery.ledger import fold as site_fold
+from recovery.ledger import spans
 from recovery.ledger.fold import Dims, Entry
-from recovery.ledger.record import body_hash
+from recovery.ledger.record import body_hash, edit_site_columns
 from recovery.models import Event, EventMeasure, RollupDelta, Site, Team, WorkItem
 from recovery.sites import SiteDraft, derive, draft_site
 from recovery.timeutil import local_day, parse_instant
@@ -373,6 +374,8 @@ class Projections:
     sites: dict[int, dict[str, Any]]
     rollup: Counter
     work_items: dict[int, workitems.WorkItemState]
+    #: the descriptive columns set by `edit` events, per site (see `edited_columns`)
+    descriptive: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 def replay_all(session: Session, progress: Progress | None = None) -> Projections:
@@ -384,6 +387,7 @@ def replay_all(session: Session, progress: Progress | None = None) -> Projection
     }
     from recovery.kinds import get_kind
 
+    edits = edited_columns(session)
     per_site: dict[int, list[Entry]] = defaultdict(list)
     per_item: dict[int, list] = defaultdict(list)
     stmt = (
@@ -418,11 +422,46 @@ def replay_all(session: Session, progress: Progress | None = None) -> Projection
         entries = per_site.get(site_id, [])
         state, _ = site_fold.replay(kind, entries, strict=False)
         projected[site_id] = _projection(state)
-        rollup.update(
-            site_fold.contributions(kind, Dims(site.kind, site.subdistrict or "", site.segment), entries)
+        edited = edits.get(site_id, {})  # an edit that moved the site moves its whole contribution
+        dims = Dims(
+            site.kind, edited.get("subdistrict", site.subdistrict) or "", edited.get("segment", site.segment)
         )
+        rollup.update(site_fold.contributions(kind, dims, entries))
     items = {item_id: workitems.fold(evts) for item_id, evts in per_item.items()}
-    return Projections(projected, Counter({k: v for k, v in rollup.items() if abs(v) > 1e-9}), items)
+    return Projections(projected, Counter({k: v for k, v in rollup.items() if abs(v) > 1e-9}), items, edits)
+
+
+def edited_columns(session: Session) -> dict[int, dict[str, Any]]:
+    """The descriptive columns (`record.EDIT_COLUMNS`) that the ledger's `edit` events set, per site: the
+    latest edit of each column in valid-time order wins. Sites never edited are absent."""
+    stmt = (
+        select(Event.site_id, Event.details)
+        .where(Event.action == "edit", Event.flag.is_(None))
+        .order_by(Event.valid_at, Event.id)
+    )
+    out: dict[int, dict[str, Any]] = defaultdict(dict)
+    for site_id, details in session.execute(stmt):
+        for column, change in (details or {}).get("changes", {}).items():
+            out[site_id][column] = change["new"]
+    return dict(out)
+
+
+def _descriptive_differences(session: Session, edits: dict[int, dict[str, Any]]) -> list[str]:
+    problems = []
+    for chunk in _chunks(sorted(edits)):
+        stmt = select(Site).where(Site.id.in_(chunk)).execution_options(populate_existing=True)
+        for site in session.scalars(stmt):
+            for column, want in edit_site_columns(edits[site.id]).items():
+                have = getattr(site, column)
+                same = have.equals_exact(want, 0.0) if column == "geom" else _close(have, want)
+                if not same:
+                    problems.append(f"site {site.key}: {column} stored {have!r}, ledger says {want!r}")
+    return problems
+
+
+def _rewrite_descriptive(session: Session, edits: dict[int, dict[str, Any]]) -> None:
+    for site_id, values in edits.items():
+        session.execute(update(Site).where(Site.id == site_id).values(**edit_site_columns(values)))
 
 
 def stored_rollup(session: Session) -> Counter:
@@ -460,6 +499,8 @@ def verify(session: Session, progress: Progress | None = None) -> list[str]:
                 f"roll-up {key}: stored {have_rollup.get(key, 0.0)}, ledger says "
                 f"{expected.rollup.get(key, 0.0)}"
             )
+    problems += spans.differences(session)
+    problems += _descriptive_differences(session, expected.descriptive)
     for item in session.scalars(select(WorkItem)).all():
         want = expected.work_items.get(item.id, workitems.WorkItemState())
         for column in ("status", "fed_back_at", "resolved_at", "closed_at", "version"):
@@ -498,6 +539,8 @@ def rebuild(session: Session, progress: Progress | None = None) -> int:
             session.connection().execute(stmt, chunk)
         session.execute(delete(RollupDelta))
         _insert_rollup(session, expected.rollup)
+        spans.refill(session)
+        _rewrite_descriptive(session, expected.descriptive)
         for item in session.scalars(select(WorkItem)).all():
             workitems.project_work_item(item, expected.work_items.get(item.id, workitems.WorkItemState()))
         session.commit()

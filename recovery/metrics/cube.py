@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from recovery import workitems
 from recovery.db.types import UTCDateTime
 from recovery.kinds import KINDS
+from recovery.ledger import spans
 from recovery.ledger.fold import STATUS_ACTIONS, overall_status
 from recovery.models import Event, EventMeasure, RollupDelta, Site, Team, WorkItem
 from recovery.timeutil import end_of_day, local_day, start_of_day
@@ -118,12 +119,49 @@ def _latest_per_track(session: Session, T: datetime, R: datetime | None):
 
 
 def cube_from_ledger(session: Session, T: datetime, R: datetime | None = None) -> Cube:
-    """Aggregate the state as of valid time T, counting only what was recorded by R when R is given."""
+    """Aggregate the state as of valid time T, counting only what was recorded by R when R is given.
+
+    As currently known, the ledger's valid-time index (`status_span`) gives how many (site, track)s stand in
+    each cell at T by reading only the spans that contain T. As known at an earlier R, each (site, track)'s
+    latest status event recorded by R comes from the covering index of the events.
+    """
     cells: Counter = Counter()
+    if R is None:
+        _status_from_spans(session, cells, T)
+    else:
+        _status_from_events(session, cells, T, R)
+    _flows(session, cells, T, R)
+    _check_ins(session, cells, T, R)
+    _teams(session, cells)
+    _work_items(session, cells, T, R)
+    return Cube(Counter({k: v for k, v in cells.items() if v}), T, R, "ledger")
+
+
+def _status_from_spans(session: Session, cells: Counter, T: datetime) -> None:
+    numbered = spans.cells(session)
+    found = spans.as_of(session, T)
+    for number, n in found.counts.items():
+        if number > 0 and n:  # the kinds kept per track are counted per site below
+            kind, sub, segment, track, status, level = numbered[number]
+            cells[(kind, sub, segment, track, status, "n")] += n
+            if level is not None:
+                cells[(kind, sub, segment, track, status, "level")] += n * level
+    per_site: dict[int, dict] = defaultdict(dict)
+    dims: dict[int, tuple] = {}
+    for site_id, number in found.tracked:
+        kind, sub, segment, track, status, _ = numbered[number]
+        dims[site_id] = (kind, sub, segment)
+        if track:  # a tracked site's own report (no track) only says it exists; its tracks make its status
+            per_site[site_id][track] = status
+            cells[(kind, sub, segment, track, status, "n")] += 1
+    for site_id, (kind, sub, segment) in dims.items():
+        status = overall_status(KINDS[kind], per_site.get(site_id, {}))
+        cells[(kind, sub, segment, "", status, "n")] += 1
+
+
+def _status_from_events(session: Session, cells: Counter, T: datetime, R: datetime) -> None:
     latest = _latest_per_track(session, T, R)
     tracked = [k.key for k in KINDS.values() if k.tracks]
-    # one pass for every kind: untracked kinds are counted per cell in SQL; tracked kinds (a community's
-    # utilities) come back per site, since their overall status needs all of a site's tracks
     if session.bind.dialect.name == "postgresql":
         # ~130,000 joined rows: with the default 4 MB the grouping sorts on disk; hashed in memory it is 3× faster
         session.execute(text("SET LOCAL work_mem = '64MB'"))
@@ -159,14 +197,10 @@ def cube_from_ledger(session: Session, T: datetime, R: datetime | None = None) -
     for site_id, (kind, sub, segment) in dims.items():
         status = overall_status(KINDS[kind], per_site.get(site_id, {}))
         cells[(kind, sub, segment, "", status, "n")] += 1
-    _flows(session, cells, T, R)
-    _check_ins(session, cells, T, R)
-    _teams(session, cells)
-    _work_items(session, cells, T, R)
-    return Cube(Counter({k: v for k, v in cells.items() if v}), T, R, "ledger")
 
 
 def _flows(session, cells, T, R) -> None:
+    """Flow measures (m³ of silt, tonnes of garbage) summed up to T, per kind, sub-district and segment."""
     conditions = [EventMeasure.valid_at < T]
     if R is not None:
         conditions.append(EventMeasure.recorded_at <= R)

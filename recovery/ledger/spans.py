@@ -1,0 +1,207 @@
+"""The ledger's valid-time index (`status_span`, migration 0005): each unflagged status event with the span of
+valid time over which it is its (site, track)'s latest, (valid_at, next valid_at], and its cell (kind,
+sub-district, segment, track, status). Triggers keep it; this module reads it, rebuilds it and checks it.
+
+A cell's number is negative for kinds whose status is per track; a cell holds the level its events set (-1 in
+the table for none). See the migration for the encoding, which this module mirrors.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import and_, bindparam, column, func, or_, select, table, text
+from sqlalchemy.orm import Session
+
+from recovery.db.types import UTCDateTime
+from recovery.ledger.fold import STATUS_ACTIONS
+from recovery.models import Event
+
+STATUS = "action IN ('report', 'transition', 'reopen') AND flag IS NULL"
+#: the R*Tree's integer axis on SQLite: whole seconds since this instant (as in migration 0005)
+EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
+OPEN = 2147483647
+NO_LEVEL = -1.0
+
+Cell = tuple[str, str, str, str, str, float | None]  # kind, sub-district, segment, track, status, level
+
+
+@dataclass
+class SpanCounts:
+    """The state as of T by cell: how many (site, track)s stand in each cell (the kinds kept per track are
+    listed per site instead: their overall status needs all of a site's tracks)."""
+
+    counts: Counter = field(default_factory=Counter)
+    tracked: list[tuple[int, int]] = field(default_factory=list)
+
+
+def cells(session: Session) -> dict[int, Cell]:
+    """Every cell by its number (negative for the kinds kept per track)."""
+    tracked = set(session.execute(text("SELECT kind FROM status_span_tracked")).scalars())
+    out: dict[int, Cell] = {}
+    for id_, kind, sub, segment, track, status, level in session.execute(
+        text("SELECT id, kind, subdistrict, segment, track, status, level FROM status_span_cell")
+    ):
+        out[-id_ if kind in tracked else id_] = (
+            kind,
+            sub,
+            segment,
+            track,
+            status,
+            None if level < 0 else level,
+        )
+    return out
+
+
+def as_of(session: Session, T: datetime) -> SpanCounts:
+    """Count the spans that contain T (each (site, track)'s latest status event with valid_at < T) by cell."""
+    result = SpanCounts()
+    if session.bind.dialect.name == "postgresql":
+        contains = text("tstzrange(valid_from, valid_to, '(]') @> CAST(:as_of AS timestamptz)").bindparams(
+            bindparam("as_of", T, type_=UTCDateTime())
+        )
+        stmt = select(column("cell"), func.count()).select_from(table("status_span")).where(contains)
+        result.counts.update(dict(session.execute(stmt.group_by(column("cell"))).all()))
+        tracked = select(column("site_id"), column("cell")).select_from(table("status_span"))
+        result.tracked = [tuple(row) for row in session.execute(tracked.where(contains, column("cell") < 0))]
+        return result
+    # SQLite: the R*Tree holds whole seconds widened outwards (v0 = floor(from), v1 = floor(to) + 1), so the spans
+    # with v0 <= s and v1 >= s + 1 (s = T's second) are a superset read from the tree's nodes alone. The only spans in it
+    # that may not contain T are those of the status events stored for T's own second and of their predecessors
+    # (they start or end within it): those few are decided by their exact bounds.
+    s = math.floor((T - EPOCH).total_seconds())
+    near = {"s": s, "s1": s + 1}
+    for number, n in session.execute(
+        text("SELECT c0, count(*) FROM status_span WHERE v0 <= :s AND v1 >= :s1 GROUP BY c0"), near
+    ):
+        result.counts[number] += n
+    tracked = session.execute(
+        text("SELECT event_id, s0, c0 FROM status_span WHERE v0 <= :s AND v1 >= :s1 AND c0 < 0"), near
+    ).all()
+    outside = {event_id: number for event_id, number in _not_containing(session, T, s)}
+    for number in outside.values():
+        result.counts[number] -= 1
+    result.tracked = [(site_id, number) for event_id, site_id, number in tracked if event_id not in outside]
+    return result
+
+
+def _not_containing(session: Session, T: datetime, s: int) -> list[tuple[int, int]]:
+    """(event_id, cell) of the spans in the superset for second s that do not contain T."""
+    second = EPOCH + timedelta(seconds=s)
+    # by valid time alone (the planner would rather walk every unflagged event by `ix_event_flag`); the few
+    # events of one second are sorted out here
+    events = session.execute(
+        select(Event.id, Event.site_id, Event.track, Event.valid_at, Event.action, Event.flag).where(
+            Event.valid_at >= second, Event.valid_at < second + timedelta(seconds=1)
+        )
+    ).all()
+    ids = set()
+    for event_id, site_id, track, valid_at, action, flag in events:
+        if action not in STATUS_ACTIONS or flag is not None:
+            continue
+        ids.add(event_id)
+        before = session.scalar(
+            select(Event.id)
+            .where(
+                Event.site_id == site_id,
+                Event.track.is_(None) if track is None else Event.track == track,
+                Event.action.in_(STATUS_ACTIONS),
+                Event.flag.is_(None),
+                or_(Event.valid_at < valid_at, and_(Event.valid_at == valid_at, Event.id < event_id)),
+            )
+            .order_by(Event.valid_at.desc(), Event.id.desc())
+            .limit(1)
+        )
+        if before is not None:
+            ids.add(before)
+    if not ids:
+        return []
+    rows = session.execute(
+        text(
+            "SELECT event_id, c0, v0, v1, valid_from, valid_to FROM status_span WHERE event_id IN :ids"
+        ).bindparams(bindparam("ids", sorted(ids), expanding=True))
+    ).all()
+    as_of_text = _sqlite_text(T)
+    return [
+        (event_id, number)
+        for event_id, number, v0, v1, valid_from, valid_to in rows
+        if v0 <= s
+        and v1 >= s + 1  # in the superset
+        and not (valid_from < as_of_text and (valid_to is None or valid_to >= as_of_text))
+    ]
+
+
+def _sqlite_text(moment: datetime) -> str:
+    """A UTC instant as SQLite stores it (SQLAlchemy's DATETIME format)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _secs(expr: str) -> str:
+    return f"(CAST(strftime('%s', {expr}) AS INTEGER) - {int(EPOCH.timestamp())})"
+
+
+_STATUS_E = STATUS.replace("action", "e.action").replace("flag", "e.flag")
+_CELLS = f"""SELECT DISTINCT s.kind, coalesce(s.subdistrict, ''), s.segment, coalesce(e.track, ''),
+       coalesce(e.to_status, ''), coalesce(e.level, {NO_LEVEL})
+FROM event e JOIN site s ON s.id = e.site_id WHERE {_STATUS_E}"""
+#: every span as the ledger defines it, with its cell number (the migration's fill, kept in step with it)
+_SPANS = f"""SELECT e.id AS event_id, e.site_id, coalesce(e.track, '') AS track, coalesce(e.to_status, '') AS to_status,
+       e.level, e.valid_at AS valid_from,
+       lead(e.valid_at) OVER (PARTITION BY e.site_id, e.track ORDER BY e.valid_at, e.id) AS valid_to,
+       CASE WHEN s.kind IN (SELECT kind FROM status_span_tracked) THEN -c.id ELSE c.id END AS cell
+FROM event e JOIN site s ON s.id = e.site_id
+JOIN status_span_cell c ON c.kind = s.kind AND c.subdistrict = coalesce(s.subdistrict, '') AND c.segment = s.segment
+  AND c.track = coalesce(e.track, '') AND c.status = coalesce(e.to_status, '')
+  AND c.level = coalesce(e.level, {NO_LEVEL})
+WHERE {_STATUS_E}"""
+_EXPECTED = {
+    "sqlite": f"""SELECT event_id, {_secs("valid_from")} AS v0, coalesce({_secs("valid_to")} + 1, {OPEN}) AS v1,
+      cell AS c0, cell AS c1, site_id AS s0, site_id AS s1, track, to_status, level, valid_from, valid_to
+      FROM ({_SPANS}) AS spans""",
+    "postgresql": f"""SELECT event_id, site_id, cell, track, to_status, level, valid_from, valid_to
+      FROM ({_SPANS}) AS spans""",
+}
+_COLUMNS = {
+    "sqlite": "event_id, v0, v1, c0, c1, s0, s1, track, to_status, level, valid_from, valid_to",
+    "postgresql": "event_id, site_id, cell, track, to_status, level, valid_from, valid_to",
+}
+
+
+def _ensure_cells(session: Session) -> None:
+    conflict = "ON CONFLICT DO NOTHING" if session.bind.dialect.name == "postgresql" else ""
+    verb = "INSERT" if conflict else "INSERT OR IGNORE"
+    session.execute(
+        text(
+            f"{verb} INTO status_span_cell (kind, subdistrict, segment, track, status, level) {_CELLS} {conflict}"
+        )
+    )
+
+
+def refill(session: Session) -> None:
+    """Empty the index and write it again from the ledger (inside the caller's transaction)."""
+    dialect = session.bind.dialect.name
+    columns = _COLUMNS[dialect]
+    session.execute(text("DELETE FROM status_span"))
+    _ensure_cells(session)
+    session.execute(
+        text(f"INSERT INTO status_span ({columns}) SELECT {columns} FROM ({_EXPECTED[dialect]}) AS e")
+    )
+
+
+def differences(session: Session, limit: int = 20) -> list[str]:
+    """Spans stored but not implied by the ledger, and spans the ledger implies but not stored."""
+    dialect = session.bind.dialect.name
+    columns = _COLUMNS[dialect]
+    stored = f"SELECT {columns} FROM status_span"
+    expected = f"SELECT {columns} FROM ({_EXPECTED[dialect]}) AS e"
+    problems: list[str] = []
+    for label, left, right in (
+        ("stored, not in the ledger", stored, expected),
+        ("missing", expected, stored),
+    ):
+        rows = session.execute(text(f"SELECT * FROM ({left} EXCEPT {right}) AS d LIMIT {limit}")).all()
+        problems += [f"status span {label}: event {row[0]} {tuple(row[1:])!r}" for row in rows]
+    return problems
