@@ -1,8 +1,9 @@
 """Benchmark the daily report over the synthetic 1,000,000-event ledger (from the ledger, from the roll-up, beside a
-plain Python replay) and the Excel ledger export at 10k/50k/100k sites (time and peak memory, to show it is flat).
+plain Python replay) and the Excel ledger export at 10k/50k/100k sites (time and peak memory, to show it is flat),
+beside the same rows written by openpyxl (write-only) and XlsxWriter (constant memory, if installed).
 
 Uses a COPY of bench/.data/recovery_bench.sqlite3 (built by bench/daily_summary.py); the original is not touched.
-    python bench/report_daily.py [--day 2021-07-29] [--sizes 10000,50000,100000] [--repeat 5]
+    python bench/report_daily.py [--day 2021-07-29] [--sizes 10000,50000,100000] [--repeat 5] [--excel-only]
 """
 
 from __future__ import annotations
@@ -74,8 +75,13 @@ def figures(path: Path, day: date, repeat: int) -> dict:
     }
 
 
-def excel_one(path: Path, day: date, n: int) -> dict:
-    """One export in this process; run in a child so each size's peak RSS is its own."""
+#: the app's export, then the baselines: the same rows through general-purpose libraries
+WRITERS = ("ledger", "openpyxl", "xlsxwriter")
+
+
+def excel_one(path: Path, day: date, n: int, writer: str) -> dict:
+    """One export in this process; run in a child so each size's peak RSS is its own. Every writer gets the
+    same sites from the same query and writes the same cells to one sheet per kind."""
     from recovery.db.engine import make_engine
     from recovery.reports.build import build_report
     from recovery.reports.formats import write_xlsx
@@ -83,16 +89,21 @@ def excel_one(path: Path, day: date, n: int) -> dict:
     from recovery.timeutil import end_of_day
 
     engine = make_engine(f"sqlite:///{path}")
-    out = path.parent / f"ledger-{n}.xlsx"
+    out = path.parent / f"{writer}-{n}.xlsx"
     with Session(engine) as session:
         payload = build_report(session, day)
         base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         start = time.perf_counter()
-        counts = write_xlsx(payload, iter_sites(session, end_of_day(day), None, limit=n), out)
+        sites = iter_sites(session, end_of_day(day), None, limit=n, geometry=False)
+        if writer == "ledger":
+            total = sum(write_xlsx(payload, sites, out).values())
+        else:
+            total = _baseline_write(writer, sites, out)
         seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
-        "sites": sum(counts.values()),
+        "writer": writer,
+        "sites": total,
         "seconds": round(seconds, 2),
         "peak_rss_mb": round(peak / 1024, 1),
         "growth_mb": round((peak - base_rss) / 1024, 1),
@@ -100,17 +111,104 @@ def excel_one(path: Path, day: date, n: int) -> dict:
     }
 
 
-def excel_baseline(path: Path, n: int) -> dict:
-    """Plain baseline: the same number of rows of plain values through openpyxl's write-only mode, nothing else."""
-    from openpyxl import Workbook
+def _baseline_write(writer: str, sites, out: Path) -> int:
+    """The kind sheets' cells (the ledger's columns and values), written by openpyxl or XlsxWriter."""
+    from recovery.kinds import KINDS
+    from recovery.reports.formats import _columns, sub_label
+    from recovery.timeutil import ZONE
 
-    start = time.perf_counter()
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("rows")
-    for i in range(n):
-        sheet.append([f"S-{i}", "名称", "地址", "已修复", "石佛", None, None, None, 1.0, 2.0, 113.6, 34.8])
-    book.save(path.parent / f"baseline-{n}.xlsx")
-    return {"seconds": round(time.perf_counter() - start, 2)}
+    layouts = {k.key: _columns(k) for k in KINDS.values()}
+
+    def values(site) -> list:
+        measures, attributes, _names, _widths = layouts[site.kind]
+        moments = (site.reported_at, site.deadline, site.done_at)
+        attrs = [site.attributes.get(a) for a in attributes]
+        return [
+            site.key,
+            site.name,
+            site.address,
+            KINDS[site.kind].status(site.status).zh,
+            sub_label(site.subdistrict) if site.subdistrict else None,
+            *(None if t is None else t.astimezone(ZONE).replace(tzinfo=None) for t in moments),
+            *(site.level if m == "capacity_pct" else site.measures.get(m) for m in measures),
+            *((("是" if v else "否") if isinstance(v, bool) else v) for v in attrs),
+            round(site.lon, 7),
+            round(site.lat, 7),
+        ]
+
+    n = 0
+    if writer == "openpyxl":
+        from openpyxl import Workbook
+
+        book = Workbook(write_only=True)
+        sheets = {}
+        for site in sites:
+            if site.kind not in sheets:
+                sheets[site.kind] = book.create_sheet(KINDS[site.kind].zh)
+                sheets[site.kind].append(layouts[site.kind][2])
+            sheets[site.kind].append(values(site))
+            n += 1
+        book.save(out)
+        return n
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(out, {"constant_memory": True, "strings_to_urls": False})
+    when = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    sheets = {}
+    for site in sites:
+        if site.kind not in sheets:
+            sheet = book.add_worksheet(KINDS[site.kind].zh)
+            sheet.write_row(0, 0, layouts[site.kind][2])
+            sheets[site.kind] = [sheet, 0]
+        entry = sheets[site.kind]
+        entry[1] += 1
+        for col, value in enumerate(values(site)):
+            if value is not None:
+                entry[0].write(entry[1], col, value, when if 5 <= col <= 7 else None)
+        n += 1
+    book.close()
+    return n
+
+
+def _writers() -> list[str]:
+    try:
+        import xlsxwriter  # noqa: F401
+    except ImportError:
+        return list(WRITERS[:2])
+    return list(WRITERS)
+
+
+def excel(path: Path, args: argparse.Namespace) -> list[dict]:
+    writers = _writers()
+    print("Excel ledger (台账), each run in a fresh process:")
+    print(
+        f"  {'writer':<11} {'sites':>8} {'seconds':>8} {'× ledger':>9} {'peak RSS MB':>12} {'growth MB':>10} {'file MB':>8}"
+    )
+    rows = []
+    for n in [int(s) for s in args.sizes.split(",")]:
+        runs = {}
+        for writer in writers:
+            child = subprocess.run(
+                [sys.executable, __file__, "--day", args.day, "--child", str(path), str(n), writer],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            runs[writer] = row = json.loads(child.stdout.strip().splitlines()[-1])
+            ratio = row["seconds"] / max(runs["ledger"]["seconds"], 0.01)
+            print(
+                f"  {writer:<11} {row['sites']:>8,} {row['seconds']:8.2f} {ratio:8.1f}× {row['peak_rss_mb']:12.1f} "
+                f"{row['growth_mb']:10.1f} {row['file_mb']:8.1f}"
+            )
+            rows.append(row)
+    ledger = [r for r in rows if r["writer"] == "ledger"]
+    if len(ledger) > 1:
+        print(
+            f"  ledger peak RSS from {ledger[0]['sites']:,} to {ledger[-1]['sites']:,} sites: "
+            f"{ledger[0]['peak_rss_mb']:.1f} → {ledger[-1]['peak_rss_mb']:.1f} MB "
+            f"(target: under 20 s at 100,000 sites, memory flat)"
+        )
+    return rows
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -118,47 +216,36 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--day", default="2021-07-29")
     parser.add_argument("--sizes", default="10000,50000,100000")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--child", nargs=2, metavar=("PATH", "N"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--excel-only", action="store_true", help="skip the figures, time the Excel export only"
+    )
+    parser.add_argument("--child", nargs=3, metavar=("PATH", "N", "WRITER"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     day = date.fromisoformat(args.day)
     if args.child:
-        print(json.dumps(excel_one(Path(args.child[0]), day, int(args.child[1]))))
+        print(json.dumps(excel_one(Path(args.child[0]), day, int(args.child[1]), args.child[2])))
         return
     if not SOURCE.exists():
         sys.exit(f"{SOURCE} is missing: run bench/daily_summary.py first (it builds 100k sites / 1M events)")
     path = _copy()
     try:
-        result = {"figures": figures(path, day, args.repeat), "excel": []}
-        f = result["figures"]
-        print(f"daily report figures, {args.day}, 1M events (median of {args.repeat}):")
-        print(f"  from the ledger   {f['ledger_ms']:9.1f} ms  (target ≤ 400)")
-        print(f"  from the roll-up  {f['rollup_ms']:9.1f} ms  (target ≤ 10)")
-        print(
-            f"  whole report page {f['full_report_ms']:9.1f} ms  (figures + previous day + table + chart series)"
-        )
-        print(
-            f"  plain replay      {f['baseline_replay_ms']:9.1f} ms  "
-            f"(ledger {f['baseline_replay_ms'] / f['ledger_ms']:.0f}× faster, "
-            f"roll-up {f['baseline_replay_ms'] / f['rollup_ms']:.0f}× faster); same figures: {f['same_figures']}"
-        )
-        print(
-            "Excel ledger (台账):   sites   seconds   baseline s   ratio   peak RSS MB   growth MB   file MB"
-        )
-        for n in [int(s) for s in args.sizes.split(",")]:
-            child = subprocess.run(
-                [sys.executable, __file__, "--day", args.day, "--child", str(path), str(n)],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            row = json.loads(child.stdout.strip().splitlines()[-1])
-            row["baseline_seconds"] = excel_baseline(path, row["sites"])["seconds"]
-            result["excel"].append(row)
+        result: dict = {}
+        if not args.excel_only:
+            result["figures"] = f = figures(path, day, args.repeat)
+            print(f"daily report figures, {args.day}, 1M events (median of {args.repeat}):")
+            print(f"  from the ledger   {f['ledger_ms']:9.1f} ms  (target ≤ 400)")
+            print(f"  from the roll-up  {f['rollup_ms']:9.1f} ms  (target ≤ 10)")
             print(
-                f"  {row['sites']:>21,} {row['seconds']:9.2f} {row['baseline_seconds']:12.2f} "
-                f"{row['seconds'] / max(row['baseline_seconds'], 0.01):7.1f}× {row['peak_rss_mb']:13.1f} "
-                f"{row['growth_mb']:11.1f} {row['file_mb']:9.1f}"
+                f"  whole report page {f['full_report_ms']:9.1f} ms  "
+                "(figures + previous day + table + chart series)"
             )
+            print(
+                f"  plain replay      {f['baseline_replay_ms']:9.1f} ms  "
+                f"(ledger {f['baseline_replay_ms'] / f['ledger_ms']:.0f}× faster, "
+                f"roll-up {f['baseline_replay_ms'] / f['rollup_ms']:.0f}× faster); "
+                f"same figures: {f['same_figures']}"
+            )
+        result["excel"] = excel(path, args)
         out = BENCH / "results" / "report_daily.json"
         out.parent.mkdir(exist_ok=True)
         out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")

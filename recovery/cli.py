@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -214,48 +215,38 @@ def report() -> None:
     show_default=True,
 )
 @click.option("--known-at", default=None, help="Only count what the server had recorded by then.")
+@click.option("--version", "version", default=None, help="A publication exactly as published: N or latest.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write to this file."
 )
-def report_daily(day: str, fmt: str, known_at: str | None, lang: str, out: Path | None) -> None:
+def report_daily(
+    day: str, fmt: str, known_at: str | None, version: str | None, lang: str, out: Path | None
+) -> None:
     """The daily report for a date: the bulletin (text), Markdown, JSON, the Excel ledger or GeoJSON."""
-    from recovery.reports import formats
-    from recovery.reports.build import build_report
-    from recovery.reports.sites import iter_sites
-    from recovery.timeutil import parse_as_of, parse_day, parse_instant
+    from recovery.reports import files
 
+    text = ""
     try:
-        fmt = formats.check_format(fmt)
-        session = _session()
-        payload = build_report(
-            session, parse_day(day), known_at=parse_as_of(known_at) if known_at else None, locale=lang
-        )
+        fmt = files.check_format(fmt)
+        if fmt in files.SITE_FORMATS and out is None:
+            raise click.BadParameter("--out FILE is needed for xlsx and geojson", param_hint="--out")
+        bar = _bar(None, "写出点位 sites") if fmt in files.SITE_FORMATS else None
+        progress = bar.update if bar is not None else None
+        with bar if bar is not None else contextlib.nullcontext():
+            chunks = files.report_file(
+                _session(), day, fmt, known_at=known_at, version=version, locale=lang, progress=progress
+            )
+            if out is None:
+                text = b"".join(chunks).decode()
+            else:
+                files.write_file(chunks, out)
     except RecoveryError as exc:
         _fail(exc)
-    if fmt in ("xlsx", "geojson"):
-        if out is None:
-            raise click.BadParameter("--out FILE is needed for xlsx and geojson", param_hint="--out")
-        as_of = parse_instant(payload["as_of"])
-        cutoff = parse_instant(payload["known_at"]) if payload.get("known_at") else None
-        with _bar(None, "写出点位 sites") as bar:
-            sites = iter_sites(session, as_of, cutoff)
-            if fmt == "xlsx":
-                counts = formats.write_xlsx(payload, sites, out, progress=bar.update)
-            else:
-                counts = {}
-                with out.open("w", encoding="utf-8") as handle:
-                    for chunk in formats.geojson_chunks(sites):
-                        handle.write(chunk)
-                        bar.update(1)
-        click.echo(f"{out} {sum(counts.values()) if counts else ''}".strip())
-        return
-    text = {"txt": formats.to_txt, "md": formats.to_md, "json": formats.to_json}[fmt](payload)
-    if out is not None:
-        out.write_text(text, encoding="utf-8")
-        click.echo(str(out))
-    else:
+    if out is None:
         click.echo(text, nl=False)
+    else:
+        click.echo(str(out))
 
 
 @click.command("serve")

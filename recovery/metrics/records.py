@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from recovery import workitems
 from recovery.kinds import KINDS, MEASURES
-from recovery.ledger.fold import overall_status
+from recovery.ledger.fold import STATUS_ACTIONS, overall_status
 from recovery.metrics.compute import segment_matches
 from recovery.metrics.cube import _latest_status_events
 from recovery.metrics.registry import METRICS_BY_KEY, Selector
@@ -249,3 +249,115 @@ def _work_items(session, selector: Selector, as_of, known_at, subdistrict) -> li
             }
         )
     return out
+
+
+def records_for_selector(
+    session: Session,
+    selector: Selector,
+    as_of: datetime,
+    known_at: datetime | None = None,
+    *,
+    subdistrict: str | None = None,
+) -> list[dict]:
+    """The sites a selector of site counts (quantity "n") takes at the moment: the drill-down of a table cell
+    that is not a registered figure (the report's table by sub-district and kind)."""
+    return _sites(session, selector, as_of, known_at, subdistrict)
+
+
+def _overdue_select(
+    as_of: datetime, known_at: datetime | None, kinds: tuple[str, ...], subdistrict: str | None
+):
+    """Sites reported before `as_of` whose deadline had passed by then. Without a record-time cutoff, "not done"
+    is read from the projection (its done time), which needs no pass over the ledger; with one, the caller
+    checks each candidate's status as known at the cutoff."""
+    conditions = [
+        Site.kind.in_(kinds),
+        Site.reported_at < as_of,
+        Site.deadline.is_not(None),
+        Site.deadline < as_of,
+    ]
+    if known_at is None:
+        conditions.append(or_(Site.done_at.is_(None), Site.done_at >= as_of))
+    if subdistrict is not None:
+        conditions.append(func.coalesce(Site.subdistrict, "") == subdistrict)
+    return conditions
+
+
+def overdue_counts(
+    session: Session, as_of: datetime, known_at: datetime | None, kinds: tuple[str, ...]
+) -> dict[tuple[str, str], int]:
+    """(sub-district or "", kind) → the number of overdue sites, as `overdue_records` lists them."""
+    if known_at is not None:
+        counts: dict[tuple[str, str], int] = defaultdict(int)
+        for record in overdue_records(session, as_of, known_at, kinds):
+            counts[(record["subdistrict"] or "", record["kind"])] += 1
+        return dict(counts)
+    # a literal: PostgreSQL must see one expression in SELECT and GROUP BY
+    sub = func.coalesce(Site.subdistrict, literal_column("''"))
+    stmt = (
+        select(sub, Site.kind, func.count())
+        .where(*_overdue_select(as_of, None, kinds, None))
+        .group_by(sub, Site.kind)
+    )
+    return {(sub, kind): n for sub, kind, n in session.execute(stmt)}
+
+
+def overdue_records(
+    session: Session,
+    as_of: datetime,
+    known_at: datetime | None,
+    kinds: tuple[str, ...],
+    *,
+    subdistrict: str | None = None,
+) -> list[dict]:
+    """The overdue sites (13710: past the deadline and not done at `as_of`), one row each, with their status at
+    `as_of` (as known at `known_at`) and their deadline."""
+    rows = session.execute(
+        select(Site.id, Site.key, Site.name, Site.kind, Site.subdistrict, Site.deadline)
+        .where(*_overdue_select(as_of, known_at, kinds, subdistrict))
+        .order_by(Site.id)
+    ).all()
+    statuses = _statuses_at(session, [r.id for r in rows], as_of, known_at)
+    out = []
+    for row in rows:
+        kind = KINDS[row.kind]
+        tracks = statuses.get(row.id, {})
+        status = overall_status(kind, tracks) if kind.tracks else tracks.get("")
+        if known_at is not None and (status is None or status == kind.done_status):
+            continue  # not yet known at the cutoff, or done as known then
+        out.append(
+            {
+                "type": "site",
+                "id": row.id,
+                "key": row.key,
+                "kind": row.kind,
+                "name": row.name,
+                "status": status,
+                "subdistrict": row.subdistrict,
+                "valid_at": zone_iso(row.deadline),
+                "value": 1,
+            }
+        )
+    return out
+
+
+def _statuses_at(
+    session: Session, site_ids: list[int], as_of: datetime, known_at: datetime | None
+) -> dict[int, dict[str, str]]:
+    """Each listed site's status per track ("" for the site itself) at `as_of`, as known at `known_at`."""
+    out: dict[int, dict[str, tuple]] = defaultdict(dict)
+    for start in range(0, len(site_ids), 2000):
+        conditions = [
+            Event.site_id.in_(site_ids[start : start + 2000]),
+            Event.action.in_(STATUS_ACTIONS),
+            Event.flag.is_(None),
+            Event.valid_at < as_of,
+        ]
+        if known_at is not None:
+            conditions.append(Event.recorded_at <= known_at)
+        stmt = select(Event.site_id, Event.track, Event.valid_at, Event.id, Event.to_status)
+        for site_id, track, valid_at, event_id, status in session.execute(stmt.where(*conditions)):
+            latest = out[site_id].get(track or "")
+            if latest is None or (valid_at, event_id) > latest[:2]:
+                out[site_id][track or ""] = (valid_at, event_id, status)
+    return {site: {track: v[2] for track, v in tracks.items()} for site, tracks in out.items()}

@@ -67,7 +67,7 @@ def build_report(
     payload["headline"] = list(HEADLINE_KEYS)
     payload["kind_table"] = kind_table(session, cube, as_of)
     payload["series"] = daily_series(
-        session, min(day, (as_of - timedelta(microseconds=1)).astimezone(ZONE).date())
+        session, min(day, (as_of - timedelta(microseconds=1)).astimezone(ZONE).date()), known_at
     )
     payload["source"] = SOURCE_ZH
     return payload

@@ -9,13 +9,12 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
-from shapely.geometry import mapping
-
 from recovery.errors import ValidationError
 from recovery.interop.export import SUBDISTRICT_ZH
 from recovery.kinds import KINDS, MEASURES
 from recovery.reports.sites import FLOW_MEASURES, ReportSite
-from recovery.timeutil import ZONE, parse_instant, zone_iso
+from recovery.reports.xlsx import BOLD, DATE, StreamingWorkbook, cell, excel_date, text
+from recovery.timeutil import parse_instant, zone_iso
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: format → (file suffix, media type); `text` is kept as an alias of `txt`
@@ -50,7 +49,10 @@ def file_name(payload: dict, fmt: str) -> str:
 
 
 def sub_label(sub: str | None) -> str:
-    return "合计" if sub is None else SUBDISTRICT_ZH.get(sub, sub)
+    """A row's sub-district in Chinese: None is the total row, "" the sites outside every sub-district."""
+    if sub is None:
+        return "合计"
+    return SUBDISTRICT_ZH.get(sub, sub) if sub else "辖区外"
 
 
 def to_txt(payload: dict) -> str:
@@ -97,83 +99,72 @@ def to_md(payload: dict) -> str:
     return "\n".join(lines)
 
 
-def _local(moment: datetime | None) -> datetime | None:
-    return None if moment is None else moment.astimezone(ZONE).replace(tzinfo=None)
+GEOJSON_HEAD = '{"type":"FeatureCollection","features":['
+GEOJSON_TAIL = "]}\n"
+
+
+def geojson_feature(site: ReportSite) -> str:
+    """One site as a GeoJSON Feature (compact JSON) with its status as of the report's moment."""
+    kind = KINDS[site.kind]
+    properties = {
+        "key": site.key,
+        "kind": site.kind,
+        "kind_zh": kind.zh,
+        "name": site.name,
+        "status": site.status,
+        "status_zh": kind.status(site.status).zh,
+        "subdistrict": site.subdistrict,
+        "reported_at": zone_iso(site.reported_at),
+        "deadline": zone_iso(site.deadline),
+        "done_at": zone_iso(site.done_at),
+        **site.measures,
+        **({"capacity_pct": site.level} if site.level is not None else {}),
+        **site.attributes,
+    }
+    feature = {"type": "Feature", "id": site.key, "geometry": site.geometry, "properties": properties}
+    return json.dumps(feature, ensure_ascii=False, separators=(",", ":"))
 
 
 def geojson_chunks(sites: Iterator[ReportSite]) -> Iterator[str]:
     """RFC 7946, CRS84: one Feature per site with its status as of the report's moment."""
-    yield '{"type":"FeatureCollection","features":['
+    yield GEOJSON_HEAD
     for index, site in enumerate(sites):
-        kind = KINDS[site.kind]
-        properties = {
-            "key": site.key,
-            "kind": site.kind,
-            "kind_zh": kind.zh,
-            "name": site.name,
-            "status": site.status,
-            "status_zh": kind.status(site.status).zh,
-            "subdistrict": site.subdistrict,
-            "reported_at": zone_iso(site.reported_at),
-            "deadline": zone_iso(site.deadline),
-            "done_at": zone_iso(site.done_at),
-            **site.measures,
-            **({"capacity_pct": site.level} if site.level is not None else {}),
-            **site.attributes,
-        }
-        feature = {
-            "type": "Feature",
-            "id": site.key,
-            "geometry": mapping(site.geom),
-            "properties": properties,
-        }
-        yield ("," if index else "") + json.dumps(feature, ensure_ascii=False, separators=(",", ":"))
-    yield "]}\n"
+        yield ("," if index else "") + geojson_feature(site)
+    yield GEOJSON_TAIL
 
 
-def write_xlsx(
+def _columns(kind) -> tuple[list[str], list[str], list[str], list[int]]:
+    """A kind's sheet: its measures, attributes, Chinese headers and column widths."""
+    measures = [m for m in FLOW_MEASURES if m in kind.measures] + (
+        ["capacity_pct"] if kind.status_capacity else []
+    )
+    attributes = [a.key for a in kind.attributes]
+    names = ["编号", "名称", "地址", "状态", "办事处", "上报时间", "截止时间", "完成时间"]
+    names += [f"{MEASURES[m].zh}({MEASURES[m].unit})" for m in measures]
+    names += [a.zh for a in kind.attributes] + ["经度", "纬度"]
+    widths = [14, 28, 28, 10, 10, 18, 18, 18] + [14] * len(measures) + [12] * len(attributes) + [12, 12]
+    return measures, attributes, names, widths
+
+
+def xlsx_chunks(
     payload: dict,
     sites: Iterator[ReportSite],
-    out: Path | io.BufferedIOBase,
     progress: Callable[[int], None] | None = None,
-) -> dict[str, int]:
-    """The ledger (台账): a summary sheet, then one sheet per kind with one row per site. Write-only openpyxl:
-    rows go straight to per-sheet temporary files, so memory stays flat however many sites. Returns the rows
-    written per kind."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    workbook = Workbook(write_only=True)
-    bold = Font(bold=True)
-
-    def header(sheet, names: list[str], widths: list[int]) -> None:
-        sheet.freeze_panes = "A2"
-        for index, width in enumerate(widths, 1):
-            sheet.column_dimensions[get_column_letter(index)].width = width
-        cells = []
-        for name in names:
-            cell = WriteOnlyCell(sheet, value=name)
-            cell.font = bold
-            cells.append(cell)
-        sheet.append(cells)
-
-    summary = workbook.create_sheet("汇总")
-    header(summary, ["指标", "数值", "单位", "较前一日", "口径", "指标代码"], [28, 14, 8, 12, 60, 32])
+    counts: dict[str, int] | None = None,
+) -> Iterator[bytes]:
+    """The ledger (台账) as a stream of bytes: a summary sheet, then one sheet per kind with one row per site.
+    `sites` must come grouped by kind (`iter_sites` orders them so); each kind's sheet is written as its rows
+    arrive, so memory stays flat however many sites. `counts` receives the rows written per kind."""
+    names = ["汇总", *(k.zh for k in KINDS.values())]
+    book = StreamingWorkbook(names)
+    summary = book.sheet("汇总", [28, 14, 8, 12, 60, 32])
+    summary.append(["指标", "数值", "单位", "较前一日", "口径", "指标代码"], BOLD)
     for f in payload["figures"]:
-        summary.append(
-            [
-                f["label"],
-                f["value"] if not f["definition"]["percent"] or f["value"] is None else float(f["printed"]),
-                f["unit"],
-                payload["change"].get(f["key"], {}).get("delta"),
-                f["definition"]["text"],
-                f["key"],
-            ]
-        )
+        value = f["value"] if not f["definition"]["percent"] or f["value"] is None else float(f["printed"])
+        delta = payload["change"].get(f["key"], {}).get("delta")
+        summary.append([f["label"], value, f["unit"], delta, f["definition"]["text"], f["key"]])
     summary.append([])
-    summary.append(["办事处", "类型", *KIND_LABELS.values()])
+    summary.append(["办事处", "类型", *KIND_LABELS.values()], BOLD)
     for row in payload["kind_table"]:
         summary.append([sub_label(row["subdistrict"]), KINDS[row["kind"]].zh, *(row[k] for k in KIND_LABELS)])
     summary.append([])
@@ -181,57 +172,95 @@ def write_xlsx(
     summary.append(["记录截至", payload.get("known_at") or "—"])
     summary.append(["来源", payload["source"]])
     summary.append(["信息报送", payload["bulletin"]])
-    summary.auto_filter.ref = f"A1:F{len(payload['figures']) + 1}"
+    summary.close(filter_rows=len(payload["figures"]) + 1)
+    yield from book.chunks()
 
-    sheets = {}
-    columns = {}
-    for kind in KINDS.values():
-        sheet = workbook.create_sheet(kind.zh)
-        measures = [m for m in FLOW_MEASURES if m in kind.measures] + (
-            ["capacity_pct"] if kind.status_capacity else []
-        )
-        attributes = [a for a in kind.attributes]
-        names = ["编号", "名称", "地址", "状态", "办事处", "上报时间", "截止时间", "完成时间"]
-        names += [f"{MEASURES[m].zh}({MEASURES[m].unit})" for m in measures]
-        names += [a.zh for a in attributes] + ["经度", "纬度"]
-        widths = [14, 28, 28, 10, 10, 18, 18, 18] + [14] * len(measures) + [12] * len(attributes) + [12, 12]
-        header(sheet, names, widths)
-        sheets[kind.key] = sheet
-        columns[kind.key] = (measures, attributes, len(names))
-    counts = {k: 0 for k in KINDS}
-    for index, site in enumerate(sites, 1):
-        kind = KINDS[site.kind]
-        measures, attributes, _ = columns[site.kind]
-        lon, lat = site.lonlat
-        values = [site.level if m == "capacity_pct" else site.measures.get(m) for m in measures]
-        attrs = []
+    counts = counts if counts is not None else {}
+    counts.update(dict.fromkeys(KINDS, 0))
+    subs = {None: None, "": None, **{k: sub_label(k) for k in SUBDISTRICT_ZH}}
+    open_sheet: tuple | None = None
+    done = 0
+
+    def start(kind_key: str) -> tuple:
+        kind = KINDS[kind_key]
+        measures, attributes, names, widths = _columns(kind)
+        sheet = book.sheet(kind.zh, widths)
+        sheet.append(names, BOLD)
+        statuses = {s.key: text(s.zh) for s in kind.statuses}
+        return kind_key, sheet, measures, attributes, sheet.letters, statuses
+
+    def finish(layout: tuple) -> None:
+        kind_key, sheet = layout[0], layout[1]
+        counts[kind_key] = sheet.rows - 1
+        sheet.close()
+
+    for site in sites:
+        if open_sheet is None or open_sheet[0] != site.kind:
+            if open_sheet is not None:
+                finish(open_sheet)
+                yield from book.chunks()
+            open_sheet = start(site.kind)
+        _kind, sheet, measures, attributes, letters, statuses = open_sheet
+        n = sheet.next_row()
+        sub = subs[site.subdistrict] if site.subdistrict in subs else sub_label(site.subdistrict)
+        status = statuses.get(site.status) or text(site.status)
+        parts = [
+            f'<row r="{n}"><c r="A{n}" t="inlineStr">{text(site.key)}</c>',
+            f'<c r="B{n}" t="inlineStr">{text(site.name)}</c>',
+            f'<c r="C{n}" t="inlineStr">{text(site.address)}</c>' if site.address else "",
+            f'<c r="D{n}" t="inlineStr">{status}</c>',
+            f'<c r="E{n}" t="inlineStr">{text(sub)}</c>' if sub else "",
+        ]
+        for letter, moment in (("F", site.reported_at), ("G", site.deadline), ("H", site.done_at)):
+            if moment is not None:
+                parts.append(f'<c r="{letter}{n}" s="{DATE}"><v>{excel_date(moment)!r}</v></c>')
+        col = 8
+        for m in measures:
+            value = site.level if m == "capacity_pct" else site.measures.get(m)
+            if value is not None:
+                parts.append(cell(f"{letters[col]}{n}", value))
+            col += 1
         for a in attributes:
-            value = site.attributes.get(a.key)
-            attrs.append(("是" if value else "否") if isinstance(value, bool) else value)
-        sheets[site.kind].append(
-            [
-                site.key,
-                site.name,
-                site.address,
-                kind.status(site.status).zh,
-                sub_label(site.subdistrict) if site.subdistrict else None,
-                _local(site.reported_at),
-                _local(site.deadline),
-                _local(site.done_at),
-                *values,
-                *attrs,
-                round(lon, 7),
-                round(lat, 7),
-            ]
-        )
-        counts[site.kind] += 1
-        if progress is not None and index % 1000 == 0:
-            progress(1000)
+            value = site.attributes.get(a)
+            if isinstance(value, bool):
+                value = "是" if value else "否"
+            if value is not None:
+                parts.append(cell(f"{letters[col]}{n}", value))
+            col += 1
+        parts.append(f'<c r="{letters[col]}{n}"><v>{round(site.lon, 7)!r}</v></c>')
+        parts.append(f'<c r="{letters[col + 1]}{n}"><v>{round(site.lat, 7)!r}</v></c></row>')
+        sheet.raw("".join(parts))
+        done += 1
+        if done % 1000 == 0:
+            if progress is not None:
+                progress(1000)
+            yield from book.chunks()
+    if open_sheet is not None:
+        finish(open_sheet)
+    for kind in KINDS.values():  # kinds with no site still get their sheet and header
+        if kind.zh not in book.sheets:
+            finish(start(kind.key))
     if progress is not None:
-        progress(sum(counts.values()) % 1000)
-    for key, sheet in sheets.items():
-        sheet.auto_filter.ref = f"A1:{get_column_letter(columns[key][2])}{counts[key] + 1}"
-    workbook.save(out)
+        progress(done % 1000)
+    book.close()
+    yield from book.chunks()
+
+
+def write_xlsx(
+    payload: dict,
+    sites: Iterator[ReportSite],
+    out: Path | str | io.BufferedIOBase,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    """The ledger written to a file (path or binary file object). Returns the rows written per kind."""
+    counts: dict[str, int] = {}
+    handle = open(out, "wb") if isinstance(out, str | Path) else out  # noqa: SIM115
+    try:
+        for chunk in xlsx_chunks(payload, sites, progress, counts):
+            handle.write(chunk)
+    finally:
+        if handle is not out:
+            handle.close()
     return counts
 
 

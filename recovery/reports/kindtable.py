@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
+from recovery.errors import NotFoundError
 from recovery.geodata import SUBDISTRICT_ORDER
+from recovery.i18n import N_
 from recovery.kinds import KINDS
 from recovery.metrics.cube import Cube
-from recovery.models import Site
+from recovery.metrics.records import overdue_counts, overdue_records, records_for_selector
+from recovery.metrics.registry import Selector
 
 #: kinds with a life cycle that ends (disinfection points recur daily and have no "done")
 TABLE_KINDS = (
@@ -22,13 +24,27 @@ TABLE_KINDS = (
     "enterprise",
     "residential_community",
 )
+#: the cells of a row that count sites, each linked to the sites it counted: column → label
+CELL_COLUMNS = {
+    "total": N_("Total"),
+    "done": N_("Done"),
+    "in_progress": N_("In progress"),
+    "overdue": N_("Overdue"),
+}
+CELL_DEFINITIONS = {
+    "total": N_("Sites of this kind at the report's moment (enterprises: those that stopped)."),
+    "done": N_("Sites in their last status (done) at the report's moment."),
+    "in_progress": N_("Sites past their first status and not yet done at the report's moment."),
+    "overdue": N_("Sites whose deadline had passed at the report's moment and that were not done by then."),
+}
 #: an enterprise that never stopped is not part of the recovery
 _NOT_AFFECTED = {"enterprise": ("operating",)}
 
 
 def kind_table(session: Session, cube: Cube, as_of: datetime) -> list[dict]:
-    """One row per (sub-district, kind) and a total row per kind. Counts come from the same cube as the figures;
-    overdue = not done at `as_of` although its deadline has passed."""
+    """One row per (sub-district, kind) and a total row per kind (`subdistrict` None; "" is the row of sites
+    outside every sub-district). Counts come from the same cube as the figures; overdue = not done at `as_of`
+    although its deadline has passed, as known at the cube's record-time cutoff."""
     counts: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for (kind, sub, _segment, track, status, quantity), value in cube.cells.items():
         if kind not in TABLE_KINDS or quantity != "n" or track or not status:
@@ -42,7 +58,7 @@ def kind_table(session: Session, cube: Cube, as_of: datetime) -> list[dict]:
             cell["done"] += value
         elif status != spec.initial_status:
             cell["in_progress"] += value
-    overdue = _overdue(session, as_of)
+    overdue = overdue_counts(session, as_of, cube.known_at, TABLE_KINDS)
     rows = []
     for kind in TABLE_KINDS:
         subs = [s for s in SUBDISTRICT_ORDER] + sorted(
@@ -52,7 +68,7 @@ def kind_table(session: Session, cube: Cube, as_of: datetime) -> list[dict]:
         for sub in subs:
             cell = counts.get((sub, kind), {})
             row = {
-                "subdistrict": sub or None,
+                "subdistrict": sub,
                 "kind": kind,
                 "total": round(cell.get("total", 0)),
                 "done": round(cell.get("done", 0)),
@@ -73,20 +89,26 @@ def _rate(row: dict) -> dict:
     return row
 
 
-def _overdue(session: Session, as_of: datetime) -> dict[tuple[str, str], int]:
-    """Sites reported before `as_of`, past their deadline and not done by then (by the projection's done time)."""
-    sub = func.coalesce(
-        Site.subdistrict, literal_column("''")
-    )  # a literal: PostgreSQL must see one expression
-    stmt = (
-        select(sub, Site.kind, func.count())
-        .where(
-            Site.kind.in_(TABLE_KINDS),
-            Site.reported_at < as_of,
-            Site.deadline.is_not(None),
-            Site.deadline < as_of,
-            or_(Site.done_at.is_(None), Site.done_at >= as_of),
-        )
-        .group_by(sub, Site.kind)
-    )
-    return {(sub, kind): n for sub, kind, n in session.execute(stmt)}
+def cell_records(
+    session: Session,
+    kind: str,
+    column: str,
+    as_of: datetime,
+    known_at: datetime | None = None,
+    subdistrict: str | None = None,
+) -> list[dict]:
+    """The sites one cell of the table counted (`subdistrict` None: the kind's total row), at the same moment
+    and record-time cutoff: as many rows as the cell shows."""
+    if kind not in TABLE_KINDS or column not in CELL_COLUMNS:
+        raise NotFoundError("No such cell in the table: %(cell)s.", cell=f"{kind[:30]}/{column[:20]}")
+    if column == "overdue":
+        return overdue_records(session, as_of, known_at, (kind,), subdistrict=subdistrict)
+    spec = KINDS[kind]
+    excluded = _NOT_AFFECTED.get(kind, ())
+    if column == "done":
+        selector = Selector(kind=kind, status=(spec.done_status,))
+    elif column == "in_progress":
+        selector = Selector(kind=kind, exclude_status=(spec.done_status, spec.initial_status, *excluded))
+    else:
+        selector = Selector(kind=kind, exclude_status=excluded)
+    return records_for_selector(session, selector, as_of, known_at, subdistrict=subdistrict)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from recovery.db.types import UTCDateTime
@@ -25,3 +25,16 @@ class PublishedReport(SQLModel, table=True):
     published_by: str = Field(max_length=80)
     sha256: str = Field(max_length=64)
     content: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class PublishedReportFile(SQLModel, table=True):
+    """The files of a publication exactly as published (.txt, .md, .xlsx, .geojson), in chunks of about 1 MB so
+    that writing and serving them keeps memory flat. `.geojson` chunks are zlib-compressed; `.xlsx` is a zip
+    already. The `.json` is `PublishedReport.content` itself."""
+
+    __tablename__ = "published_report_file"
+
+    report_id: int = Field(foreign_key="published_report.id", primary_key=True)
+    format: str = Field(max_length=10, primary_key=True)
+    seq: int = Field(primary_key=True)
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

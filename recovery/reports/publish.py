@@ -10,17 +10,19 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from recovery.errors import NotFoundError
+from recovery.errors import NotFoundError, ValidationError
 from recovery.metrics.compute import cube_at, evaluate_all
 from recovery.models import Event, Site
 from recovery.reports.build import build_report, canonical_json
+from recovery.reports.frozen import freeze
 from recovery.reports.models import PublishedReport
 from recovery.timeutil import end_of_day, now, zone_iso
 
 
 def publish(session: Session, day: date, username: str, locale: str = "zh") -> PublishedReport:
-    """Freeze the report of `day` as known now: the figures are computed with known_at = the cutoff, so a
-    later fetch of the same version returns the same bytes and the same hash."""
+    """Freeze the report of `day` as known now: the figures are computed with known_at = the cutoff, and every
+    file (.json, .txt, .md, .xlsx, .geojson) is stored as rendered then, so a later fetch of the same version
+    returns the same bytes."""
     cutoff = now()
     payload = build_report(session, day, known_at=cutoff, locale=locale)
     version = (
@@ -41,6 +43,8 @@ def publish(session: Session, day: date, username: str, locale: str = "zh") -> P
         content=content.decode(),
     )
     session.add(report)
+    session.flush()
+    freeze(session, report, payload)  # the files too, in the same transaction: all of it or nothing
     session.commit()
     return report
 
@@ -52,6 +56,18 @@ def latest(session: Session, day: date) -> PublishedReport | None:
         .order_by(PublishedReport.version.desc())
         .limit(1)
     ).first()
+
+
+def select_version(session: Session, day: date, version: str) -> PublishedReport:
+    """A publication chosen by a request: `latest` or a version number."""
+    if version == "latest":
+        report = latest(session, day)
+        if report is None:
+            raise NotFoundError("No published report for %(day)s.", day=day.isoformat())
+        return report
+    if not version.isdigit():
+        raise ValidationError("version must be a number or latest.")
+    return get_version(session, day, int(version))
 
 
 def get_version(session: Session, day: date, version: int) -> PublishedReport:

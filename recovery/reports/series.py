@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from recovery.metrics.compute import evaluate
-from recovery.metrics.cube import Cube
+from recovery.metrics.cube import Cube, cube_from_ledger
 from recovery.metrics.registry import METRICS_BY_KEY
-from recovery.models import RollupDelta
-from recovery.timeutil import end_of_day
+from recovery.models import Event, RollupDelta
+from recovery.timeutil import end_of_day, local_day
 
 #: the deadline for every collapsed road (先主后次、先通后畅, all done by 15 August 2021)
 ROAD_DEADLINE = date(2021, 8, 15)
@@ -29,8 +29,11 @@ SERIES_KEYS = (
 _KINDS = ("road_collapse", "enterprise", "silt_site")
 
 
-def daily_series(session: Session, day: date) -> dict:
-    """Each series key → one value per day from the first day in the roll-up to `day`; flows also per day."""
+def daily_series(session: Session, day: date, known_at: datetime | None = None) -> dict:
+    """Each series key → one value per day from the first day in the roll-up to `day`; flows also per day.
+    With `known_at`, as known then: the roll-up holds everything recorded so far, so the days from the first
+    one that a later-recorded event touches are evaluated from the ledger with the record-time cutoff (none, in
+    the usual case of a report published now)."""
     key_cols = (
         RollupDelta.kind,
         RollupDelta.subdistrict,
@@ -49,6 +52,7 @@ def daily_series(session: Session, day: date) -> dict:
         .group_by(RollupDelta.day, *key_cols)
         .order_by(RollupDelta.day)
     ).all()
+    late_from = _first_late_day(session, day, known_at) if known_at is not None else None
     by_day: dict[str, list] = {}
     for d, *key, total in rows:
         by_day.setdefault(d, []).append((tuple(key), float(total)))
@@ -61,6 +65,8 @@ def daily_series(session: Session, day: date) -> dict:
             for key, total in by_day.get(current.isoformat(), ()):
                 cells[key] += total
             cube = Cube(cells, end_of_day(current), None, "rollup")
+            if late_from is not None and current >= late_from:
+                cube = cube_from_ledger(session, end_of_day(current), known_at)
             days.append(current)
             for k in SERIES_KEYS:
                 values[k].append(evaluate(METRICS_BY_KEY[k], cube).value)
@@ -78,3 +84,11 @@ def daily_series(session: Session, day: date) -> dict:
         "per_day": per_day,
         "deadline": ROAD_DEADLINE.isoformat(),
     }
+
+
+def _first_late_day(session: Session, day: date, known_at: datetime) -> date | None:
+    """The first day whose state an event recorded after `known_at` changes (valid before the end of `day`)."""
+    first = session.scalar(
+        select(func.min(Event.valid_at)).where(Event.recorded_at > known_at, Event.valid_at < end_of_day(day))
+    )
+    return None if first is None else local_day(first)

@@ -8,21 +8,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shapely.geometry.base import BaseGeometry
-from sqlalchemy import func, select
+import shapely
+from shapely.geometry import mapping
+from sqlalchemy import and_, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
+from recovery.db.types import GeometryType
 from recovery.kinds import KINDS
 from recovery.ledger.fold import overall_status
-from recovery.metrics.cube import _latest_status_events
+from recovery.metrics.cube import _latest_per_track
 from recovery.models import EventMeasure, Site
 
 FLOW_MEASURES = ("silt_m3", "garbage_t")
-BATCH = 2000
+BATCH = 5000
 
 
-@dataclass
+@dataclass(slots=True)
 class ReportSite:
+    """One site as of the report's moment. `lon`/`lat` is the point itself or a point on its line or polygon
+    (`representative_point`); `geometry` is the GeoJSON geometry, when it was asked for."""
+
     id: int
     key: str
     kind: str
@@ -30,32 +35,25 @@ class ReportSite:
     address: str
     subdistrict: str | None
     attributes: dict[str, Any]
-    geom: BaseGeometry
     deadline: datetime | None
     reported_at: datetime | None
     done_at: datetime | None
     status: str
     level: float | None
     measures: dict[str, float]
-
-    @property
-    def lonlat(self) -> tuple[float, float]:
-        point = self.geom if self.geom.geom_type == "Point" else self.geom.representative_point()
-        return point.x, point.y
+    lon: float
+    lat: float
+    geometry: dict | None = None
 
 
 def _track_statuses(
     session: Session, as_of: datetime, known_at: datetime | None
 ) -> dict[int, dict[str, str]]:
     """The utilities' statuses of every tracked site (residential communities), as of the moment."""
-    latest = _latest_status_events(as_of, known_at)
-    tracked = [k.key for k in KINDS.values() if k.tracks]
+    latest = _latest_per_track(session, as_of, known_at)
     out: dict[int, dict[str, str]] = {}
-    stmt = (
-        select(latest.c.site_id, latest.c.track, latest.c.to_status)
-        .join(Site, Site.id == latest.c.site_id)
-        .where(latest.c.rn == 1, latest.c.track != "", Site.kind.in_(tracked))
-    )
+    # only tracked kinds have tracks: no join, which SQLite may plan as a rescan of the subquery per site
+    stmt = select(latest.c.site_id, latest.c.track, latest.c.to_status).where(latest.c.track != "")
     for site_id, track, status in session.execute(stmt):
         out.setdefault(site_id, {})[track] = status
     return out
@@ -68,13 +66,18 @@ def iter_sites(
     *,
     kinds: tuple[str, ...] | None = None,
     limit: int | None = None,
+    geometry: bool = True,
 ) -> Iterator[ReportSite]:
-    """Every site that existed at `as_of` (as known at `known_at`), ordered by id, fetched in batches."""
-    latest = _latest_status_events(as_of, known_at)
+    """Every site that existed at `as_of` (as known at `known_at`), by kind then id, fetched in batches as plain
+    rows (no ORM objects). With `geometry=False` (the Excel ledger) points are not decoded at all: a point's
+    bounding box is the point."""
+    latest = _latest_per_track(session, as_of, known_at)
     tracks = _track_statuses(session, as_of, known_at)
-    conditions = [latest.c.rn == 1, latest.c.track == ""]
+    conditions = [latest.c.track == ""]
     if kinds:
         conditions.append(Site.kind.in_(kinds))
+    is_point = and_(Site.minx == Site.maxx, Site.miny == Site.maxy)
+    geom = Site.geom if geometry else type_coerce(case((is_point, None), else_=Site.geom), GeometryType())
     stmt = (
         select(
             Site.id,
@@ -84,23 +87,25 @@ def iter_sites(
             Site.address,
             Site.subdistrict,
             Site.attributes,
-            Site.geom,
             Site.deadline,
             Site.reported_at,
             Site.done_at,
             latest.c.to_status,
             latest.c.level,
+            Site.minx,
+            Site.miny,
+            geom.label("geom"),
         )
         .join(latest, latest.c.site_id == Site.id)
         .where(*conditions)
-        .order_by(Site.id)
+        .order_by(Site.kind, Site.id)
     )
     if limit is not None:
         stmt = stmt.limit(limit)
     for batch in session.execute(stmt.execution_options(yield_per=BATCH)).partitions():
-        measures = _measures_of(session, [row.id for row in batch], as_of, known_at)
+        measures = _measures_of(session, [row[0] for row in batch], as_of, known_at)
         for row in batch:
-            yield _site(row, tracks, measures.get(row.id, {}), as_of)
+            yield _site(row, tracks, measures.get(row[0], {}), as_of, geometry)
 
 
 def _measures_of(session: Session, ids: list[int], as_of: datetime, known_at: datetime | None) -> dict:
@@ -117,29 +122,37 @@ def _measures_of(session: Session, ids: list[int], as_of: datetime, known_at: da
         select(EventMeasure.site_id, EventMeasure.key, func.sum(EventMeasure.value))
         .where(*conditions)
         .group_by(EventMeasure.site_id, EventMeasure.key)
+        .order_by(EventMeasure.site_id, EventMeasure.key)
     )
     for site_id, key, total in session.execute(stmt):
         out.setdefault(site_id, {})[key] = round(total, 6)
     return out
 
 
-def _site(row, tracks: dict, measures: dict, as_of: datetime) -> ReportSite:
-    kind = KINDS[row.kind]
-    status = overall_status(kind, tracks.get(row.id, {})) if kind.tracks else row.to_status
-    done_at = row.done_at if row.done_at is not None and row.done_at < as_of else None
+def _site(row, tracks: dict, measures: dict, as_of: datetime, with_geometry: bool) -> ReportSite:
+    (site_id, key, kind_key, name, address, sub, attributes, deadline, reported_at, done_at) = row[:10]
+    to_status, level, minx, miny, geom = row[10:]
+    kind = KINDS[kind_key]
+    if geom is None:
+        lon, lat, geometry = minx, miny, None
+    else:
+        point = geom if geom.geom_type == "Point" else shapely.point_on_surface(geom)
+        lon, lat, geometry = point.x, point.y, mapping(geom) if with_geometry else None
     return ReportSite(
-        id=row.id,
-        key=row.key,
-        kind=row.kind,
-        name=row.name,
-        address=row.address,
-        subdistrict=row.subdistrict,
-        attributes=row.attributes or {},
-        geom=row.geom,
-        deadline=row.deadline,
-        reported_at=row.reported_at,
-        done_at=done_at,
-        status=status,
-        level=row.level if kind.status_capacity else None,
+        id=site_id,
+        key=key,
+        kind=kind_key,
+        name=name,
+        address=address,
+        subdistrict=sub,
+        attributes=attributes or {},
+        deadline=deadline,
+        reported_at=reported_at,
+        done_at=done_at if done_at is not None and done_at < as_of else None,
+        status=overall_status(kind, tracks.get(site_id, {})) if kind.tracks else to_status,
+        level=level if kind.status_capacity else None,
         measures=measures,
+        lon=lon,
+        lat=lat,
+        geometry=geometry,
     )

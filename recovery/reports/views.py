@@ -7,6 +7,7 @@ import io
 from datetime import timedelta
 
 from flask import Blueprint, Flask, Response, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from recovery.auth import csrf, current_account
 from recovery.db import get_session
@@ -20,7 +21,8 @@ from recovery.reports.atom import feed
 from recovery.reports.build import build_report, figures_by_key, moment
 from recovery.reports.charts import all_charts
 from recovery.reports.formats import KIND_LABELS, check_format, records_csv, records_xlsx, sub_label
-from recovery.reports.responses import report_response
+from recovery.reports.kindtable import CELL_COLUMNS, CELL_DEFINITIONS, cell_records
+from recovery.reports.responses import published_response, report_response
 from recovery.timeutil import parse_as_of, parse_day, parse_instant, zone_iso
 from recovery.web.policy import READERS, allow
 
@@ -88,7 +90,19 @@ def daily(day: str):
         parsed, payload = _draft(day)
     figures = figures_by_key(payload)
     known_at = payload.get("known_at")
-    record_args = {"at": request.args.get("at") or None, "known_at": known_at}
+    record_args = {k: v for k, v in {"at": request.args.get("at") or None, "known_at": known_at}.items() if v}
+
+    def cell_url(row: dict, column: str) -> str:
+        where = {} if row["subdistrict"] is None else {"subdistrict": row["subdistrict"]}
+        return url_for(
+            "reports.table_cell",
+            day=parsed.isoformat(),
+            kind=row["kind"],
+            column=column,
+            **record_args,
+            **where,
+        )
+
     return render_template(
         "reports/daily.html",
         day=parsed,
@@ -101,7 +115,8 @@ def daily(day: str):
         corrections=corrections,
         kind_labels=KIND_LABELS,
         sub_label=sub_label,
-        record_args={k: v for k, v in record_args.items() if v},
+        record_args=record_args,
+        cell_url=cell_url,
         previous_day=parsed - timedelta(days=1),
         next_day=parsed + timedelta(days=1),
         at=request.args.get("at") or "",
@@ -127,16 +142,10 @@ def publish_page(day: str):
 @bp.get("/daily/<day>/published/<int:version>.<fmt>")
 @allow("anonymous")
 def published(day: str, version: int, fmt: str):
-    """A publication exactly as published: `.json` is the stored bytes; the other formats render them."""
+    """A publication exactly as published, in every format: the bytes stored when it was published."""
     fmt = check_format(fmt)
-    report = publishing.get_version(get_session(), parse_day(day), version)
-    if fmt == "json":
-        response = Response(report.content.encode(), mimetype="application/json")
-    else:
-        response = report_response(get_session(), publishing.payload_of(report), fmt)
-    response.headers["X-Content-SHA256"] = report.sha256
-    response.headers["ETag"] = f'"{report.sha256}"'
-    return response
+    session = get_session()
+    return published_response(session, publishing.get_version(session, parse_day(day), version), fmt)
 
 
 @bp.get("/daily/<day>/records/<key>")
@@ -148,14 +157,77 @@ def records(day: str, key: str):
     side = request.args.get("side", "numerator")
     if side not in ("numerator", "denominator"):
         raise ValidationError("side must be numerator or denominator.")
-    parsed = parse_day(day)
-    at = request.args.get("at") or None
-    as_of = moment(parsed, at)
-    known_at = parse_instant(request.args["known_at"]) if request.args.get("known_at") else None
+    parsed, as_of, known_at = _record_moment(day)
     rows = records_for(get_session(), key, as_of, known_at, side=side)
     metric = METRICS_BY_KEY[key]
+    zh = _locale() == "zh"
+    args = {"at": request.args.get("at"), "known_at": request.args.get("known_at"), "side": side}
+    return _record_list(
+        parsed,
+        rows,
+        as_of,
+        known_at,
+        stem=f"records-{key}-{parsed.isoformat()}",
+        title=metric.zh if zh else metric.en,
+        definition=metric.definition_zh if zh else metric.definition_en,
+        side=side,
+        links=lambda fmt: url_for(
+            "reports.records",
+            day=parsed.isoformat(),
+            key=key,
+            format=fmt,
+            **{k: v for k, v in args.items() if v},
+        ),
+    )
+
+
+@bp.get("/daily/<day>/table/<kind>/<column>")
+@allow(*READERS)
+def table_cell(day: str, kind: str, column: str):
+    """The sites one cell of the table by sub-district and kind counted (`?subdistrict=`; none: the total row),
+    at the report's moment and record-time cutoff; as many rows as the cell shows."""
+    parsed, as_of, known_at = _record_moment(day)
+    subdistrict = request.args.get("subdistrict")
+    rows = cell_records(get_session(), kind, column, as_of, known_at, subdistrict)
+    zh = _locale() == "zh"
+    where = sub_label(subdistrict) if zh else (subdistrict or _("Total"))
+    title = f"{kind_label(kind, _locale())} · {where} · {_(CELL_COLUMNS[column])}"
+    args = {
+        "at": request.args.get("at"),
+        "known_at": request.args.get("known_at"),
+        "subdistrict": subdistrict,
+    }
+    return _record_list(
+        parsed,
+        rows,
+        as_of,
+        known_at,
+        stem=f"records-{kind}-{column}-{parsed.isoformat()}",
+        title=title,
+        definition=_(CELL_DEFINITIONS[column]),
+        side=None,
+        time_label=_("Deadline") if column == "overdue" else None,
+        links=lambda fmt: url_for(
+            "reports.table_cell",
+            day=parsed.isoformat(),
+            kind=kind,
+            column=column,
+            format=fmt,
+            **{k: v for k, v in args.items() if v is not None},
+        ),
+    )
+
+
+def _record_moment(day: str) -> tuple:
+    parsed = parse_day(day)
+    at = request.args.get("at") or None
+    known_at = parse_instant(request.args["known_at"]) if request.args.get("known_at") else None
+    return parsed, moment(parsed, at), known_at
+
+
+def _record_list(parsed, rows, as_of, known_at, *, stem, title, definition, side, links, time_label=None):
+    """A record list as a page, or `format=csv|xlsx` to download it."""
     fmt = request.args.get("format", "html")
-    stem = f"records-{key}-{parsed.isoformat()}"
     if fmt == "csv":
         return Response(
             records_csv(rows),
@@ -164,7 +236,7 @@ def records(day: str, key: str):
         )
     if fmt == "xlsx":
         buffer = io.BytesIO()
-        records_xlsx(rows, buffer, metric.zh)
+        records_xlsx(rows, buffer, title)
         return Response(
             buffer.getvalue(),
             mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -175,15 +247,16 @@ def records(day: str, key: str):
     return render_template(
         "reports/records.html",
         day=parsed,
-        metric=metric,
+        title=title,
+        definition=definition,
         rows=rows,
         side=side,
         as_of=zone_iso(as_of),
         known_at=zone_iso(known_at),
         total=sum(r["value"] for r in rows),
-        args={
-            k: v for k, v in {"at": at, "known_at": request.args.get("known_at"), "side": side}.items() if v
-        },
+        csv_url=links("csv"),
+        xlsx_url=links("xlsx"),
+        time_label=time_label,
     )
 
 

@@ -60,12 +60,17 @@ def metric_records(key: str):
 @bp.get("/reports/daily/<day>")
 @allow(*SIGNED_IN)
 def report_daily(day: str):
-    """The daily report; `format=json` (default), `txt` (alias `text`), `md`, `xlsx` or `geojson`."""
+    """The daily report; `format=json` (default), `txt` (alias `text`), `md`, `xlsx` or `geojson`;
+    `version=N|latest` for a publication exactly as published."""
     from recovery.reports.build import build_report
     from recovery.reports.formats import check_format
-    from recovery.reports.responses import report_response
+    from recovery.reports.publish import select_version
+    from recovery.reports.responses import published_response, report_response
 
     fmt = check_format(request.args.get("format", "json"))
     session = get_session()
+    if request.args.get("version"):
+        report = select_version(session, parse_day(day), request.args["version"])
+        return published_response(session, report, fmt)
     report = build_report(session, parse_day(day), known_at=known_at_param(), locale=_locale())
     return report_response(session, report, fmt)
