@@ -103,9 +103,16 @@ def source_database(n_sites: int, reuse: bool) -> str:
     return url
 
 
+_TEMPLATES: list[Path] = []
+
+
 def empty_template() -> Path:
+    """A migrated empty SQLite database, made once per run (so that it has every migration of the code)."""
     path = DATA_DIR / "interop_empty.sqlite3"
-    if not path.exists():
+    if not _TEMPLATES:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        _TEMPLATES.append(path)
         engine = make_engine(f"sqlite:///{path}")
         upgrade(engine)
         with engine.connect() as conn:

@@ -123,7 +123,7 @@ def import_cmd(
             _fail(exc)
     click.echo(
         f"已导入 / imported: {result.counts['new']} new, {result.counts['updated']} updated, "
-        f"{result.counts['unchanged'] + result.counts['descriptive']} unchanged, {result.events} events"
+        f"{result.counts['unchanged']} unchanged, {result.events} events"
     )
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import shapely
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,18 +22,18 @@ from recovery.interop import placing
 from recovery.interop.archive import DEFAULT_LIMITS, Limits
 from recovery.interop.mapping import ColumnMap, map_columns
 from recovery.interop.readers import Source, read_source
+from recovery.interop.store import store_new_sites, transitions
 from recovery.interop.validate import Row, read_row, stable_keys
 from recovery.kinds import SiteKind, get_kind
-from recovery.ledger.bulk import load_dataset
-from recovery.ledger.record import record_site_event
+from recovery.ledger.record import clean_text, record_site_edit, record_site_event
 from recovery.models import Site
+from recovery.sites import SiteDraft, derive
 from recovery.timeutil import now
 
 OUTCOMES = {
     "new": N_("new"),
     "unchanged": N_("unchanged"),
     "updated": N_("updated"),
-    "descriptive": N_("updated (descriptive fields not changed: the ledger has no edit event yet)"),
     "rejected": N_("rejected"),
 }
 PREVIEW_ROWS = 10
@@ -107,7 +106,7 @@ def plan_import(
     _check_duplicates(rows)
     _check_zone(rows, geodata)
     _check_subdistricts(rows, geodata)
-    _compare_stored(session, rows)
+    _compare_stored(session, rows, column_map)
     plan = ImportPlan(
         source,
         column_map,
@@ -183,13 +182,13 @@ def _check_subdistricts(rows: list[Row], geodata: Geodata) -> None:
             )
 
 
-def _compare_stored(session: Session, rows: list[Row]) -> None:
+def _compare_stored(session: Session, rows: list[Row], mapping: ColumnMap) -> None:
     keyed = {r.key: r for r in rows if r.ok and r.key}
     keys = list(keyed)
     for start in range(0, len(keys), 5000):
         chunk = keys[start : start + 5000]
         for site in session.scalars(select(Site).where(Site.key.in_(chunk))):
-            _compare(keyed[site.key], site)
+            _compare(keyed[site.key], site, mapping)
     verdicts: dict[tuple, RecoveryError | None] = {}  # the check depends on the kind and statuses only
     for row in rows:
         if row.ok and row.site_id is None:
@@ -213,7 +212,7 @@ def _check_new(row: Row) -> RecoveryError | None:
     return None
 
 
-def _compare(row: Row, site: Site) -> None:
+def _compare(row: Row, site: Site, mapping: ColumnMap) -> None:
     kind = row.kind
     row.site_id = site.id
     if site.kind != kind.key:
@@ -231,37 +230,32 @@ def _compare(row: Row, site: Site) -> None:
     except RecoveryError as exc:
         row.fail(exc)
         return
-    derived = {a.key for a in kind.attributes if a.derived}
-    stored_attributes = {k: v for k, v in (site.attributes or {}).items() if k not in derived}
-    descriptive = (
-        row.name != site.name
-        or row.address != site.address
-        or row.attributes != stored_attributes
-        or not row.geom.equals_exact(site.geom, 1e-7)
-    )
-    row.outcome = "updated" if changes else ("descriptive" if descriptive else "unchanged")
-    if changes and descriptive:
-        row.warnings.append(
-            ValidationError(
-                "Descriptive fields (name, address, attributes, geometry) differ and were not changed."
-            )
-        )
+    row.edits = descriptive_edits(row, site, mapping)
+    row.outcome = "updated" if changes or row.edits else "unchanged"
 
 
-def transitions(row: Row, status: str | None, track_status: dict, capacity: float | None) -> list[tuple]:
-    """The (track, status, measures) events that bring a site from what it is to what the row says."""
-    kind = row.kind
-    if kind.tracks:
-        return [(t, s, {}) for t, s in sorted(row.tracks.items()) if track_status.get(t) != s]
-    if row.status is None:
-        return []
-    measures = {"capacity_pct": row.capacity_pct} if row.status == "partly_restarted" else {}
-    same_level = row.status != "partly_restarted" or (
-        capacity is not None and abs(capacity - row.capacity_pct) < 1e-6
-    )
-    if row.status == status and same_level:
-        return []
-    return [(None, row.status, measures)]
+def descriptive_edits(row: Row, site: Site, mapping: ColumnMap) -> dict[str, Any]:
+    """What the row changes in the site's name, address, attributes and geometry.
+
+    Only what the file gives is compared: the address when it has an address column, the attributes it has
+    columns for (an empty cell removes the attribute); the derived attributes (inside the 4th ring, length)
+    follow the geometry. A geometry within about a centimetre (1e-7°) of the stored one is the same."""
+    edits: dict[str, Any] = {}
+    if row.name != site.name:
+        edits["name"] = row.name
+    if "address" in mapping.columns and row.address != site.address:
+        edits["address"] = row.address
+    derived = {a.key for a in row.kind.attributes if a.derived}
+    stored = {k: v for k, v in (site.attributes or {}).items() if k not in derived}
+    given = set(mapping.attributes) - derived
+    attributes = {k: v for k, v in stored.items() if k not in given} | {
+        k: v for k, v in row.attributes.items() if k in given
+    }
+    if attributes != stored:
+        edits["attributes"] = attributes
+    if not row.geom.equals_exact(site.geom, 1e-7):
+        edits["geometry"] = row.geom
+    return edits
 
 
 def apply_import(
@@ -283,69 +277,76 @@ def apply_import(
     if valid_at > recorded:
         raise ValidationError("The time it happened is in the future.")
     note = f"导入 import: {plan.file_name}"[:2000]
+    actor = clean_text(actor, "actor", 200, required=True)
     new_rows = [r for r in plan.rows if r.ok and r.site_id is None]
-    sites, events = [], []
-    for row in new_rows:
-        sites.append(
-            {
-                "key": row.key,
-                "kind": row.kind.key,
-                "name": row.name,
-                "address": row.address,
-                "geometry": shapely.to_wkt(row.geom, rounding_precision=-1),
-                "attributes": row.attributes,
-                "priority": row.priority,
-                "deadline": row.deadline.isoformat() if row.deadline else None,
-            }
+    try:
+        count = store_new_sites(
+            session,
+            geodata,
+            new_rows,
+            actor=actor,
+            note=note,
+            valid_at=valid_at,
+            recorded_at=recorded,
+            progress=progress,
         )
-        base = {
-            "site": row.key,
-            "actor": actor,
-            "note": note,
-            "valid_at": valid_at,
-            "recorded_at": recorded,
-            "client_id": None,
-            "work_item": None,
-        }
-        events.append(
-            {**base, "action": "report", "to_status": row.kind.initial_status, "track": None, "measures": {}}
-        )
-        for track, status, measures in transitions(row, row.kind.initial_status, {}, None):
-            if status != row.kind.initial_status or track:
-                events.append(
-                    {
-                        **base,
-                        "action": "transition",
-                        "to_status": status,
-                        "track": track,
-                        "measures": measures,
-                    }
-                )
-    count = 0
-    if sites:
-        load_dataset(session, geodata, teams=[], sites=sites, work_items=[], events=events, progress=progress)
-        count += len(events)
-    for row in plan.rows:
-        if row.ok and row.outcome == "updated":
-            site = session.get(Site, row.site_id)
-            for track, status, measures in transitions(
-                row, site.status, site.track_status or {}, site.capacity_pct
-            ):
-                record_site_event(
-                    session,
-                    row.site_id,
-                    action="transition",
-                    actor=actor,
-                    valid_at=valid_at,
-                    to_status=status,
-                    track=track,
-                    measures=measures,
-                    note=note,
-                )
-                count += 1
-            if progress:
-                progress(1)
+        for row in plan.rows:
+            if row.ok and row.outcome == "updated":
+                count += _update_site(session, geodata, row, actor=actor, note=note, valid_at=valid_at)
+                if progress:
+                    progress(1)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
     return ImportResult(plan.counts, count, True)
+
+
+def _update_site(
+    session: Session, geodata: Geodata, row: Row, *, actor: str, note: str, valid_at: datetime
+) -> int:
+    """Bring a stored site to what the row says: status changes as transitions, then one `edit` event for
+    the descriptive fields, with the sub-district and derived attributes found again from the geometry."""
+    site = session.get(Site, row.site_id)
+    count = 0
+    for track, status, measures in transitions(row, site.status, site.track_status or {}, site.capacity_pct):
+        record_site_event(
+            session,
+            row.site_id,
+            action="transition",
+            actor=actor,
+            valid_at=valid_at,
+            to_status=status,
+            track=track,
+            measures=measures,
+            note=note,
+            commit=False,
+        )
+        count += 1
+    if row.edits:
+        draft = SiteDraft(
+            kind=row.kind,
+            name=row.edits.get("name", site.name),
+            address=row.edits.get("address", site.address),
+            geom=row.edits.get("geometry", site.geom),
+            attributes=dict(row.edits.get("attributes", site.attributes or {})),
+            priority=site.priority,
+            deadline=site.deadline,
+        )
+        derive([draft], geodata)
+        values = {
+            "name": draft.name,
+            "address": draft.address,
+            "attributes": draft.attributes,
+            "geometry": draft.geom,
+            "subdistrict": draft.subdistrict,
+            "segment": draft.segment,
+        }
+        edited = record_site_edit(
+            session, site.id, values=values, actor=actor, valid_at=valid_at, note=note, commit=False
+        )
+        count += edited is not None
+    return count
 
 
 def write_rejects(plan: ImportPlan, path: Path, render=str) -> int:

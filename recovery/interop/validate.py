@@ -49,6 +49,8 @@ class Row:
     errors: list[RecoveryError] = field(default_factory=list)
     warnings: list[RecoveryError] = field(default_factory=list)
     site_id: int | None = None
+    #: for a stored site: the descriptive fields the row changes (name, address, attributes, geometry)
+    edits: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

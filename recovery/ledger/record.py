@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import shapely
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -46,6 +47,34 @@ class Recorded:
 def body_hash(body: dict[str, Any]) -> str:
     canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def event_digest(
+    action: str,
+    site_key: str,
+    track: str | None,
+    to_status: str | None,
+    measures: dict[str, Any],
+    note: str,
+    actor: str,
+    valid_at: datetime,
+    details: dict[str, Any] | None = None,
+) -> str:
+    """The hash of a site event's content, which a repeated client id must match (the importer's events, which
+    carry no details, hash without that key)."""
+    body = {
+        "action": action,
+        "site": site_key,
+        "track": track,
+        "to_status": to_status,
+        "measures": measures,
+        "note": note,
+        "actor": actor,
+        "valid_at": valid_at.isoformat(),
+    }
+    if details is not None:
+        body["details"] = details
+    return body_hash(body)
 
 
 def find_replay(session: Session, client_id: str | None, digest: str) -> Event | None:
@@ -117,18 +146,7 @@ def record_site_event(
         details = dict(details or {})
         if position is not None:
             details["position"] = position
-        body = {
-            "action": action,
-            "site": site.key,
-            "track": track,
-            "to_status": to_status,
-            "measures": measures,
-            "note": note,
-            "actor": actor,
-            "valid_at": valid_at.isoformat(),
-            "details": details,
-        }
-        digest = body_hash(body)
+        digest = event_digest(action, site.key, track, to_status, measures, note, actor, valid_at, details)
         replayed = find_replay(session, client_id, digest)
         if replayed is not None:
             session.rollback()
@@ -289,3 +307,131 @@ def clean_text(value: Any, field: str, limit: int, required: bool = False) -> st
 
 def _zone(moment: datetime) -> str:
     return moment.astimezone(ZONE).strftime("%Y-%m-%d %H:%M")
+
+
+# -- edits of descriptive fields ------------------------------------------------------------------------------
+
+#: the site columns an `edit` event may change; its details hold {"changes": {column: {"old": …, "new": …}}}
+#: with the geometry as full-precision WKT, so that `ledger rebuild` reproduces the site from the ledger alone
+EDIT_COLUMNS = ("name", "address", "attributes", "geometry", "subdistrict", "segment")
+
+
+def _edit_value(column: str, value: Any) -> Any:
+    if column == "geometry":
+        return shapely.to_wkt(value, rounding_precision=-1)
+    return value
+
+
+def edit_site_columns(values: dict[str, Any]) -> dict[str, Any]:
+    """The Site column values that an edit's new values (as stored in its details) set."""
+    columns = {c: v for c, v in values.items() if c != "geometry"}
+    if "geometry" in values:
+        geom = shapely.from_wkt(values["geometry"])
+        minx, miny, maxx, maxy = (float(v) for v in geom.bounds)
+        columns.update(geom=geom, minx=minx, miny=miny, maxx=maxx, maxy=maxy)
+    return columns
+
+
+def record_site_edit(
+    session: Session,
+    site_id: int,
+    *,
+    values: dict[str, Any],
+    actor: str,
+    valid_at: datetime,
+    note: str = "",
+    recorded_at: datetime | None = None,
+    user_id: int | None = None,
+    commit: bool = True,
+) -> Recorded | None:
+    """Append an `edit` event that changes a site's descriptive fields, and apply it in the same transaction.
+
+    `values` maps columns of `EDIT_COLUMNS` to their new values (the geometry as a shapely geometry, already
+    validated; the sub-district and segment derived by the caller). Only the columns that differ are recorded,
+    with their old and new values; nothing is written when none differs (returns None). An edit changes no
+    status; when it moves the site to another sub-district or segment, the site's whole roll-up contribution
+    moves with it, as `ledger rebuild` would compute it.
+    """
+    unknown = set(values) - set(EDIT_COLUMNS)
+    if unknown:
+        raise ValueError(f"not an editable column: {sorted(unknown)}")
+    begin_write(session)
+    try:
+        site = session.get(Site, site_id, with_for_update=session.bind.dialect.name == "postgresql")
+        if site is None:
+            raise NotFoundError("Site %(site)s does not exist.", site=site_id)
+        kind = get_kind(site.kind)
+        actor = clean_text(actor, "actor", 200, required=True)
+        note = clean_text(note, "note", 2000)
+        if "name" in values:
+            values = {**values, "name": clean_text(values["name"], "name", 200, required=True)}
+        if "address" in values:
+            values = {**values, "address": clean_text(values["address"], "address", 300)}
+        current = {
+            "name": site.name,
+            "address": site.address,
+            "attributes": site.attributes or {},
+            "geometry": site.geom,
+            "subdistrict": site.subdistrict,
+            "segment": site.segment,
+        }
+        changes = {}
+        for column, new in values.items():
+            old = current[column]
+            same = old.equals_exact(new, 0.0) if column == "geometry" else old == new
+            if not same:
+                changes[column] = {"old": _edit_value(column, old), "new": _edit_value(column, new)}
+        if not changes:
+            if commit:
+                session.commit()
+            return None
+        recorded_at = recorded_at or now()
+        if valid_at > recorded_at + CLOCK_SKEW:
+            raise ValidationError(
+                "The time it happened (%(valid_at)s) is in the future.", valid_at=_zone(valid_at)
+            )
+        details = {"changes": changes}
+        digest = body_hash(
+            {
+                "action": "edit",
+                "site": site.key,
+                "details": details,
+                "note": note,
+                "actor": actor,
+                "valid_at": valid_at.isoformat(),
+            }
+        )
+        before = entries_for(session, site.id)
+        candidate = Entry(2**62, "edit", None, None, None, {}, valid_at)
+        _state, from_statuses = replay(kind, [*before, candidate])
+        ordered = sorted([*before, candidate], key=lambda e: (e.valid_at, e.id))
+        event = Event(
+            body_hash=digest,
+            action="edit",
+            site_id=site.id,
+            actor=actor,
+            from_status=from_statuses[ordered.index(candidate)],
+            measures={},
+            note=note,
+            valid_at=valid_at,
+            recorded_at=recorded_at,
+            user_id=user_id,
+            details=details,
+        )
+        session.add(event)
+        session.flush()
+        old_dims = Dims(site.kind, site.subdistrict or "", site.segment)
+        for column, value in edit_site_columns({c: v["new"] for c, v in changes.items()}).items():
+            setattr(site, column, value)
+        new_dims = Dims(site.kind, site.subdistrict or "", site.segment)
+        if new_dims != old_dims:
+            moved = contributions(kind, new_dims, before)
+            moved.subtract(contributions(kind, old_dims, before))
+            apply_rollup(session, Counter({k: v for k, v in moved.items() if v}))
+        project_site(session, site, before, [*before, candidate._replace(id=event.id)])
+        if commit:
+            session.commit()
+        return Recorded(event, created=True)
+    except Exception:
+        session.rollback()
+        raise
