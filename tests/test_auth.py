@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import TEST_PASSWORD, auth, login
+from conftest import TEST_PASSWORD, TEST_TOKENS, auth, login
 
 
 def test_login_page_and_session(client):
@@ -114,3 +114,97 @@ def test_reporter_can_read_but_not_write(client):
     assert client.get("/api/v1/metrics?as_of=2021-07-29", headers=auth("reporter")).status_code == 200
     response = client.post("/api/v1/sites", json={}, headers=auth("reporter"))
     assert response.status_code == 403
+
+
+def _revoke_elsewhere(app, sql: str) -> None:
+    """A change made by another process: its own engine, plain SQL, nothing this app's process sees."""
+    from sqlalchemy import text
+
+    from recovery.db.engine import make_engine
+
+    engine = make_engine(app.config["RECOVERY"]["DATABASE_URL"])
+    with engine.begin() as conn:
+        conn.execute(text(sql))
+    engine.dispose()
+
+
+def test_a_token_revoked_in_this_process_stops_at_once(app, client):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from recovery.auth.accounts import token_hash
+    from recovery.db import get_session
+    from recovery.models_accounts import ApiToken
+
+    assert client.get("/api/v1/me", headers=auth("commander")).status_code == 200
+    with app.app_context():
+        session = get_session()
+        row = session.scalar(
+            select(ApiToken).where(ApiToken.token_hash == token_hash(TEST_TOKENS["commander"]))
+        )
+        row.revoked_at = datetime.now(UTC)
+        session.commit()
+    assert client.get("/api/v1/me", headers=auth("commander")).status_code == 401
+    assert client.get("/api/v1/me", headers=auth("reporter")).status_code == 200
+
+
+def test_role_and_active_changes_in_this_process_apply_at_once(app, client):
+    from sqlalchemy import select
+
+    from recovery.db import get_session
+    from recovery.models_accounts import User
+
+    login(client, "commander")
+    assert client.get("/api/v1/me").get_json()["role"] == "commander"
+    with app.app_context():
+        session = get_session()
+        user = session.scalar(select(User).where(User.username == "commander"))
+        user.role = "reporter"
+        session.commit()
+    assert client.get("/api/v1/me").get_json()["role"] == "reporter"
+    assert client.get("/api/v1/me", headers=auth("commander")).get_json()["role"] == "reporter"
+    with app.app_context():
+        session = get_session()
+        user = session.scalar(select(User).where(User.username == "commander"))
+        user.active = False
+        session.commit()
+    assert client.get("/api/v1/me").status_code == 401
+    assert client.get("/api/v1/me", headers=auth("commander")).status_code == 401
+
+
+def test_a_change_from_another_process_applies_within_the_cache_time(app, client, monkeypatch):
+    import recovery.auth.accounts as accounts
+
+    clock = [1000.0]
+    monkeypatch.setattr(accounts, "_clock", lambda: clock[0])
+    login(client, "reporter")
+    assert client.get("/api/v1/me", headers=auth("commander")).status_code == 200
+    assert client.get("/api/v1/me").status_code == 200
+    _revoke_elsewhere(app, "UPDATE api_token SET revoked_at = created_at")
+    _revoke_elsewhere(app, "UPDATE app_user SET active = false WHERE username = 'reporter'")
+    # the account read a moment ago is still trusted here, as documented ...
+    clock[0] += accounts.ACCOUNT_CACHE_SECONDS - 0.5
+    assert client.get("/api/v1/me", headers=auth("commander")).status_code == 200
+    # ... and no longer once ACCOUNT_CACHE_SECONDS have passed since it was read
+    clock[0] += 1.0
+    assert client.get("/api/v1/me", headers=auth("commander")).status_code == 401
+    assert client.get("/api/v1/me").status_code == 401
+    assert client.get("/api/v1/me", headers=auth("admin")).status_code == 401
+
+
+def test_the_account_cache_is_bounded_and_not_refilled_by_a_stale_read():
+    from recovery.auth.accounts import Account, AccountCache
+
+    cache = AccountCache(seconds=60, size=3)
+    for i in range(5):
+        _, generation = cache.get(("user", i))
+        cache.put(("user", i), Account(i, f"u{i}", f"u{i}", "commander"), generation)
+    assert len(cache) == 3 and cache.get(("user", 0))[0] is None and cache.get(("user", 4))[0].id == 4
+    # a load that began before a change must not put the old account back
+    _, generation = cache.get(("user", 9))
+    cache.forget({9})
+    cache.put(("user", 9), Account(9, "old", "old", "commander"), generation)
+    assert cache.get(("user", 9))[0] is None
+    cache.forget({4})
+    assert cache.get(("user", 4))[0] is None and cache.get(("user", 3))[0].id == 3

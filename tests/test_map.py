@@ -136,3 +136,37 @@ def test_a_gcj02_tile_server_shifts_the_data_for_display(seeded_url, tmp_path):
     login(client, "reporter")
     assert "autonavi.com" in client.get("/map").get_data(as_text=True)
     app.extensions["recovery.engine"].dispose()
+
+
+def test_the_live_map_sees_writes_here_at_once_and_elsewhere_within_the_version_time(
+    seeded_client, seeded_session, monkeypatch
+):
+    from sqlalchemy import select
+
+    import recovery.map.points as points
+    from recovery.command import assign_sites
+    from recovery.models import Site, Team
+
+    clock = [5000.0]
+    monkeypatch.setattr(points, "_clock", lambda: clock[0])
+    crew = seeded_session.scalar(select(Team).where(Team.type == "crew").order_by(Team.id.desc()))
+    already = set(seeded_session.scalars(select(Site.id).where(Site.id <= 5, Site.team_id == crew.id)))
+    seeded_session.rollback()
+    before = _data(seeded_client, z=12, team=crew.id)
+    # through this app (this process): seen by the next request
+    response = seeded_client.post(
+        "/api/v1/command/assign",
+        headers=auth("commander"),
+        json={"site_ids": [1, 2, 3], "team_id": crew.id},
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    here = _data(seeded_client, z=12, team=crew.id)
+    assert here["version"] > before["version"]
+    assert here["in_view"] == before["in_view"] + len({1, 2, 3} - already)
+    # through another engine (another process): within VERSION_SECONDS
+    assign_sites(seeded_session, [4, 5], team_id=crew.id, deadline=None, actor="另一进程")
+    assert _data(seeded_client, z=12, team=crew.id)["version"] == here["version"]
+    clock[0] += points.VERSION_SECONDS + 0.1
+    later = _data(seeded_client, z=12, team=crew.id)
+    assert later["version"] > here["version"]
+    assert later["in_view"] == here["in_view"] + len({4, 5} - already)

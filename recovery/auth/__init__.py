@@ -8,7 +8,7 @@ from flask import Flask, g, request
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
-from recovery.auth.accounts import Account, account_of, user_for_token
+from recovery.auth.accounts import Account, account_for_token, load_account
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -45,13 +45,11 @@ def _csrf_for_cookie_sessions() -> None:
 
 def _load_user(user_id: str) -> Account | None:
     from recovery.db import get_session
-    from recovery.models_accounts import User
 
     try:
-        user = get_session().get(User, int(user_id))
+        return load_account(get_session(), int(user_id))
     except (TypeError, ValueError):
         return None
-    return account_of(get_session(), user) if user is not None and user.active else None
 
 
 def _load_from_bearer(req) -> Account | None:
@@ -60,8 +58,7 @@ def _load_from_bearer(req) -> Account | None:
         return None
     from recovery.db import get_session
 
-    user = user_for_token(get_session(), header.removeprefix("Bearer ").strip())
-    return account_of(get_session(), user, via_token=True) if user is not None else None
+    return account_for_token(get_session(), header.removeprefix("Bearer ").strip())
 
 
 def _unauthorized():

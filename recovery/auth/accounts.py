@@ -1,15 +1,20 @@
-"""Accounts: creating users, checking passwords (scrypt), issuing API tokens, rate-limiting failed sign-ins."""
+"""Accounts: creating users, checking passwords (scrypt), issuing API tokens, rate-limiting failed sign-ins,
+and the short per-process cache of the accounts that requests load."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask_login import UserMixin
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import IntegrityError, UnboundExecutionError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -24,6 +29,12 @@ MAX_FAILURES_PER_USER = 5
 MAX_FAILURES_PER_ADDRESS = 20
 FAILURE_WINDOW = timedelta(minutes=15)
 MIN_PASSWORD = 8
+#: a request's account (by the session's user id or by a bearer token's hash) is read from the database at most
+#: once per this many seconds per app process. A change this process commits through the ORM (a password, a
+#: role, a user disabled, a token revoked) takes effect at once here; one made by another process (another app
+#: worker, the command line, SQL) takes effect within this time.
+ACCOUNT_CACHE_SECONDS = 5.0
+ACCOUNT_CACHE_SIZE = 2048
 #: the Chinese names people type for the sub-district offices
 SUBDISTRICT_NAMES = {
     "石佛": "shifo",
@@ -198,13 +209,139 @@ def token_hash(token: str) -> str:
 
 
 def user_for_token(session: Session, token: str) -> User | None:
-    row = session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None))
+    """The active user holding this unrevoked token: one query."""
+    return session.scalar(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None), User.active.is_(True))
     )
-    if row is None:
-        return None
-    user = session.get(User, row.user_id)
-    return user if user is not None and user.active else None
+
+
+def load_account(session: Session, user_id: int) -> Account | None:
+    """The active account with this id (a signed-in session's user), from the cache when recently read."""
+    cache = _cache_of(session)
+    key = ("user", user_id)
+    found, generation = cache.get(key)
+    if found is not None:
+        return found
+    user = session.get(User, user_id)
+    account = account_of(session, user) if user is not None and user.active else None
+    cache.put(key, account, generation)
+    return account
+
+
+def account_for_token(session: Session, token: str) -> Account | None:
+    """The account a bearer token stands for (None: unknown, revoked, or its user disabled), from the cache
+    when recently read. Refusals are not kept, so a token issued in another process works at once."""
+    cache = _cache_of(session)
+    key = ("token", token_hash(token))
+    found, generation = cache.get(key)
+    if found is not None:
+        return found
+    user = user_for_token(session, token)
+    account = account_of(session, user, via_token=True) if user is not None else None
+    cache.put(key, account, generation)
+    return account
+
+
+class AccountCache:
+    """Accounts recently loaded, by ("user", id) or ("token", hash), each kept ACCOUNT_CACHE_SECONDS, at most
+    ACCOUNT_CACHE_SIZE of them (least recently used go first). `forget` drops a user's entries and bumps a
+    generation, so that a load which started before the change cannot put the old account back."""
+
+    def __init__(self, seconds: float = ACCOUNT_CACHE_SECONDS, size: int = ACCOUNT_CACHE_SIZE) -> None:
+        self.seconds = seconds
+        self.size = size
+        self._entries: OrderedDict[tuple, tuple[float, Account]] = OrderedDict()
+        self._generation = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> tuple[Account | None, int]:
+        """(the account or None, the generation to hand to `put` after reading it from the database)."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                if _clock() - entry[0] < self.seconds:
+                    self._entries.move_to_end(key)
+                    return entry[1], self._generation
+                del self._entries[key]
+            return None, self._generation
+
+    def put(self, key: tuple, account: Account | None, generation: int) -> None:
+        if account is None or self.seconds <= 0:
+            return
+        with self._lock:
+            if generation != self._generation:  # changed while it was being read
+                return
+            self._entries[key] = (_clock(), account)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def forget(self, user_ids: set[int] | None = None) -> None:
+        """Drop the entries of these users (all entries when None)."""
+        with self._lock:
+            self._generation += 1
+            if user_ids is None:
+                self._entries.clear()
+                return
+            for key in [k for k, (_, a) in self._entries.items() if a.id in user_ids]:
+                del self._entries[key]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _clock() -> float:
+    return time.monotonic()
+
+
+#: one cache per database (engine): tests and tools may hold several apps, whose user ids overlap
+_caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def account_cache(bind) -> AccountCache:
+    """The account cache of the database behind `bind` (an engine or a connection)."""
+    engine = getattr(bind, "engine", bind)
+    with _caches_lock:
+        cache = _caches.get(engine)
+        if cache is None:
+            cache = _caches[engine] = AccountCache()
+        return cache
+
+
+def _cache_of(session: Session) -> AccountCache:
+    return account_cache(session.get_bind())
+
+
+@event.listens_for(Session, "after_flush")
+def _note_account_changes(session: Session, _context) -> None:
+    """Remember which users a flush changed (themselves or their tokens), to forget them once committed."""
+    changed = {
+        obj.user_id if isinstance(obj, ApiToken) else obj.id
+        for obj in (*session.new, *session.dirty, *session.deleted)
+        if isinstance(obj, User | ApiToken)
+    }
+    changed.discard(None)
+    if changed:
+        session.info.setdefault("recovery.changed_accounts", set()).update(changed)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_changed_accounts(session: Session) -> None:
+    changed = session.info.pop("recovery.changed_accounts", None)
+    if changed:
+        try:
+            cache = _cache_of(session)
+        except UnboundExecutionError:  # a session bound to nothing has no cache to keep right
+            return
+        cache.forget(changed)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_noted_changes(session: Session) -> None:
+    session.info.pop("recovery.changed_accounts", None)
 
 
 _DUMMY_HASH = generate_password_hash("not a real password, only for timing")

@@ -47,7 +47,7 @@ def _site_ids(body: dict) -> list[int]:
         )
     session = get_session()
     cache = current_app.extensions.setdefault("recovery.map_tables", OrderedDict())
-    table = point_table(cache, session, as_of)
+    table = point_table(cache, session, as_of, fresh=True)  # what is assigned is what is there now
     rows = select_within(session, table, flt, as_of or now(), polygon)
     return [int(i) for i in table.ids[np.flatnonzero(rows)]]
 

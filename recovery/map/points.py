@@ -2,18 +2,22 @@
 
 The map, its clusters and the dashboard's ranking all read the same table, so their counts agree. Building it
 costs one scan of the sites (and, for a past moment, of the latest status events); it is cached per moment
-and per ledger version (the highest event id), so polling and panning only filter arrays.
+and per ledger version (the highest event id), so polling and panning only filter arrays. The version itself
+is read at most once per VERSION_SECONDS per process (a write this process commits is seen at once), so that
+a request for a cached table needs no round trip to the database.
 """
 
 from __future__ import annotations
 
 import threading
+import time
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import func, or_, select
+from sqlalchemy import Engine, event, func, or_, select
 from sqlalchemy.orm import Session
 
 from recovery.geodata import SUBDISTRICT_ORDER
@@ -29,6 +33,9 @@ STATUS_KEYS: tuple[str, ...] = tuple(
 )
 _STATUS_INDEX = {key: i for i, key in enumerate(STATUS_KEYS)}
 _CACHE_SIZE = 8
+#: how long a process trusts the ledger version it last read. Writes committed through this process are seen
+#: at once; those of other processes (other app workers, the command line) within this time.
+VERSION_SECONDS = 1.0
 
 
 @dataclass
@@ -89,8 +96,66 @@ class PointTable:
         return self._order[idx[hit]]
 
 
-def ledger_version(session: Session) -> int:
-    return int(session.scalar(select(func.max(Event.id))) or 0)
+@dataclass
+class _Seen:
+    """The ledger version last read from one database, and the count of commits this process had made then."""
+
+    commits: int = 0
+    version: int | None = None
+    read_at: float = 0.0
+    read_after: int = -1
+
+
+_seen: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_seen_lock = threading.Lock()
+
+
+def _seen_of(engine) -> _Seen:
+    with _seen_lock:
+        seen = _seen.get(engine)
+        if seen is None:
+            seen = _seen[engine] = _Seen()
+        return seen
+
+
+def ledger_version(session: Session, max_age: float | None = None) -> int:
+    """The highest event id: read from the database unless read less than `max_age` (VERSION_SECONDS) seconds
+    ago with no commit through this process since (0: always read)."""
+    max_age = VERSION_SECONDS if max_age is None else max_age
+    seen = _seen_of(getattr(session.get_bind(), "engine", None))
+    with _seen_lock:
+        commits = seen.commits
+        if seen.version is not None and seen.read_after == commits and _clock() - seen.read_at < max_age:
+            return seen.version
+    version = int(session.scalar(select(func.max(Event.id))) or 0)
+    with _seen_lock:
+        if seen.commits == commits:  # no commit while reading: the figure stands for now
+            seen.version, seen.read_at, seen.read_after = version, _clock(), commits
+    return version
+
+
+def _clock() -> float:
+    return time.monotonic()
+
+
+def _committed(engine) -> None:
+    seen = _seen_of(engine)
+    with _seen_lock:
+        seen.commits += 1
+
+
+# before the commit reaches the database (connections) and after it (sessions): a read between the two finds
+# the count changed once more and is not trusted
+@event.listens_for(Engine, "commit")
+def _connection_committed(conn) -> None:
+    _committed(conn.engine)
+
+
+@event.listens_for(Session, "after_commit")
+def _session_committed(session: Session) -> None:
+    bind = session.bind
+    if bind is not None:
+        _committed(getattr(bind, "engine", bind))
 
 
 def _epoch(values) -> np.ndarray:
@@ -163,9 +228,12 @@ def _statuses_at(session: Session, as_of: datetime, kinds: dict[int, str]) -> di
 _lock = threading.Lock()
 
 
-def point_table(app_cache: OrderedDict, session: Session, as_of: datetime | None) -> PointTable:
-    """The table for `as_of`, from the cache when the ledger has not changed since it was built."""
-    version = ledger_version(session)
+def point_table(
+    app_cache: OrderedDict, session: Session, as_of: datetime | None, *, fresh: bool = False
+) -> PointTable:
+    """The table for `as_of`, from the cache when the ledger has not changed since it was built (`fresh`: by
+    the version read now, for a write that acts on the table)."""
+    version = ledger_version(session, 0 if fresh else None)
     key = (as_of.isoformat() if as_of else "now", version)
     with _lock:
         table = app_cache.get(key)
