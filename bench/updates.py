@@ -8,8 +8,8 @@ Idempotency-Key, each client cycling its own enterprises through `partly_restart
 (allowed again and again). It prints updates/s, p50/p95/p99 latency, errors, the ratio to the baseline, and
 the issue's target (≥ 800 updates/s with p99 ≤ 100 ms on SQLite) as met/missed; nothing is asserted.
 
-    /tmp/venv/bin/python bench/updates.py                     # SQLite FULL, SQLite NORMAL, PostgreSQL
-    /tmp/venv/bin/python bench/updates.py --backend sqlite --duration 5   # smoke test
+    .venv/bin/python bench/updates.py                                  # every row (see ROWS)
+    .venv/bin/python bench/updates.py --rows sqlite-1x8 --duration 5   # smoke test
 
 See bench/updates.md for the configuration and the figures measured.
 """
@@ -90,56 +90,7 @@ def make_app():
 
     csrf.exempt(bench_baseline)
     app.add_url_rule("/bench/baseline", "bench_baseline", bench_baseline, methods=["POST"])
-    if os.environ.get("BENCH_WRITER_QUEUE"):
-        _writer_queue(app)
     return app
-
-
-def _writer_queue(app) -> None:
-    """Experiment (BENCH_WRITER_QUEUE=1): writers queue on a blocking flock before BEGIN IMMEDIATE.
-
-    Not part of the app: it measures the change proposed in updates.md. SQLite's busy handler polls with
-    sleeps growing to 100 ms, so a writer that has waited longest often loses the lock to a newcomer; a
-    blocking flock hands the lock over at once, in the kernel's order.
-    """
-    import fcntl
-
-    from sqlalchemy import event
-
-    engine = app.extensions["recovery.engine"]
-    if engine.dialect.name != "sqlite":
-        return
-    path, local = f"{engine.url.database}.writers", threading.local()
-
-    @event.listens_for(engine, "begin", insert=True)
-    def _take(conn):
-        if conn.get_execution_options().get("sqlite_immediate"):
-            if not hasattr(local, "fd"):
-                local.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(local.fd, fcntl.LOCK_EX)
-            local.held = True
-
-    def _release():
-        if getattr(local, "held", False):
-            local.held = False
-            fcntl.flock(local.fd, fcntl.LOCK_UN)
-
-    dialect = engine.dialect
-    commit, rollback = dialect.do_commit, dialect.do_rollback
-
-    def do_commit(dbapi_connection):
-        try:
-            commit(dbapi_connection)
-        finally:
-            _release()
-
-    def do_rollback(dbapi_connection):
-        try:
-            rollback(dbapi_connection)
-        finally:
-            _release()
-
-    dialect.do_commit, dialect.do_rollback = do_commit, do_rollback
 
 
 # --- preparing a fresh database -----------------------------------------------------------------------------
@@ -379,19 +330,34 @@ def percentile(values: list[float], p: float) -> float:
 # --- one row of the report ----------------------------------------------------------------------------------
 
 
-def run_row(name: str, backend: str, env: dict[str, str], args, say) -> dict:
+#: the rows: name -> (backend, gunicorn workers, threads per worker, environment)
+ROWS = {
+    "sqlite-1x8": ("sqlite", 1, 8, {"RECOVERY_SQLITE_SYNCHRONOUS": "FULL"}),
+    "sqlite-4x2": ("sqlite", 4, 2, {"RECOVERY_SQLITE_SYNCHRONOUS": "FULL"}),
+    "sqlite-normal-1x8": ("sqlite", 1, 8, {"RECOVERY_SQLITE_SYNCHRONOUS": "NORMAL"}),
+    "postgresql-4x2": ("postgresql", 4, 2, {}),
+}
+
+
+def run_row(name: str, args, say) -> dict:
+    backend, workers, threads, env = ROWS[name]
     url = fresh_database(backend, args.pg_url)
     token, site_ids = prepare(url, args.clients * args.sites_per_client)
     RESULTS_DIR.mkdir(exist_ok=True)
     log = RESULTS_DIR / f"updates-gunicorn-{name}.log"
-    say(f"{name:<18} load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    with Server(url, args.workers, args.threads, env, log) as server:
+    say(
+        f"{name:<18} gunicorn {workers} workers x {threads} threads; load average before: "
+        f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}"
+    )
+    with Server(url, workers, threads, env, log) as server:
         baseline = measure(server.port, token, site_ids, "baseline", args)
         updates = measure(server.port, token, site_ids, "updates", args)
     verify_problems = check(url, len(site_ids))
     row = {
         "name": name,
         "backend": backend,
+        "workers": workers,
+        "threads": threads,
         "baseline": baseline,
         "updates": updates,
         "verify": verify_problems,
@@ -434,7 +400,9 @@ def check(url: str, sites: int) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument(
+        "--rows", nargs="+", choices=list(ROWS), default=list(ROWS), help="which configurations, in order"
+    )
     parser.add_argument("--duration", type=float, default=20.0, help="seconds measured per row and mode")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
     parser.add_argument("--clients", type=int, default=50)
@@ -442,15 +410,6 @@ def main(argv: list[str] | None = None) -> None:
         "--processes", type=int, default=5, help="client processes (clients split among them)"
     )
     parser.add_argument("--sites-per-client", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=2, help="gunicorn threads per worker (gthread)")
-    parser.add_argument("--no-normal", action="store_true", help="skip the SQLite synchronous=NORMAL row")
-    parser.add_argument(
-        "--writer-queue",
-        action="store_true",
-        help="add a SQLite FULL row with the proposed writer queue (a blocking flock before BEGIN IMMEDIATE)",
-    )
-    parser.add_argument("--no-full", action="store_true", help="skip the SQLite synchronous=FULL row")
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL)
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "updates.txt", help="copy of the report")
@@ -471,7 +430,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}, gunicorn {gunicorn.__version__}"
     )
     say(
-        f"# server: gunicorn gthread, {args.workers} workers x {args.threads} threads, loopback; "
+        f"# server: gunicorn gthread (workers x threads per row), loopback; "
         f"load: {args.clients} clients as threads in {args.processes} processes (the GIL would cap one "
         f"process), keep-alive, back to back; the clients share the {os.cpu_count()} cores with the server"
     )
@@ -481,19 +440,7 @@ def main(argv: list[str] | None = None) -> None:
         f"measured, baseline first"
     )
     say("# latency in ms, of the 2xx answers; rate = 2xx answers per second")
-    rows = []
-    if args.backend in ("sqlite", "both"):
-        if not args.no_full:
-            rows.append(run_row("sqlite FULL", "sqlite", {"RECOVERY_SQLITE_SYNCHRONOUS": "FULL"}, args, say))
-        if args.writer_queue:
-            env = {"RECOVERY_SQLITE_SYNCHRONOUS": "FULL", "BENCH_WRITER_QUEUE": "1"}
-            rows.append(run_row("sqlite FULL+queue", "sqlite", env, args, say))
-        if not args.no_normal:
-            rows.append(
-                run_row("sqlite NORMAL", "sqlite", {"RECOVERY_SQLITE_SYNCHRONOUS": "NORMAL"}, args, say)
-            )
-    if args.backend in ("postgresql", "both"):
-        rows.append(run_row("postgresql", "postgresql", {}, args, say))
+    rows = [run_row(name, args, say) for name in args.rows]
     report.close()
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))

@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import shapely
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from recovery.db.engine import begin_write
 from recovery.errors import (
@@ -42,6 +43,35 @@ class Recorded:
     created: bool
     #: why the event was stored but not applied (None when it was applied)
     flagged: str | None = None
+    #: the site's projection as the write left it, read and written under the write lock (None for a replay):
+    #: a caller holding a `Site` loaded earlier brings it up to date with `sync_site`
+    site_state: dict[str, Any] | None = None
+
+
+#: the site's columns the projection keeps (`project_site`, `record_site_event`)
+PROJECTED = ("status", "track_status", "capacity_pct", "reported_at", "done_at", "last_valid_at", "version")
+SITE = Site.__table__
+EVENT = Event.__table__
+EVENT_MEASURE = EventMeasure.__table__
+ROLLUP = RollupDelta.__table__
+#: what the write path reads of a site under the lock (a Core row: no ORM object is built or refreshed)
+_SITE_ROW = select(
+    SITE.c.id, SITE.c.key, SITE.c.kind, SITE.c.subdistrict, SITE.c.segment, *(SITE.c[c] for c in PROJECTED)
+).where(SITE.c.id == bindparam("site_id"))
+_SITE_ROW_LOCKED = _SITE_ROW.with_for_update()
+
+# built once: parameters are passed apart, so each statement is compiled once and cached
+_INSERT_EVENT = insert(EVENT)
+_INSERT_MEASURE = insert(EVENT_MEASURE)
+_UPDATE_PROJECTION = (
+    update(SITE).where(SITE.c.id == bindparam("site")).values({c: bindparam(c) for c in PROJECTED})
+)
+
+
+def sync_site(site: Site, state: dict[str, Any] | None) -> None:
+    """Bring a `Site` instance to the projection a write stored, without marking it changed."""
+    for column, value in (state or {}).items():
+        set_committed_value(site, column, value)
 
 
 def body_hash(body: dict[str, Any]) -> str:
@@ -81,22 +111,31 @@ def find_replay(session: Session, client_id: str | None, digest: str) -> Event |
     """The event stored earlier under `client_id`, if the body matches; a different body is refused."""
     if not client_id:
         return None
-    existing = session.scalars(select(Event).where(Event.client_id == client_id)).first()
-    if existing is None:
+    found = session.connection().execute(_BY_CLIENT_ID, {"client_id": client_id}).first()
+    if found is None:
         return None
-    if existing.body_hash != digest:
+    if found.body_hash != digest:
         raise IdempotencyError(
             "Client event id %(client_id)s was already used for a different change.", client_id=client_id
         )
-    return existing
+    return session.get(Event, found.id)
+
+
+_BY_CLIENT_ID = select(EVENT.c.id, EVENT.c.body_hash).where(EVENT.c.client_id == bindparam("client_id"))
+_ENTRIES = select(
+    EVENT.c.id,
+    EVENT.c.action,
+    EVENT.c.track,
+    EVENT.c.to_status,
+    EVENT.c.level,
+    EVENT.c.measures,
+    EVENT.c.valid_at,
+).where(EVENT.c.flag.is_(None), EVENT.c.site_id == bindparam("site_id"))
 
 
 def entries_for(session: Session, site_id: int) -> list[Entry]:
-    rows = session.execute(
-        select(
-            Event.id, Event.action, Event.track, Event.to_status, Event.level, Event.measures, Event.valid_at
-        ).where(Event.site_id == site_id, Event.flag.is_(None))
-    ).all()
+    session.flush()  # events staged through the ORM count too (a no-op when nothing is staged)
+    rows = session.connection().execute(_ENTRIES, {"site_id": site_id})
     return [Entry(*row) for row in rows]
 
 
@@ -122,12 +161,16 @@ def record_site_event(
     position: dict | None = None,
     details: dict | None = None,
     commit: bool = True,
+    client_id_unused: bool = False,
 ) -> Recorded:
     """Append a site event after checking it against the site's life cycle at its valid time.
 
     A repeated `client_id` with the same body returns the stored event and writes nothing; with another
-    body it raises IdempotencyError. `expected_version` (the client's If-Match) is compared under the write
-    lock: a stale one raises PreconditionFailed. A change made before the site was closed that arrives after,
+    body it raises IdempotencyError. `client_id_unused` says the caller has already found, under the same
+    write lock, that no event carries `client_id` (the API's idempotency record, kept in the same
+    transaction as the event, answers for it): the lookup is skipped, and the unique index still guards.
+    `expected_version` (the client's If-Match) is compared under the write lock: a stale one raises
+    PreconditionFailed. A change made before the site was closed that arrives after,
     and that would not fit its history or would reopen it, is stored flagged and not applied: a commander
     decides. Nothing is written unless every check passes.
     """
@@ -136,7 +179,10 @@ def record_site_event(
     begin_write(session)
     digest = ""
     try:
-        site = session.get(Site, site_id, with_for_update=session.bind.dialect.name == "postgresql")
+        session.flush()  # what the caller staged through the ORM is written before the Core statements below
+        conn = session.connection()
+        query = _SITE_ROW_LOCKED if conn.dialect.name == "postgresql" else _SITE_ROW
+        site = conn.execute(query, {"site_id": site_id}).first()
         if site is None:
             raise NotFoundError("Site %(site)s does not exist.", site=site_id)
         kind = get_kind(site.kind)
@@ -147,7 +193,7 @@ def record_site_event(
         if position is not None:
             details["position"] = position
         digest = event_digest(action, site.key, track, to_status, measures, note, actor, valid_at, details)
-        replayed = find_replay(session, client_id, digest)
+        replayed = None if client_id_unused else find_replay(session, client_id, digest)
         if replayed is not None:
             session.rollback()
             return Recorded(replayed, created=False, flagged=replayed.flag)
@@ -178,45 +224,57 @@ def record_site_event(
             flag = "after_close"
             state, from_statuses = replay(kind, [*before, candidate], strict=False)
         ordered = sorted([*before, candidate], key=lambda e: (e.valid_at, e.id))
-        from_status = from_statuses[ordered.index(candidate)]
-        event = Event(
-            client_id=client_id,
-            body_hash=digest,
-            action=action,
-            site_id=site.id,
-            actor=actor,
-            track=track,
-            from_status=from_status,
-            to_status=to_status,
-            level=level,
-            measures=measures,
-            note=note,
-            valid_at=valid_at,
-            recorded_at=recorded_at,
-            user_id=user_id,
-            details=details,
-            flag=flag,
-            position_lon=position["lon"] if position else None,
-            position_lat=position["lat"] if position else None,
-        )
-        session.add(event)
-        session.flush()
+        values = {
+            "client_id": client_id,
+            "body_hash": digest,
+            "action": action,
+            "site_id": site.id,
+            "work_item_id": None,
+            "actor": actor,
+            "track": track,
+            "from_status": from_statuses[ordered.index(candidate)],
+            "to_status": to_status,
+            "level": level,
+            "measures": measures,
+            "note": note,
+            "valid_at": valid_at,
+            "recorded_at": recorded_at,
+            "position_lon": position["lon"] if position else None,
+            "position_lat": position["lat"] if position else None,
+            "details": details,
+            "user_id": user_id,
+            "flag": flag,
+        }
+        # Core statements on the session's connection: one round trip each, no unit of work
+        event_id = conn.execute(_INSERT_EVENT, values).inserted_primary_key[0]
+        site_state = {column: getattr(site, column) for column in PROJECTED}
         if flag is None:
-            for key, value in flow_measures(measures).items():
-                session.add(
-                    EventMeasure(
-                        event_id=event.id,
-                        key=key,
-                        site_id=site.id,
-                        value=value,
-                        valid_at=valid_at,
-                        recorded_at=recorded_at,
-                    )
+            flows = flow_measures(measures)
+            if flows:
+                conn.execute(
+                    _INSERT_MEASURE,
+                    [
+                        {
+                            "event_id": event_id,
+                            "key": key,
+                            "site_id": site.id,
+                            "value": value,
+                            "valid_at": valid_at,
+                            "recorded_at": recorded_at,
+                        }
+                        for key, value in flows.items()
+                    ],
                 )
-            project_site(session, site, before, [*before, candidate._replace(id=event.id)])
+            after = [*before, candidate._replace(id=event_id)]
+            site_state = projection(kind, after)
+            conn.execute(_UPDATE_PROJECTION, {"site": site.id, **site_state})
+            apply_rollup(session, rollup_change(kind, _dims(site), before, after))
+            held = session.identity_map.get(session.identity_key(Site, (site.id,)))
+            if held is not None:
+                sync_site(held, site_state)
         if commit:
             session.commit()
-        return Recorded(event, created=True, flagged=flag)
+        return Recorded(Event(id=event_id, **values), created=True, flagged=flag, site_state=site_state)
     except IntegrityError:
         # a concurrent writer stored the same client id first: answer as a replay of theirs
         session.rollback()
@@ -238,30 +296,37 @@ def _reopens(kind, site: Site, state, valid_at: datetime) -> bool:
     return _closed_before(kind, site, valid_at) and state.status != kind.done_status
 
 
-def project_site(session: Session, site: Site, before: list[Entry], after: list[Entry]) -> None:
-    """Update the site's projection and the roll-up to reflect `after` instead of `before`."""
-    kind = get_kind(site.kind)
-    state, _ = replay(kind, after, strict=False)
-    site.status = state.status
-    site.track_status = dict(sorted(state.track_status.items()))
-    site.capacity_pct = state.level
-    site.reported_at = state.reported_at
-    site.done_at = state.done_at
-    site.last_valid_at = state.last_valid_at
-    site.version = state.version
-    session.add(site)
-    dims = Dims(site.kind, site.subdistrict or "", site.segment)
+def projection(kind, entries: list[Entry]) -> dict[str, Any]:
+    """The site columns of `PROJECTED` after these events."""
+    state, _ = replay(kind, entries, strict=False)
+    return state.as_dict()
+
+
+def _dims(site) -> Dims:
+    return Dims(site.kind, site.subdistrict or "", site.segment)
+
+
+def rollup_change(kind, dims: Dims, before: list[Entry], after: list[Entry]) -> Counter:
+    """What the roll-up cells gain (or lose) when a site's events go from `before` to `after`."""
     delta = contributions(kind, dims, after)
     delta.subtract(contributions(kind, dims, before))
-    apply_rollup(session, Counter({k: v for k, v in delta.items() if v}))
+    return Counter({k: v for k, v in delta.items() if v})
+
+
+def project_site(session: Session, site: Site, before: list[Entry], after: list[Entry]) -> None:
+    """Update the site's projection (an ORM instance) and the roll-up to reflect `after` instead of `before`."""
+    kind = get_kind(site.kind)
+    for column, value in projection(kind, after).items():
+        setattr(site, column, value)
+    session.add(site)
+    apply_rollup(session, rollup_change(kind, _dims(site), before, after))
 
 
 def apply_rollup(session: Session, delta: Counter) -> None:
     """Add deltas to the roll-up cells (upsert; concurrent writers add, never overwrite)."""
     if not delta:
         return
-    dialect = session.bind.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.flush()  # the roll-up is written by Core on the session's connection, after what the ORM staged
     rows = [
         {
             "day": d,
@@ -275,12 +340,19 @@ def apply_rollup(session: Session, delta: Counter) -> None:
         }
         for (d, k, s, g, t, st, q), v in sorted(delta.items())
     ]
-    stmt = insert(RollupDelta)
-    stmt = stmt.on_conflict_do_update(
+    conn = session.connection()
+    conn.execute(_ROLLUP_UPSERT[conn.dialect.name], rows)
+
+
+def _rollup_upsert(upsert):
+    stmt = upsert(ROLLUP)
+    return stmt.on_conflict_do_update(
         index_elements=["day", "kind", "subdistrict", "segment", "track", "status", "quantity"],
-        set_={"delta": RollupDelta.__table__.c.delta + stmt.excluded.delta},
+        set_={"delta": ROLLUP.c.delta + stmt.excluded.delta},
     )
-    session.execute(stmt, rows)
+
+
+_ROLLUP_UPSERT = {"sqlite": _rollup_upsert(sqlite.insert), "postgresql": _rollup_upsert(postgresql.insert)}
 
 
 def _check_once_a_day(session: Session, site: Site, valid_at: datetime) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Response, jsonify, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,11 @@ from recovery.models_accounts import IdempotencyRecord
 from recovery.timeutil import now
 
 KEY_HEADER = "Idempotency-Key"
+RECORDS = IdempotencyRecord.__table__
+_INSERT = insert(RECORDS)
+_STORED = select(RECORDS.c.body_hash, RECORDS.c.status_code, RECORDS.c.response, RECORDS.c.headers).where(
+    RECORDS.c.user_id == bindparam("user_id"), RECORDS.c.key == bindparam("key")
+)
 
 
 def idempotency_key() -> str | None:
@@ -40,9 +45,8 @@ def replay(session: Session, user_id: int, key: str | None, digest: str) -> Resp
     """The stored response for this key, or None; a different request under the same key is refused."""
     if key is None:
         return None
-    record = session.scalar(
-        select(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
-    )
+    # Core on the session's connection: the lookup is on every write, and finds nothing nearly always
+    record = session.connection().execute(_STORED, {"user_id": user_id, "key": key}).first()
     if record is None:
         return None
     if record.body_hash != digest:
@@ -69,8 +73,10 @@ def remember(
     """Stage the response for this key in the caller's open transaction (committed with the change)."""
     if key is None:
         return
-    session.add(
-        IdempotencyRecord(
+    session.flush()
+    session.connection().execute(
+        _INSERT,
+        dict(
             user_id=user_id,
             key=key,
             method=request.method,
@@ -80,7 +86,7 @@ def remember(
             response=body,
             headers=headers or {},
             created_at=now(),
-        )
+        ),
     )
 
 

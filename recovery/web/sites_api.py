@@ -14,7 +14,7 @@ from recovery.errors import NotFoundError, PreconditionRequired, RecoveryError, 
 from recovery.geodata import SUBDISTRICT_ORDER, load_geodata
 from recovery.i18n import current_locale
 from recovery.kinds import KINDS, get_kind
-from recovery.ledger.record import record_site_event
+from recovery.ledger.record import record_site_event, sync_site
 from recovery.models import Event, Site, WorkItem
 from recovery.sites import draft_site, report_site
 from recovery.timeutil import now, parse_instant, zone_iso
@@ -259,8 +259,10 @@ def post_event(site_id: int):
         raise ValidationError("measures must be an object.")
     photos = _photo_ids(body)
     digest = idempotency.request_digest({**body, "if_match": expected})
-    # everything that needs no lock is parsed before the write lock is taken
+    # everything that needs no lock is parsed before the write lock is taken; the site read here is kept
+    # (taking the lock ends this read transaction) and brought up to date from what the write stored
     valid_at, position = _valid_at(body), _position(body)
+    session.expunge(site)
 
     def work():
         recorded = record_site_event(
@@ -279,6 +281,7 @@ def post_event(site_id: int):
             position=position,
             details={"photos": photos} if photos else None,
             commit=False,
+            client_id_unused=key is not None,  # run_once found no answer stored under this key
         )
         return _answer(recorded, site)
 
@@ -293,7 +296,12 @@ def _photo_ids(body: dict) -> list[str]:
 
 
 def _answer(recorded, site: Site) -> tuple[int, dict, dict]:
-    get_session().flush()
+    session = get_session()
+    session.flush()
+    if recorded.site_state is not None:
+        sync_site(site, recorded.site_state)
+    elif site not in session:
+        site = session.get(Site, site.id)
     zh = _zh()
     feature = site_feature(site, zh, may_change=True)
     body = {"event": event_dict(recorded.event, zh, site.kind), "site": feature, "flagged": recorded.flagged}
