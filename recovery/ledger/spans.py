@@ -17,6 +17,7 @@ from sqlalchemy import and_, bindparam, column, func, or_, select, table, text
 from sqlalchemy.orm import Session
 
 from recovery.db.types import UTCDateTime
+from recovery.kinds import KINDS
 from recovery.ledger.fold import STATUS_ACTIONS
 from recovery.models import Event
 
@@ -31,11 +32,35 @@ Cell = tuple[str, str, str, str, str, float | None]  # kind, sub-district, segme
 
 @dataclass
 class SpanCounts:
-    """The state as of T by cell: how many (site, track)s stand in each cell (the kinds kept per track are
-    listed per site instead: their overall status needs all of a site's tracks)."""
+    """The state as of T by cell: how many (site, track)s stand in each cell; for the kinds kept per track,
+    whose overall status needs all of a site's tracks, how many sites there are per (kind, sub-district,
+    segment) and how many of them have all their tracks in the last track status."""
 
     counts: Counter = field(default_factory=Counter)
-    tracked: list[tuple[int, int]] = field(default_factory=list)
+    #: (kind, sub-district, segment) -> (sites, sites with every track they have in its last status and at
+    #: least one track): the fold's `overall_status` counted in SQL, without a row per site
+    tracked: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
+
+
+def _tracked_sql(contains: str) -> str:
+    """Per (kind, sub-district, segment) of the kinds kept per track: sites, sites with a track, sites with a
+    track not (yet) in its last status. A site is done when it has a track and none not in the last status."""
+    last = " ".join(f"WHEN '{k.key}' THEN '{k.track_statuses[-1].key}'" for k in KINDS.values() if k.tracks)
+    last_of_kind = f"CASE c.kind {last} END" if last else "NULL"
+    return f"""SELECT c.kind, c.subdistrict, c.segment, count(DISTINCT sp.{SITE_COLUMN[contains]}),
+      count(DISTINCT CASE WHEN c.track <> '' THEN sp.{SITE_COLUMN[contains]} END),
+      count(DISTINCT CASE WHEN c.track <> '' AND c.status <> {last_of_kind} THEN sp.{SITE_COLUMN[contains]} END)
+    FROM status_span sp JOIN status_span_cell c ON c.id = -sp.{CELL_COLUMN[contains]}
+    WHERE {contains} AND sp.{CELL_COLUMN[contains]} < 0 AND sp.event_id NOT IN :outside
+    GROUP BY c.kind, c.subdistrict, c.segment"""
+
+
+def _read_tracked(session: Session, sql: str, params: dict, outside: list[int]) -> dict:
+    stmt = text(sql).bindparams(bindparam("outside", sorted(outside) or [0], expanding=True))
+    return {
+        (kind, sub, segment): (sites, with_tracks - not_last)
+        for kind, sub, segment, sites, with_tracks, not_last in session.execute(stmt, params)
+    }
 
 
 def cells(session: Session) -> dict[int, Cell]:
@@ -65,8 +90,7 @@ def as_of(session: Session, T: datetime) -> SpanCounts:
         )
         stmt = select(column("cell"), func.count()).select_from(table("status_span")).where(contains)
         result.counts.update(dict(session.execute(stmt.group_by(column("cell"))).all()))
-        tracked = select(column("site_id"), column("cell")).select_from(table("status_span"))
-        result.tracked = [tuple(row) for row in session.execute(tracked.where(contains, column("cell") < 0))]
+        result.tracked = _read_tracked(session, _PG_TRACKED, {"as_of": T}, [])
         return result
     # SQLite: the R*Tree holds whole seconds widened outwards (v0 = floor(from), v1 = floor(to) + 1), so the spans
     # with v0 <= s and v1 >= s + 1 (s = T's second) are a superset read from the tree's nodes alone. The only spans in it
@@ -78,14 +102,20 @@ def as_of(session: Session, T: datetime) -> SpanCounts:
         text("SELECT c0, count(*) FROM status_span WHERE v0 <= :s AND v1 >= :s1 GROUP BY c0"), near
     ):
         result.counts[number] += n
-    tracked = session.execute(
-        text("SELECT event_id, s0, c0 FROM status_span WHERE v0 <= :s AND v1 >= :s1 AND c0 < 0"), near
-    ).all()
     outside = {event_id: number for event_id, number in _not_containing(session, T, s)}
     for number in outside.values():
         result.counts[number] -= 1
-    result.tracked = [(site_id, number) for event_id, site_id, number in tracked if event_id not in outside]
+    result.tracked = _read_tracked(session, _SQLITE_TRACKED, near, list(outside))
     return result
+
+
+# the span table's site and cell columns, by the condition that finds the spans containing T
+_SQLITE_CONTAINS = "sp.v0 <= :s AND sp.v1 >= :s1"
+_PG_CONTAINS = "tstzrange(sp.valid_from, sp.valid_to, '(]') @> CAST(:as_of AS timestamptz)"
+SITE_COLUMN = {_SQLITE_CONTAINS: "s0", _PG_CONTAINS: "site_id"}
+CELL_COLUMN = {_SQLITE_CONTAINS: "c0", _PG_CONTAINS: "cell"}
+_SQLITE_TRACKED = _tracked_sql(_SQLITE_CONTAINS)
+_PG_TRACKED = _tracked_sql(_PG_CONTAINS)
 
 
 def _not_containing(session: Session, T: datetime, s: int) -> list[tuple[int, int]]:

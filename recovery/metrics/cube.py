@@ -141,22 +141,21 @@ def _status_from_spans(session: Session, cells: Counter, T: datetime) -> None:
     numbered = spans.cells(session)
     found = spans.as_of(session, T)
     for number, n in found.counts.items():
-        if number > 0 and n:  # the kinds kept per track are counted per site below
-            kind, sub, segment, track, status, level = numbered[number]
-            cells[(kind, sub, segment, track, status, "n")] += n
-            if level is not None:
-                cells[(kind, sub, segment, track, status, "level")] += n * level
-    per_site: dict[int, dict] = defaultdict(dict)
-    dims: dict[int, tuple] = {}
-    for site_id, number in found.tracked:
-        kind, sub, segment, track, status, _ = numbered[number]
-        dims[site_id] = (kind, sub, segment)
-        if track:  # a tracked site's own report (no track) only says it exists; its tracks make its status
-            per_site[site_id][track] = status
-            cells[(kind, sub, segment, track, status, "n")] += 1
-    for site_id, (kind, sub, segment) in dims.items():
-        status = overall_status(KINDS[kind], per_site.get(site_id, {}))
-        cells[(kind, sub, segment, "", status, "n")] += 1
+        if not n:
+            continue
+        kind, sub, segment, track, status, level = numbered[number]
+        if number < 0:
+            # a kind kept per track: its tracks count here; its own report (no track) only says the site
+            # exists, and the site's overall status is counted below
+            if track:
+                cells[(kind, sub, segment, track, status, "n")] += n
+            continue
+        cells[(kind, sub, segment, track, status, "n")] += n
+        if level is not None:
+            cells[(kind, sub, segment, track, status, "level")] += n * level
+    for (kind, sub, segment), (sites, done) in found.tracked.items():
+        cells[(kind, sub, segment, "", KINDS[kind].done_status, "n")] += done
+        cells[(kind, sub, segment, "", KINDS[kind].initial_status, "n")] += sites - done
 
 
 def _status_from_events(session: Session, cells: Counter, T: datetime, R: datetime) -> None:
