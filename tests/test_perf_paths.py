@@ -119,6 +119,12 @@ def test_ledger_and_rollup_match_a_brute_force_fold(session, geodata, seed):
     for R in recorded[:: max(1, len(recorded) // 8)]:
         T = GRID[-1] + timedelta(hours=1)
         assert _status_cells(cube_from_ledger(session, T, R).cells) == _brute_force(session, T, R), R
+    # R at or after the last record: the cutoff leaves nothing out, and the as-known-now path answers
+    for R in (recorded[-1], recorded[-1] + timedelta(days=1)):
+        for T in sorted(instants)[::5]:
+            cube = cube_from_ledger(session, T, R)
+            assert cube.known_at == R
+            assert _status_cells(cube.cells) == _brute_force(session, T, R), (T, R)
     for day in sorted({local_day(v) for v in valid_times}):
         ledger = cube_from_ledger(session, end_of_day(day)).cells
         rollup = cube_from_rollup(session, day).cells
@@ -187,3 +193,36 @@ def test_the_valid_time_index_follows_sites_and_is_checked_and_rebuilt(session, 
     rebuild(session)
     assert verify(session) == []
     assert _status_cells(cube_from_ledger(session, T).cells) == _brute_force(session, T)
+
+
+def test_a_cutoff_after_the_last_record_gives_what_the_cutoff_path_gives(session, geodata, monkeypatch):
+    """Every figure (flows, check-ins and work items too), not only the status counts: taking the as-known-now
+    path when nothing was recorded after R changes no cell."""
+    from recovery.metrics import cube as cube_module
+
+    _random_ledger(session, geodata, random.Random(7))
+    events = session.scalars(select(Event)).all()
+    R = max(e.recorded_at for e in events)
+    instants = sorted({e.valid_at for e in events})[::4] + [GRID[-1] + timedelta(hours=1)]
+    fast = {T: cube_from_ledger(session, T, R).cells for T in instants}
+    monkeypatch.setattr(cube_module, "_recorded_by", lambda _session, _R: False)
+    for T in instants:
+        assert fast[T] == cube_from_ledger(session, T, R).cells, T
+    monkeypatch.undo()
+    # a late change recorded after R, which happened before T: left out as known at R, counted as known now
+    community = session.scalars(select(Site).where(Site.kind == "residential_community")).one()
+    session.refresh(community)
+    water = (community.track_status or {}).get("water", "cut")
+    T = instants[-1]
+    record_site_event(
+        session,
+        community.id,
+        action="transition",
+        track="water",
+        to_status="restored" if water == "cut" else "cut",
+        actor="test",
+        valid_at=T - timedelta(minutes=30),
+        recorded_at=R + timedelta(hours=1),
+    )
+    assert cube_from_ledger(session, T, R).cells == fast[T]
+    assert cube_from_ledger(session, T).cells != fast[T]

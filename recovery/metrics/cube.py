@@ -126,15 +126,24 @@ def cube_from_ledger(session: Session, T: datetime, R: datetime | None = None) -
     latest status event recorded by R comes from the covering index of the events.
     """
     cells: Counter = Counter()
-    if R is None:
+    # nothing recorded after R (the usual case when a report is published: R is the moment of publishing):
+    # the cutoff leaves out nothing, and the state as known at R is the state as known now
+    cutoff = None if R is None or _recorded_by(session, R) else R
+    if cutoff is None:
         _status_from_spans(session, cells, T)
     else:
-        _status_from_events(session, cells, T, R)
-    _flows(session, cells, T, R)
-    _check_ins(session, cells, T, R)
+        _status_from_events(session, cells, T, cutoff)
+    _flows(session, cells, T, cutoff)
+    _check_ins(session, cells, T, cutoff)
     _teams(session, cells)
-    _work_items(session, cells, T, R)
+    _work_items(session, cells, T, cutoff)
     return Cube(Counter({k: v for k, v in cells.items() if v}), T, R, "ledger")
+
+
+def _recorded_by(session: Session, R: datetime) -> bool:
+    """Every event was recorded by R (one probe of `ix_event_recorded`)."""
+    latest = session.scalar(select(func.max(Event.recorded_at)))
+    return latest is None or latest <= R
 
 
 def _status_from_spans(session: Session, cells: Counter, T: datetime) -> None:
