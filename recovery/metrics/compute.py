@@ -72,9 +72,9 @@ def segment_matches(segment: str, filters: tuple[tuple[str, tuple[str, ...]], ..
 
 def select_total(cube: Cube, selector: Selector, subdistrict: str | None = None) -> float:
     total = 0.0
-    for (kind, sub, segment, track, status, quantity), value in cube.cells.items():
-        if kind != selector.kind or quantity != selector.quantity or track != selector.track:
-            continue
+    for (_kind, sub, segment, _track, status, quantity), value in cube.cells_of(
+        selector.kind, selector.quantity, selector.track
+    ):
         if subdistrict is not None and sub != subdistrict:
             continue
         if selector.status is not None and status not in selector.status:

@@ -4,7 +4,7 @@ computed either from the ledger (any valid time T, as known at any record time R
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Float, Integer, String, and_, bindparam, case, column, func, literal, select, text
@@ -32,6 +32,17 @@ class Cube:
     as_of: datetime
     known_at: datetime | None
     source: str
+    _by_selector: dict | None = field(default=None, init=False, repr=False, compare=False)
+
+    def cells_of(self, kind: str, quantity: str, track: str) -> list[tuple[CubeKey, float]]:
+        """The cells of one kind, quantity and track (what a metric's selector reads), indexed once per cube;
+        the cells are not changed after the cube is built."""
+        if self._by_selector is None:
+            index: dict[tuple[str, str, str], list] = {}
+            for key, value in self.cells.items():
+                index.setdefault((key[0], key[5], key[3]), []).append((key, value))
+            self._by_selector = index
+        return self._by_selector.get((kind, quantity, track), [])
 
     def total(self, **match: object) -> float:
         fields = ("kind", "subdistrict", "segment", "track", "status", "quantity")
