@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Float, Integer, String, and_, bindparam, case, column, func, literal, select, text
+from sqlalchemy import Float, Integer, String, and_, bindparam, case, column, func, literal, or_, select, text
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
@@ -338,15 +338,13 @@ def cube_from_rollup(session: Session, day: date) -> Cube:
         RollupDelta.quantity,
     )
     d = day.isoformat()
+    # one statement: the running totals up to the day, and the check-ins of that day alone (daily coverage)
     for *key, total in session.execute(
         select(*key_cols, func.sum(RollupDelta.delta))
-        .where(RollupDelta.day <= d, RollupDelta.quantity != literal("check_in"))
-        .group_by(*key_cols)
-    ):
-        cells[tuple(key)] += float(total)
-    for *key, total in session.execute(
-        select(*key_cols, func.sum(RollupDelta.delta))
-        .where(RollupDelta.day == d, RollupDelta.quantity == literal("check_in"))
+        .where(
+            RollupDelta.day <= d,
+            or_(RollupDelta.quantity != literal("check_in"), RollupDelta.day == d),
+        )
         .group_by(*key_cols)
     ):
         cells[tuple(key)] += float(total)
