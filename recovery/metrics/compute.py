@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -63,7 +64,10 @@ class Figure:
         }
 
 
+@functools.lru_cache(maxsize=4096)
 def segment_matches(segment: str, filters: tuple[tuple[str, tuple[str, ...]], ...]) -> bool:
+    """Whether a segment ("above_size=1;industry=…") passes a selector's filters (a few hundred distinct
+    pairs, asked for every cell of every figure: remembered)."""
     if not filters:
         return True
     pairs = dict(part.split("=", 1) for part in segment.split(";") if "=" in part)
