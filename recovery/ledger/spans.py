@@ -42,20 +42,21 @@ class SpanCounts:
     tracked: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
 
 
-def _tracked_sql(contains: str) -> str:
+def _tracked_sql(contains: str, site: str, cell: str) -> str:
     """Per (kind, sub-district, segment) of the kinds kept per track: sites, sites with a track, sites with a
     track not (yet) in its last status. A site is done when it has a track and none not in the last status."""
     last = " ".join(f"WHEN '{k.key}' THEN '{k.track_statuses[-1].key}'" for k in KINDS.values() if k.tracks)
     last_of_kind = f"CASE c.kind {last} END" if last else "NULL"
-    return f"""SELECT c.kind, c.subdistrict, c.segment, count(DISTINCT sp.{SITE_COLUMN[contains]}),
-      count(DISTINCT CASE WHEN c.track <> '' THEN sp.{SITE_COLUMN[contains]} END),
-      count(DISTINCT CASE WHEN c.track <> '' AND c.status <> {last_of_kind} THEN sp.{SITE_COLUMN[contains]} END)
-    FROM status_span sp JOIN status_span_cell c ON c.id = -sp.{CELL_COLUMN[contains]}
-    WHERE {contains} AND sp.{CELL_COLUMN[contains]} < 0 AND sp.event_id NOT IN :outside
+    return f"""SELECT c.kind, c.subdistrict, c.segment, count(DISTINCT sp.{site}),
+      count(DISTINCT CASE WHEN c.track <> '' THEN sp.{site} END),
+      count(DISTINCT CASE WHEN c.track <> '' AND c.status <> {last_of_kind} THEN sp.{site} END)
+    FROM status_span sp JOIN status_span_cell c ON c.id = -sp.{cell}
+    WHERE {contains} AND sp.{cell} < 0 AND sp.event_id NOT IN :outside
     GROUP BY c.kind, c.subdistrict, c.segment"""
 
 
 def _read_tracked(session: Session, sql: str, params: dict, outside: list[int]) -> dict:
+    # event ids start at 1: [0] stands for "none left out" (an empty IN list is not portable SQL)
     stmt = text(sql).bindparams(bindparam("outside", sorted(outside) or [0], expanding=True))
     return {
         (kind, sub, segment): (sites, with_tracks - not_last)
@@ -109,13 +110,11 @@ def as_of(session: Session, T: datetime) -> SpanCounts:
     return result
 
 
-# the span table's site and cell columns, by the condition that finds the spans containing T
-_SQLITE_CONTAINS = "sp.v0 <= :s AND sp.v1 >= :s1"
-_PG_CONTAINS = "tstzrange(sp.valid_from, sp.valid_to, '(]') @> CAST(:as_of AS timestamptz)"
-SITE_COLUMN = {_SQLITE_CONTAINS: "s0", _PG_CONTAINS: "site_id"}
-CELL_COLUMN = {_SQLITE_CONTAINS: "c0", _PG_CONTAINS: "cell"}
-_SQLITE_TRACKED = _tracked_sql(_SQLITE_CONTAINS)
-_PG_TRACKED = _tracked_sql(_PG_CONTAINS)
+# the spans containing T, and the span table's site and cell columns (the R*Tree's on SQLite)
+_SQLITE_TRACKED = _tracked_sql("sp.v0 <= :s AND sp.v1 >= :s1", site="s0", cell="c0")
+_PG_TRACKED = _tracked_sql(
+    "tstzrange(sp.valid_from, sp.valid_to, '(]') @> CAST(:as_of AS timestamptz)", site="site_id", cell="cell"
+)
 
 
 def _not_containing(session: Session, T: datetime, s: int) -> list[tuple[int, int]]:
