@@ -149,7 +149,11 @@ class EventMeasure(SQLModel, table=True):
     """The flow quantities of an event (m³ of silt, tonnes of garbage), one row each, for fast sums."""
 
     __tablename__ = "event_measure"
-    __table_args__ = (Index("ix_event_measure_valid", "key", "valid_at"),)
+    __table_args__ = (
+        Index("ix_event_measure_valid", "key", "valid_at"),
+        # migration 0007: the flows summed by cell from this index alone, in group order
+        Index("ix_event_measure_cell", "cell", "key", "valid_at", "value", "recorded_at"),
+    )
 
     event_id: int = Field(foreign_key="event.id", primary_key=True)
     key: str = Field(max_length=30, primary_key=True)
@@ -157,6 +161,9 @@ class EventMeasure(SQLModel, table=True):
     value: float
     valid_at: datetime | None = _utc(nullable=False)
     recorded_at: datetime | None = _utc(nullable=False)
+    #: the number of the site's (kind, sub-district, segment) in `measure_cell`; left NULL by the writers and
+    #: filled by a trigger (migration 0007), which also follows a site whose dims change
+    cell: int | None = None
 
 
 class RollupDelta(SQLModel, table=True):

@@ -19,7 +19,7 @@ from recovery.errors import RecoveryError, ValidationError
 from recovery.geodata import Geodata
 from recovery.kinds import MEASURES, clean_measures
 from recovery.ledger import fold as site_fold
-from recovery.ledger import spans
+from recovery.ledger import measures, spans
 from recovery.ledger.fold import Dims, Entry
 from recovery.ledger.record import body_hash, edit_site_columns
 from recovery.models import Event, EventMeasure, RollupDelta, Site, Team, WorkItem
@@ -500,6 +500,7 @@ def verify(session: Session, progress: Progress | None = None) -> list[str]:
                 f"{expected.rollup.get(key, 0.0)}"
             )
     problems += spans.differences(session)
+    problems += measures.differences(session)
     problems += _descriptive_differences(session, expected.descriptive)
     for item in session.scalars(select(WorkItem)).all():
         want = expected.work_items.get(item.id, workitems.WorkItemState())
@@ -540,6 +541,7 @@ def rebuild(session: Session, progress: Progress | None = None) -> int:
         session.execute(delete(RollupDelta))
         _insert_rollup(session, expected.rollup)
         spans.refill(session)
+        measures.refill(session)
         _rewrite_descriptive(session, expected.descriptive)
         for item in session.scalars(select(WorkItem)).all():
             workitems.project_work_item(item, expected.work_items.get(item.id, workitems.WorkItemState()))

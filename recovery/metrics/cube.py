@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from recovery import workitems
 from recovery.db.types import UTCDateTime
 from recovery.kinds import KINDS
-from recovery.ledger import spans
+from recovery.ledger import measures, spans
 from recovery.ledger.fold import STATUS_ACTIONS, overall_status
-from recovery.models import Event, EventMeasure, RollupDelta, Site, Team, WorkItem
+from recovery.models import Event, RollupDelta, Site, Team, WorkItem
 from recovery.timeutil import end_of_day, local_day, start_of_day
 
 # (kind, subdistrict, segment, track, status, quantity)
@@ -219,23 +219,10 @@ def _status_from_events(session: Session, cells: Counter, T: datetime, R: dateti
 
 
 def _flows(session, cells, T, R) -> None:
-    """Flow measures (m³ of silt, tonnes of garbage) summed up to T, per kind, sub-district and segment."""
-    conditions = [EventMeasure.valid_at < T]
-    if R is not None:
-        conditions.append(EventMeasure.recorded_at <= R)
-    for kind, sub, segment, key, total in session.execute(
-        select(
-            Site.kind,
-            func.coalesce(Site.subdistrict, ""),
-            Site.segment,
-            EventMeasure.key,
-            func.sum(EventMeasure.value),
-        )
-        .join(Site, Site.id == EventMeasure.site_id)
-        .where(*conditions)
-        .group_by(Site.kind, Site.subdistrict, Site.segment, EventMeasure.key)
-    ):
-        cells[(kind, sub, segment, "", "", key)] += float(total)
+    """Flow measures (m³ of silt, tonnes of garbage) summed up to T, per kind, sub-district and segment: by the
+    cell number each measure carries (migration 0007), without joining the sites."""
+    for kind, sub, segment, key, total in measures.flows(session, T, R):
+        cells[(kind, sub, segment, "", "", key)] += total
 
 
 def _check_ins(session, cells, T, R) -> None:
