@@ -178,22 +178,12 @@ class RollupDelta(SQLModel, table=True):
         UniqueConstraint(
             "day", "kind", "subdistrict", "segment", "track", "status", "quantity", name="uq_rollup_cell"
         ),
-        # migration 0003: in GROUP BY order with the summed value, so the roll-up is read without a sort
-        Index(
-            "ix_rollup_delta_cell",
-            "kind",
-            "subdistrict",
-            "segment",
-            "track",
-            "status",
-            "quantity",
-            "day",
-            "delta",
-        ),
+        # migration 0009: the deltas of the days up to D by cell number, read from this index alone
+        Index("ix_rollup_delta_day_cell", "day", "cell", "quantity", "delta"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    day: str = Field(max_length=10, index=True)  # YYYY-MM-DD in the zone's time zone
+    day: str = Field(max_length=10)  # YYYY-MM-DD in the zone's time zone
     kind: str = Field(max_length=30)
     subdistrict: str = Field(default="", max_length=20)
     segment: str = Field(default="", max_length=120)
@@ -201,3 +191,6 @@ class RollupDelta(SQLModel, table=True):
     status: str = Field(default="", max_length=30)
     quantity: str = Field(max_length=30)
     delta: float = 0.0
+    #: the number of (kind, sub-district, segment, track, status, quantity) in `rollup_cell`; left NULL by the
+    #: writers and filled by a trigger (migration 0009)
+    cell: int | None = None

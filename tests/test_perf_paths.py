@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import random
 from collections import Counter
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from shapely.geometry import mapping
@@ -303,3 +303,25 @@ def test_flows_are_summed_by_the_cell_each_measure_carries(session, geodata):
     rebuild(session)
     assert verify(session) == []
     assert _flow_cells(cube_from_ledger(session, T).cells) == _flows_by_join(session, T)
+
+
+def test_the_roll_up_is_summed_by_cell_numbers_that_verify_checks(session, geodata):
+    """`rollup_delta.cell` (migration 0009) is filled by a trigger on every write (new rows and upserts into
+    existing ones alike); a number that names another cell is found by `verify` and written again by `rebuild`."""
+    _random_ledger(session, geodata, random.Random(5))
+    assert session.scalar(text("SELECT count(*) FROM rollup_delta WHERE cell IS NULL")) == 0
+    assert verify(session) == []
+    days = sorted(set(session.scalars(text("SELECT day FROM rollup_delta")).all()))
+    before = {day: cube_from_rollup(session, date.fromisoformat(day)).cells for day in days}
+    for day in days:
+        assert _status_cells(before[day]) == _brute_force(session, end_of_day(date.fromisoformat(day)))
+    row_id, cell = session.execute(text("SELECT id, cell FROM rollup_delta ORDER BY id LIMIT 1")).one()
+    other = session.scalar(text("SELECT min(id) FROM rollup_cell WHERE id <> :c"), {"c": cell})
+    session.execute(text("UPDATE rollup_delta SET cell = :o WHERE id = :id"), {"o": other, "id": row_id})
+    session.commit()
+    problems = verify(session)
+    assert any(f"cell number {other} is not its cell" in p for p in problems), problems
+    assert any(cube_from_rollup(session, date.fromisoformat(d)).cells != before[d] for d in days)
+    rebuild(session)
+    assert verify(session) == []
+    assert {day: cube_from_rollup(session, date.fromisoformat(day)).cells for day in days} == before

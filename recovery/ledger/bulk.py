@@ -464,6 +464,20 @@ def _rewrite_descriptive(session: Session, edits: dict[int, dict[str, Any]]) -> 
         session.execute(update(Site).where(Site.id == site_id).values(**edit_site_columns(values)))
 
 
+def rollup_cell_differences(session: Session, limit: int = 20) -> list[str]:
+    """Roll-up rows whose cell number (migration 0009) is missing or names another cell."""
+    dims = ("kind", "subdistrict", "segment", "track", "status", "quantity")
+    differs = " OR ".join(f"c.{d} <> r.{d}" for d in dims)
+    rows = session.execute(
+        text(
+            "SELECT r.day, r.kind, r.subdistrict, r.segment, r.track, r.status, r.quantity, r.cell "
+            f"FROM rollup_delta r LEFT JOIN rollup_cell c ON c.id = r.cell WHERE c.id IS NULL OR {differs} "
+            f"ORDER BY r.id LIMIT {limit}"
+        )
+    ).all()
+    return [f"roll-up {tuple(row[:7])!r}: cell number {row[7]!r} is not its cell" for row in rows]
+
+
 def stored_rollup(session: Session) -> Counter:
     rows = session.execute(
         select(
@@ -499,6 +513,7 @@ def verify(session: Session, progress: Progress | None = None) -> list[str]:
                 f"roll-up {key}: stored {have_rollup.get(key, 0.0)}, ledger says "
                 f"{expected.rollup.get(key, 0.0)}"
             )
+    problems += rollup_cell_differences(session)
     problems += spans.differences(session)
     problems += measures.differences(session)
     problems += _descriptive_differences(session, expected.descriptive)

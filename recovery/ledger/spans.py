@@ -13,10 +13,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, bindparam, column, func, or_, select, table, text
+from sqlalchemy import and_, bindparam, or_, select, text
 from sqlalchemy.orm import Session
 
-from recovery.db.types import UTCDateTime
 from recovery.kinds import KINDS
 from recovery.ledger.fold import STATUS_ACTIONS
 from recovery.models import Event
@@ -37,61 +36,63 @@ class SpanCounts:
     segment) and how many of them have all their tracks in the last track status."""
 
     counts: Counter = field(default_factory=Counter)
+    #: the cells of the numbers counted, by number
+    names: dict[int, Cell] = field(default_factory=dict)
     #: (kind, sub-district, segment) -> (sites, sites with every track they have in its last status and at
     #: least one track): the fold's `overall_status` counted in SQL, without a row per site
     tracked: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
 
 
-def _tracked_sql(contains: str, site: str, cell: str) -> str:
+def _tracked_sql(contains: str, site: str, cell: str, exclude: bool) -> str:
     """Per (kind, sub-district, segment) of the kinds kept per track: sites, sites with a track, sites with a
-    track not (yet) in its last status. A site is done when it has a track and none not in the last status."""
+    track not (yet) in its last status. A site is done when it has a track and none not in the last status.
+    The spans are grouped by site once (one sort); all of a site's spans lie in cells of its own dims, so any
+    one of them names the site's (kind, sub-district, segment). With `exclude`, the spans whose event ids are
+    bound as `outside` are left out."""
     last = " ".join(f"WHEN '{k.key}' THEN '{k.track_statuses[-1].key}'" for k in KINDS.values() if k.tracks)
     last_of_kind = f"CASE c.kind {last} END" if last else "NULL"
-    return f"""SELECT c.kind, c.subdistrict, c.segment, count(DISTINCT sp.{site}),
-      count(DISTINCT CASE WHEN c.track <> '' THEN sp.{site} END),
-      count(DISTINCT CASE WHEN c.track <> '' AND c.status <> {last_of_kind} THEN sp.{site} END)
-    FROM status_span sp JOIN status_span_cell c ON c.id = -sp.{cell}
-    WHERE {contains} AND sp.{cell} < 0 AND sp.event_id NOT IN :outside
+    return f"""SELECT c.kind, c.subdistrict, c.segment, count(*), sum(has_track), sum(not_last) FROM (
+      SELECT max(-sp.{cell}) AS any_cell, max(CASE WHEN c.track <> '' THEN 1 ELSE 0 END) AS has_track,
+        max(CASE WHEN c.track <> '' AND c.status <> {last_of_kind} THEN 1 ELSE 0 END) AS not_last
+      FROM status_span sp JOIN status_span_cell c ON c.id = -sp.{cell}
+      WHERE {contains} AND sp.{cell} < 0{" AND sp.event_id NOT IN :outside" if exclude else ""}
+      GROUP BY sp.{site}) AS per_site
+    JOIN status_span_cell c ON c.id = per_site.any_cell
     GROUP BY c.kind, c.subdistrict, c.segment"""
 
 
-def _read_tracked(session: Session, sql: str, params: dict, outside: list[int]) -> dict:
-    # event ids start at 1: [0] stands for "none left out" (an empty IN list is not portable SQL)
-    stmt = text(sql).bindparams(bindparam("outside", sorted(outside) or [0], expanding=True))
+def _read_tracked(session: Session, sql: str, params: dict, outside: list[int] | None = None) -> dict:
+    stmt = text(sql)
+    if outside is not None:
+        # event ids start at 1: [0] stands for "none left out" (an empty IN list is not portable SQL)
+        stmt = stmt.bindparams(bindparam("outside", sorted(outside) or [0], expanding=True))
     return {
         (kind, sub, segment): (sites, with_tracks - not_last)
         for kind, sub, segment, sites, with_tracks, not_last in session.execute(stmt, params)
     }
 
 
-def cells(session: Session) -> dict[int, Cell]:
-    """Every cell by its number (negative for the kinds kept per track)."""
-    tracked = set(session.execute(text("SELECT kind FROM status_span_tracked")).scalars())
-    out: dict[int, Cell] = {}
-    for id_, kind, sub, segment, track, status, level in session.execute(
-        text("SELECT id, kind, subdistrict, segment, track, status, level FROM status_span_cell")
-    ):
-        out[-id_ if kind in tracked else id_] = (
-            kind,
-            sub,
-            segment,
-            track,
-            status,
-            None if level < 0 else level,
-        )
-    return out
+def _count_named(session: Session, result: SpanCounts, contains: str, cell: str, params: dict) -> None:
+    """Count the spans that `contains` selects by cell number, grouped first and then named (one statement)."""
+    rows = session.execute(
+        text(
+            f"SELECT g.number, g.n, c.kind, c.subdistrict, c.segment, c.track, c.status, c.level FROM ("
+            f"SELECT {cell} AS number, count(*) AS n FROM status_span WHERE {contains} GROUP BY {cell}) AS g "
+            "JOIN status_span_cell c ON c.id = abs(g.number)"
+        ),
+        params,
+    )
+    for number, n, kind, sub, segment, track, status, level in rows:
+        result.counts[number] += n
+        result.names[number] = (kind, sub, segment, track, status, None if level < 0 else level)
 
 
 def as_of(session: Session, T: datetime) -> SpanCounts:
     """Count the spans that contain T (each (site, track)'s latest status event with valid_at < T) by cell."""
     result = SpanCounts()
     if session.bind.dialect.name == "postgresql":
-        contains = text("tstzrange(valid_from, valid_to, '(]') @> CAST(:as_of AS timestamptz)").bindparams(
-            bindparam("as_of", T, type_=UTCDateTime())
-        )
-        stmt = select(column("cell"), func.count()).select_from(table("status_span")).where(contains)
-        result.counts.update(dict(session.execute(stmt.group_by(column("cell"))).all()))
-        result.tracked = _read_tracked(session, _PG_TRACKED, {"as_of": T}, [])
+        _count_named(session, result, _PG_CONTAINS.replace("sp.", ""), "cell", {"as_of": T})
+        result.tracked = _read_tracked(session, _PG_TRACKED, {"as_of": T})
         return result
     # SQLite: the R*Tree holds whole seconds widened outwards (v0 = floor(from), v1 = floor(to) + 1), so the spans
     # with v0 <= s and v1 >= s + 1 (s = T's second) are a superset read from the tree's nodes alone. The only spans in it
@@ -99,10 +100,7 @@ def as_of(session: Session, T: datetime) -> SpanCounts:
     # (they start or end within it): those few are decided by their exact bounds.
     s = math.floor((T - EPOCH).total_seconds())
     near = {"s": s, "s1": s + 1}
-    for number, n in session.execute(
-        text("SELECT c0, count(*) FROM status_span WHERE v0 <= :s AND v1 >= :s1 GROUP BY c0"), near
-    ):
-        result.counts[number] += n
+    _count_named(session, result, _SQLITE_CONTAINS.replace("sp.", ""), "c0", near)
     outside = {event_id: number for event_id, number in _not_containing(session, T, s)}
     for number in outside.values():
         result.counts[number] -= 1
@@ -111,10 +109,11 @@ def as_of(session: Session, T: datetime) -> SpanCounts:
 
 
 # the spans containing T, and the span table's site and cell columns (the R*Tree's on SQLite)
-_SQLITE_TRACKED = _tracked_sql("sp.v0 <= :s AND sp.v1 >= :s1", site="s0", cell="c0")
-_PG_TRACKED = _tracked_sql(
-    "tstzrange(sp.valid_from, sp.valid_to, '(]') @> CAST(:as_of AS timestamptz)", site="site_id", cell="cell"
-)
+_SQLITE_CONTAINS = "sp.v0 <= :s AND sp.v1 >= :s1"
+#: PostgreSQL: the range column of migration 0008, so that both counts are index-only scans
+_PG_CONTAINS = "sp.span @> CAST(:as_of AS timestamptz)"
+_SQLITE_TRACKED = _tracked_sql(_SQLITE_CONTAINS, site="s0", cell="c0", exclude=True)
+_PG_TRACKED = _tracked_sql(_PG_CONTAINS, site="site_id", cell="cell", exclude=False)
 
 
 def _not_containing(session: Session, T: datetime, s: int) -> list[tuple[int, int]]:

@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Float, Integer, String, and_, bindparam, case, column, func, literal, or_, select, text
+from sqlalchemy import Float, Integer, String, and_, bindparam, case, column, func, literal, select, text
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
@@ -16,7 +16,7 @@ from recovery.db.types import UTCDateTime
 from recovery.kinds import KINDS
 from recovery.ledger import measures, spans
 from recovery.ledger.fold import STATUS_ACTIONS, overall_status
-from recovery.models import Event, RollupDelta, Site, Team, WorkItem
+from recovery.models import Event, Site, WorkItem
 from recovery.timeutil import end_of_day, local_day, start_of_day
 
 # (kind, subdistrict, segment, track, status, quantity)
@@ -158,12 +158,11 @@ def _recorded_by(session: Session, R: datetime) -> bool:
 
 
 def _status_from_spans(session: Session, cells: Counter, T: datetime) -> None:
-    numbered = spans.cells(session)
     found = spans.as_of(session, T)
     for number, n in found.counts.items():
         if not n:
             continue
-        kind, sub, segment, track, status, level = numbered[number]
+        kind, sub, segment, track, status, level = found.names[number]
         if number < 0:
             # a kind kept per track: its tracks count here; its own report (no track) only says the site
             # exists, and the site's overall status is counted below
@@ -247,15 +246,19 @@ def _check_ins(session, cells, T, R) -> None:
         cells[(kind, sub, segment, "", "", "check_in")] += n
 
 
+#: teams (rescue forces and crews) as cube rows (kind, sub-district, segment, track, status, quantity, value):
+#: registered, not changed by events, so counted as they stand
+_TEAMS = " UNION ALL ".join(
+    f"SELECT 'team', coalesce(subdistrict, ''), 'type=' || type, '', '', '{quantity}', "
+    f"CAST({value} AS double precision) FROM team GROUP BY type, subdistrict"
+    for quantity, value in (("n", "count(*)"), ("members", "coalesce(sum(members), 0)"))
+)
+
+
 def _teams(session, cells) -> None:
     """Teams (rescue forces and crews) are registered, not changed by events: counted as they stand."""
-    for team_type, sub, n, members in session.execute(
-        select(Team.type, func.coalesce(Team.subdistrict, ""), func.count(), func.sum(Team.members)).group_by(
-            Team.type, Team.subdistrict
-        )
-    ):
-        cells[("team", sub, f"type={team_type}", "", "", "n")] += n
-        cells[("team", sub, f"type={team_type}", "", "", "members")] += int(members or 0)
+    for *key, value in session.execute(text(_TEAMS)):
+        cells[tuple(key)] += int(value)
 
 
 def _work_items(session, cells, T, R) -> None:
@@ -313,29 +316,21 @@ def _work_items(session, cells, T, R) -> None:
             cells[(*base, state.status, "overdue_resolve")] += 1
 
 
+#: the roll-up's running totals up to the day and the check-ins of that day alone (daily coverage), summed by
+#: cell number from `ix_rollup_delta_day_cell` alone, then named (a few hundred cells); and the teams, in the
+#: same round trip
+_ROLLUP_BY_CELL = text(
+    "SELECT c.kind, c.subdistrict, c.segment, c.track, c.status, c.quantity, g.total FROM ("
+    "SELECT cell, sum(delta) AS total FROM rollup_delta WHERE day <= :day AND (quantity <> 'check_in' OR day = :day) "
+    f"GROUP BY cell) AS g JOIN rollup_cell c ON c.id = g.cell UNION ALL {_TEAMS}"
+)
+
+
 def cube_from_rollup(session: Session, day: date) -> Cube:
     """The state at the end of `day` from the daily roll-up: a sum over a few thousand rows."""
     cells: Counter = Counter()
-    key_cols = (
-        RollupDelta.kind,
-        RollupDelta.subdistrict,
-        RollupDelta.segment,
-        RollupDelta.track,
-        RollupDelta.status,
-        RollupDelta.quantity,
-    )
-    d = day.isoformat()
-    # one statement: the running totals up to the day, and the check-ins of that day alone (daily coverage)
-    for *key, total in session.execute(
-        select(*key_cols, func.sum(RollupDelta.delta))
-        .where(
-            RollupDelta.day <= d,
-            or_(RollupDelta.quantity != literal("check_in"), RollupDelta.day == d),
-        )
-        .group_by(*key_cols)
-    ):
+    for *key, total in session.execute(_ROLLUP_BY_CELL, {"day": day.isoformat()}):
         cells[tuple(key)] += float(total)
     T = end_of_day(day)
-    _teams(session, cells)
     _work_items(session, cells, T, None)
     return Cube(Counter({k: v for k, v in cells.items() if abs(v) > 1e-9}), T, None, "rollup")
