@@ -352,6 +352,7 @@ def run_row(name: str, args, say) -> dict:
     with Server(url, workers, threads, env, log) as server:
         baseline = measure(server.port, token, site_ids, "baseline", args)
         updates = measure(server.port, token, site_ids, "updates", args)
+        ceiling = wrk_baseline(server.port, args)
     verify_problems = check(url, len(site_ids))
     row = {
         "name": name,
@@ -368,6 +369,15 @@ def run_row(name: str, args, say) -> dict:
             f"p95 {result['p95_ms']:6.1f}  p99 {result['p99_ms']:6.1f}  max {result['max_ms']:7.1f} ms  "
             f"ok {result['ok']:>6}  errors {result['errors'] or 0}"
         )
+    if ceiling is None:
+        say(f"{name:<18} wrk       not installed (apt-get install wrk): no C-client ceiling for this row")
+    else:
+        say(
+            f"{name:<18} wrk       {ceiling['rate']:>8.1f}/s  p50 {ceiling['p50_ms']:6.1f}  "
+            f"p99 {ceiling['p99_ms']:6.1f} ms  (the baseline driven by wrk, a C client using next to no CPU: "
+            f"what any endpoint of this server can answer at most)"
+        )
+    row["baseline_wrk"] = ceiling
     ratio = updates["rate"] / baseline["rate"] if baseline["rate"] else float("nan")
     say(
         f"{name:<18} ratio     updates/baseline = {ratio:.2f}  (ledger verify: {len(verify_problems)} problems)"
@@ -380,6 +390,37 @@ def run_row(name: str, args, say) -> dict:
         )
     row["ratio"] = ratio
     return row
+
+
+_WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk_baseline(port: int, args) -> dict | None:
+    """POST /bench/baseline from wrk (Debian's package, written in C) with the same number of connections: the
+    rate the server gives an endpoint that does almost nothing when the load generator takes almost no CPU.
+    None when wrk is not installed (it is a benchmark's tool, not a dependency)."""
+    import re
+    import shutil
+
+    if shutil.which("wrk") is None:
+        return None
+    script = RESULTS_DIR / "updates-wrk-post.lua"
+    script.write_text('wrk.method = "POST"\n')
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{args.clients}", f"-d{args.duration:.0f}s", "--latency", "-s", str(script),
+         f"http://127.0.0.1:{port}/bench/baseline"],
+        capture_output=True, text=True, timeout=args.duration + 60, check=True,
+    ).stdout  # fmt: skip
+    latency = {
+        p: float(v) * _WRK_UNITS[u]
+        for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    }
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return {
+        "rate": rate,
+        "p50_ms": latency.get("50", float("nan")),
+        "p99_ms": latency.get("99", float("nan")),
+    }
 
 
 def check(url: str, sites: int) -> list[str]:
