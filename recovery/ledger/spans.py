@@ -77,7 +77,7 @@ def _count_named(session: Session, result: SpanCounts, contains: str, cell: str,
     rows = session.execute(
         text(
             f"SELECT g.number, g.n, c.kind, c.subdistrict, c.segment, c.track, c.status, c.level FROM ("
-            f"SELECT {cell} AS number, count(*) AS n FROM status_span WHERE {contains} GROUP BY {cell}) AS g "
+            f"SELECT sp.{cell} AS number, count(*) AS n FROM status_span sp WHERE {contains} GROUP BY sp.{cell}) AS g "
             "JOIN status_span_cell c ON c.id = abs(g.number)"
         ),
         params,
@@ -91,7 +91,7 @@ def as_of(session: Session, T: datetime) -> SpanCounts:
     """Count the spans that contain T (each (site, track)'s latest status event with valid_at < T) by cell."""
     result = SpanCounts()
     if session.bind.dialect.name == "postgresql":
-        _count_named(session, result, _PG_CONTAINS.replace("sp.", ""), "cell", {"as_of": T})
+        _count_named(session, result, _PG_CONTAINS, "cell", {"as_of": T})
         result.tracked = _read_tracked(session, _PG_TRACKED, {"as_of": T})
         return result
     # SQLite: the R*Tree holds whole seconds widened outwards (v0 = floor(from), v1 = floor(to) + 1), so the spans
@@ -100,7 +100,7 @@ def as_of(session: Session, T: datetime) -> SpanCounts:
     # (they start or end within it): those few are decided by their exact bounds.
     s = math.floor((T - EPOCH).total_seconds())
     near = {"s": s, "s1": s + 1}
-    _count_named(session, result, _SQLITE_CONTAINS.replace("sp.", ""), "c0", near)
+    _count_named(session, result, _SQLITE_CONTAINS, "c0", near)
     outside = {event_id: number for event_id, number in _not_containing(session, T, s)}
     for number in outside.values():
         result.counts[number] -= 1
