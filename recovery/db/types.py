@@ -10,7 +10,7 @@ from geoalchemy2 import Geometry as PostGISGeometry
 from geoalchemy2.elements import WKBElement
 from geoalchemy2.shape import to_shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import JSON, DateTime, LargeBinary
+from sqlalchemy import JSON, DateTime, LargeBinary, TextClause, bindparam
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
@@ -74,3 +74,12 @@ class UTCDateTime(TypeDecorator):
 
 #: JSON documents: JSONB on PostgreSQL so they can be indexed and queried, JSON text on SQLite.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def bind_instants(stmt: TextClause, **instants: datetime | None) -> TextClause:
+    """Bind the instants given (None: that parameter is not in the statement) as UTC timestamps of a textual
+    statement, stored as each database stores them (text in SQLAlchemy's format on SQLite)."""
+    given = [
+        bindparam(name, value, type_=UTCDateTime()) for name, value in instants.items() if value is not None
+    ]
+    return stmt.bindparams(*given)

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from recovery.db.types import UTCDateTime
+from recovery.db.types import bind_instants
 
 #: the cell number each measure should carry, by its site's dims as they stand
 _EXPECTED = """SELECT m.event_id, m.key, c.id AS cell FROM event_measure m JOIN site s ON s.id = m.site_id
@@ -26,9 +26,8 @@ def flows(session: Session, T: datetime, R: datetime | None = None) -> list[tupl
         "SELECT cell, key, sum(value) AS total FROM event_measure "
         f"WHERE valid_at < :as_of{cutoff} GROUP BY cell, key) AS g "
         "JOIN measure_cell c ON c.id = g.cell"
-    ).bindparams(bindparam("as_of", T, type_=UTCDateTime()))
-    if R is not None:
-        stmt = stmt.bindparams(bindparam("known_at", R, type_=UTCDateTime()))
+    )
+    stmt = bind_instants(stmt, as_of=T, known_at=R)
     return [
         (kind, sub, segment, key, float(total)) for kind, sub, segment, key, total in session.execute(stmt)
     ]

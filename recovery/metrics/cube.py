@@ -7,12 +7,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Float, Integer, String, and_, bindparam, case, column, func, literal, select, text
+from sqlalchemy import Float, Integer, String, and_, case, column, func, literal, select, text
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
 from recovery import workitems
-from recovery.db.types import UTCDateTime
+from recovery.db.types import bind_instants
 from recovery.kinds import KINDS
 from recovery.ledger import measures, spans
 from recovery.ledger.fold import STATUS_ACTIONS, overall_status
@@ -118,15 +118,17 @@ def _latest_per_track(session: Session, T: datetime, R: datetime | None):
         "event.level AS level, max(event.valid_at || (event.id + 1000000000000)) AS latest_key "
         f"FROM event INDEXED BY ix_event_latest WHERE {_STATUS_EVENT} AND event.valid_at < :as_of{cutoff} "
         "GROUP BY event.site_id, event.track"
-    ).bindparams(bindparam("as_of", T, type_=UTCDateTime()))
-    if R is not None:
-        stmt = stmt.bindparams(bindparam("known_at", R, type_=UTCDateTime()))
-    return stmt.columns(
-        column("site_id", Integer),
-        column("track", String),
-        column("to_status", String),
-        column("level", Float),
-    ).subquery("latest")
+    )
+    return (
+        bind_instants(stmt, as_of=T, known_at=R)
+        .columns(
+            column("site_id", Integer),
+            column("track", String),
+            column("to_status", String),
+            column("level", Float),
+        )
+        .subquery("latest")
+    )
 
 
 def cube_from_ledger(session: Session, T: datetime, R: datetime | None = None) -> Cube:
