@@ -6,6 +6,7 @@ The lists are the records behind the registry's overdue figures for the same mom
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -23,10 +24,22 @@ LISTS = (
 )
 
 
-def overdue_by_unit(session: Session, as_of: datetime) -> dict[str, list[dict]]:
+@dataclass(frozen=True)
+class OverdueUnit:
+    """One responsible unit and its overdue items, oldest first.
+
+    A dataclass, and its list is not called `items`: a template reading `unit.items` of a dict gets the dict's
+    method, not the list (the dashboard answered 500 as soon as any item was overdue).
+    """
+
+    unit: str
+    work_items: list[dict]
+
+
+def overdue_by_unit(session: Session, as_of: datetime) -> dict[str, list[OverdueUnit]]:
     """For each list, the responsible units, each with its overdue items oldest first; units with the oldest
     item first."""
-    out: dict[str, list[dict]] = {}
+    out: dict[str, list[OverdueUnit]] = {}
     for name, metric, severity in LISTS:
         ids = [r["id"] for r in records_for(session, metric, as_of)]
         items = session.scalars(select(WorkItem).where(WorkItem.id.in_(ids))).all() if ids else []
@@ -47,7 +60,7 @@ def overdue_by_unit(session: Session, as_of: datetime) -> dict[str, list[dict]]:
                 }
             )
         out[name] = [
-            {"unit": unit, "items": rows}
+            OverdueUnit(unit, rows)
             for unit, rows in sorted(units.items(), key=lambda u: u[1][0]["opened_at"])
         ]
     return out
