@@ -10,6 +10,7 @@ RecoveryError (500)
 ├── PreconditionFailed (412)     If-Match names a version the site no longer has
 ├── PreconditionRequired (428)   a change to a site without If-Match
 └── IdempotencyError (422)       a client event id reused with a different body
+├── PayloadTooLarge (413)        a request body over its route's limit (recovery.web.limits)
 
 Messages are written in English with `%(name)s` placeholders; `translated()` renders them through the catalogue,
 with site kinds and statuses shown by their labels, so a caller gets the whole message in their language.
@@ -104,3 +105,8 @@ class PreconditionRequired(RecoveryError):
 class IdempotencyError(RecoveryError):
     http_status = 422
     code = "idempotency_conflict"
+class PayloadTooLarge(RecoveryError):
+    http_status = 413
+    code = "payload_too_large"
+
+

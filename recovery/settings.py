@@ -115,6 +115,13 @@ def load_settings(
     environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
 ) -> dict:
     """Return the settings as a dict, from defaults, then the environment, then explicit overrides.
+    Setting(
+        "MAX_FORM_KB",
+        64,
+        "Largest body of a form (sign-in, publish, confirm) accepted, in kilobytes. Photos and imports have "
+        "their own limits; every body is cut off at its limit while it is read.",
+        int,
+    ),
 
     A value that does not parse raises `ConfigError` at start-up rather than misbehaving later.
     """

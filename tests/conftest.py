@@ -229,9 +229,16 @@ def seeded_session(seeded_url):
     engine.dispose()
 
 
-def _app(url: str, folder: Path):
+def _app(url: str, folder: Path, **settings):
+    """The app on `url`, photos under `folder`; `settings` override more settings by name."""
     app = create_app(
-        {"DATABASE_URL": url, "TESTING": True, "SECURE_COOKIES": False, "PHOTO_DIR": str(folder / "photos")}
+        {
+            "DATABASE_URL": url,
+            "TESTING": True,
+            "SECURE_COOKIES": False,
+            "PHOTO_DIR": str(folder / "photos"),
+            **settings,
+        }
     )
     yield app
     app.extensions["recovery.engine"].dispose()

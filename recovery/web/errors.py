@@ -14,7 +14,7 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
-def _respond(status: int, code: str, message: str):
+def respond(status: int, code: str, message: str):
     if wants_json():
         response = jsonify({"error": {"code": code, "status": status, "message": message}})
         response.status_code = status
@@ -27,11 +27,11 @@ def init_app(app: Flask) -> None:
     def _recovery_error(exc: RecoveryError):
         if exc.http_status == 401 and not wants_json() and request.method == "GET":
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        return _respond(exc.http_status, exc.code, exc.translated())
+        return respond(exc.http_status, exc.code, exc.translated())
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError):
-        return _respond(
+        return respond(
             400,
             "csrf_failed",
             translate(
@@ -42,9 +42,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
-        return _respond(exc.code or 500, code, translate(exc.name or "Error"))
+        return respond(exc.code or 500, code, translate(exc.name or "Error"))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # pragma: no cover - the suite fails on any 500 it sees
         app.logger.exception("unhandled error")
-        return _respond(500, "internal_error", translate("Internal Server Error"))
+        return respond(500, "internal_error", translate("Internal Server Error"))
