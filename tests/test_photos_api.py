@@ -119,3 +119,18 @@ def test_reporters_cannot_upload_and_scope_applies(client, site_id):
             headers={**auth(who), "Upload-Id": uuid.uuid4().hex},
         )
         assert response.status_code == status
+
+
+def test_long_upload_ids_that_differ_only_at_the_end_are_two_uploads(client, site_id):
+    """The partial file's name was the id cut to 100 characters: the second upload wrote into the first's."""
+    first, second = jpeg_bytes((640, 480)), jpeg_bytes((320, 240))
+    ids = ["a" * 99 + "1", "a" * 99 + "2"]
+    assert put_chunk(client, site_id, ids[0], first[:500], 0, len(first)).get_json()["received"] == 500
+    status = client.get(f"/api/v1/sites/{site_id}/photos/{ids[1]}", headers=auth("field")).get_json()
+    assert status == {"received": 0, "complete": False}
+    assert put_chunk(client, site_id, ids[1], second[:700], 0, len(second)).get_json()["received"] == 700
+    done = [
+        put_chunk(client, site_id, ids[0], first[500:], 500, len(first)).get_json()["photo"],
+        put_chunk(client, site_id, ids[1], second[700:], 700, len(second)).get_json()["photo"],
+    ]
+    assert [(p["upload_id"], p["width"]) for p in done] == [(ids[0], 640), (ids[1], 320)]

@@ -329,3 +329,26 @@ def test_my_sites_most_urgent_first(client, geodata):
 def test_user_text_is_returned_as_data(client, fengyang_point):
     site = new_site(client, position=fengyang_point, name="<img src=x onerror=alert(1)>")
     assert site["properties"]["name"] == "<img src=x onerror=alert(1)>"
+
+
+def test_long_idempotency_keys_that_differ_only_at_the_end_are_two_changes(app, client, fengyang_point):
+    """The ledger's client id is derived from the key; a key too long for its column is hashed, never cut."""
+    site_id = new_site(client, position=fengyang_point)["properties"]["id"]
+    keys = ["k" * 199 + "1", "k" * 199 + "2"]
+    first = post_event(client, site_id, {"status": "secured", "note": "一"}, version=1, key=keys[0])
+    second = post_event(client, site_id, {"status": "repairing", "note": "二"}, version=2, key=keys[1])
+    assert (first.status_code, second.status_code) == (201, 201), second.get_json()
+    assert first.get_json()["event"]["id"] != second.get_json()["event"]["id"]
+    with db(app) as session:
+        client_ids = session.scalars(select(Event.client_id).where(Event.client_id.is_not(None))).all()
+    assert len(set(client_ids)) == 3 and all(len(c) <= 100 for c in client_ids)
+
+
+def test_a_client_event_id_longer_than_its_column_is_refused(app, fengyang_point):
+    from recovery.errors import ValidationError
+    from recovery.ledger.record import record_site_event
+    from recovery.timeutil import now
+
+    site_id = new_site(app.test_client(), position=fengyang_point)["properties"]["id"]
+    with db(app) as session, pytest.raises(ValidationError):
+        record_site_event(session, site_id, action="note", actor="测试", valid_at=now(), client_id="c" * 101)

@@ -22,6 +22,7 @@ from recovery.errors import RecoveryError, ValidationError
 from recovery.geodata import SUBDISTRICT_ORDER
 from recovery.models import Team
 from recovery.models_accounts import ROLES, ApiToken, LoginAttempt, User
+from recovery.scope import may_change as may_change_site
 from recovery.timeutil import now
 
 #: failed sign-ins allowed per user name, and per address, within the window before refusing for a while
@@ -66,14 +67,8 @@ class Account(UserMixin):
         return str(self.id)
 
     def may_change(self, site) -> bool:
-        """Commanders and admins change any site; field users only those in their scope; reporters none."""
-        if self.role in ("commander", "admin"):
-            return True
-        if self.role != "field":
-            return False
-        return (site.subdistrict in self.subdistricts) or (
-            site.team_id is not None and site.team_id in self.team_ids
-        )
+        """Whether this user may change `site`: the rule is `recovery.scope`'s."""
+        return may_change_site(self, site)
 
 
 def account_of(session: Session, user: User, via_token: bool = False) -> Account:

@@ -27,6 +27,7 @@ from recovery.errors import (
 from recovery.kinds import MEASURES, clean_measures, get_kind
 from recovery.ledger.fold import Dims, Entry, contributions, replay
 from recovery.models import Event, EventMeasure, RollupDelta, Site
+from recovery.text import clean_text
 from recovery.timeutil import ZONE, local_day, now
 
 SITE_ACTIONS = ("report", "transition", "reopen", "check_in", "assign", "note")
@@ -107,8 +108,19 @@ def event_digest(
     return body_hash(body)
 
 
+#: the longest client event id the ledger stores; a longer one is refused, never cut (two ids that differ
+#: only past the cut would be taken for one event)
+CLIENT_ID_MAX = EVENT.c.client_id.type.length
+
+
+def check_client_id(client_id: str | None) -> None:
+    if client_id is not None and not (isinstance(client_id, str) and 0 < len(client_id) <= CLIENT_ID_MAX):
+        raise ValidationError("A client event id is 1 to %(limit)s characters.", limit=CLIENT_ID_MAX)
+
+
 def find_replay(session: Session, client_id: str | None, digest: str) -> Event | None:
     """The event stored earlier under `client_id`, if the body matches; a different body is refused."""
+    check_client_id(client_id)
     if not client_id:
         return None
     found = session.connection().execute(_BY_CLIENT_ID, {"client_id": client_id}).first()
@@ -176,6 +188,7 @@ def record_site_event(
     """
     if action not in SITE_ACTIONS or action == "report":
         raise ValidationError("Unknown action %(action)s.", action=action)
+    check_client_id(client_id)
     begin_write(session)
     digest = ""
     try:
@@ -362,19 +375,6 @@ def _check_once_a_day(session: Session, site: Site, valid_at: datetime) -> None:
     ).all()
     if any(local_day(v) == day for v in rows):
         raise ValidationError("This point already has its check-in for %(day)s.", day=day.isoformat())
-
-
-def clean_text(value: Any, field: str, limit: int, required: bool = False) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ValidationError("%(field)s must be text.", field=field)
-    value = value.strip()
-    if required and not value:
-        raise ValidationError("%(field)s is required.", field=field)
-    if len(value) > limit:
-        raise ValidationError("%(field)s is longer than %(limit)s characters.", field=field, limit=limit)
-    return value
 
 
 def _zone(moment: datetime) -> str:

@@ -2,25 +2,30 @@
 
 The key is scoped to the user. The first response to a key is stored in the same transaction as the change it
 acknowledges, so a retry after a crash either finds both or neither. The same key with another body is refused.
+Requests under one key are serialized before anything is checked (SQLite's write lock; a transaction-scoped
+advisory lock on PostgreSQL), so a retry racing its original waits for it and gets its answer: never a 412 from
+the version the original has just moved on.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 from flask import Response, jsonify, request
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from recovery.db.engine import begin_write
 from recovery.errors import IdempotencyError, ValidationError
-from recovery.ledger.record import body_hash
+from recovery.ledger.record import CLIENT_ID_MAX, body_hash
 from recovery.models_accounts import IdempotencyRecord
 from recovery.timeutil import now
 
 KEY_HEADER = "Idempotency-Key"
 RECORDS = IdempotencyRecord.__table__
+KEY_MAX = RECORDS.c.key.type.length
 _INSERT = insert(RECORDS)
 _STORED = select(RECORDS.c.body_hash, RECORDS.c.status_code, RECORDS.c.response, RECORDS.c.headers).where(
     RECORDS.c.user_id == bindparam("user_id"), RECORDS.c.key == bindparam("key")
@@ -32,9 +37,32 @@ def idempotency_key() -> str | None:
     if key is None:
         return None
     key = key.strip()
-    if not 8 <= len(key) <= 200 or not key.isascii() or not key.isprintable():
-        raise ValidationError("Idempotency-Key must be 8 to 200 printable ASCII characters.")
+    if not 8 <= len(key) <= KEY_MAX or not key.isascii() or not key.isprintable():
+        raise ValidationError(
+            "Idempotency-Key must be 8 to %(limit)s printable ASCII characters.", limit=KEY_MAX
+        )
     return key
+
+
+def client_event_id(user_id: int, key: str | None) -> str | None:
+    """The ledger's client id of the event a keyed request makes: the key itself when it fits the column, else
+    its SHA-256 (marked by "#", which the plain form never has there) — never the key cut short."""
+    if key is None:
+        return None
+    plain = f"u{user_id}:{key}"
+    if len(plain) <= CLIENT_ID_MAX:
+        return plain
+    return f"u{user_id}#{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+def _lock_key(session: Session, user_id: int, key: str) -> None:
+    """Make concurrent requests under one key wait for each other until the first one's transaction ends."""
+    if session.bind.dialect.name != "postgresql":
+        return  # SQLite: `begin_write` has taken the database's write lock already
+    digest = hashlib.sha256(f"idempotency:{user_id}:{key}".encode()).digest()
+    session.connection().execute(
+        select(func.pg_advisory_xact_lock(int.from_bytes(digest[:8], "big", signed=True)))
+    )
 
 
 def request_digest(payload: dict) -> str:
@@ -95,10 +123,13 @@ def run_once(
 ) -> Response:
     """Do `work` (which leaves its transaction open) unless this key was answered before; answer once.
 
-    The write lock is taken before looking the key up (on SQLite), so a retry racing the original waits for it
-    and then finds its answer; on PostgreSQL the unique key catches the race and the retry gets the answer.
+    The key is locked before it is looked up and before `work` checks anything (the If-Match version among
+    them), so a retry racing the original waits for it and then finds its answer; the unique key stays the
+    last guard.
     """
     begin_write(session)
+    if key is not None:
+        _lock_key(session, user_id, key)
     stored = replay(session, user_id, key, digest)
     if stored is not None:
         session.rollback()

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from recovery.errors import ValidationError
 from recovery.geodata import SUBDISTRICT_ORDER
 from recovery.models import Event
-from recovery.timeutil import end_of_day, local_day, now, parse_as_of, parse_day
+from recovery.timeutil import end_of_day, local_day, now, parse_as_of, parse_day, parse_instant
 
 
 def default_day(session: Session) -> date:
@@ -45,3 +45,14 @@ def subdistrict_param() -> str | None:
     if raw not in SUBDISTRICT_ORDER:
         raise ValidationError("Unknown sub-district %(value)s.", value=raw[:40])
     return raw
+
+
+def instant_field(body: dict, name: str = "valid_at") -> datetime | None:
+    """An instant given in a JSON body: None only when the field is absent. Anything given must be a date and
+    time: an empty value ("", 0, [], {}, null) is refused, never taken for "now"."""
+    if name not in body:
+        return None
+    value = body[name]
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError("%(name)s must be a date and time (ISO 8601), or left out.", name=name)
+    return parse_instant(value)

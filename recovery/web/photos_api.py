@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -126,10 +127,42 @@ def upload_status(site_id: int, upload_id: str):
     return jsonify({"received": photo_store().received(_store_id(account.id, upload_id)), "complete": False})
 
 
+#: an upload id fits its column (`Photo.upload_id`); a longer one is refused, never cut
+UPLOAD_ID_MAX = Photo.__table__.c.upload_id.type.length
+UPLOAD_ID = re.compile(rf"[A-Za-z0-9_-]{{8,{UPLOAD_ID_MAX}}}")
+#: the longest name of a partial upload that `PhotoStore` takes
+STORE_ID_MAX = 100
+#: the most photos one change may carry
+MAX_EVENT_PHOTOS = 20
+
+
 def _store_id(user_id: int, upload_id: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9_-]{8,100}", upload_id):
-        raise ValidationError("An upload id is 8 to 100 letters, digits, - or _.")
-    return f"u{user_id}-{upload_id}"[:100]
+    """The name of the user's partial upload in the store: the id itself when it fits the store's names, else
+    its SHA-256 (after "_", where the plain form has "-"); never the id cut short, which would let two uploads
+    that differ only at the end write into one file."""
+    if not UPLOAD_ID.fullmatch(upload_id):
+        raise ValidationError("An upload id is 8 to %(limit)s letters, digits, - or _.", limit=UPLOAD_ID_MAX)
+    plain = f"u{user_id}-{upload_id}"
+    if len(plain) <= STORE_ID_MAX:
+        return plain
+    return f"u{user_id}_{hashlib.sha256(upload_id.encode()).hexdigest()}"
+
+
+def unusable_photos(session, user_id: int, site_id: int, upload_ids: list[str]) -> list[str]:
+    """Those of `upload_ids` that are not finished uploads of this user's for this site."""
+    if not upload_ids:
+        return []
+    usable = set(
+        session.scalars(
+            select(Photo.upload_id).where(
+                Photo.user_id == user_id,
+                Photo.site_id == site_id,
+                Photo.complete.is_(True),
+                Photo.upload_id.in_(upload_ids),
+            )
+        )
+    )
+    return [u for u in upload_ids if u not in usable]
 
 
 #: the largest id an INTEGER column holds; a larger one would overflow in PostgreSQL instead of not being found

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from shapely.geometry import Point, mapping
 from sqlalchemy import Float, Integer, and_, column, or_, select, table, text
 
+from recovery import scope
 from recovery.auth import current_account
 from recovery.db import get_session
 from recovery.errors import NotFoundError, PreconditionRequired, RecoveryError, ValidationError
@@ -17,9 +18,11 @@ from recovery.kinds import KINDS, get_kind
 from recovery.ledger.record import record_site_event, sync_site
 from recovery.models import Event, Site, WorkItem
 from recovery.sites import draft_site, report_site
-from recovery.timeutil import now, parse_instant, zone_iso
+from recovery.text import refuse_lone_surrogates
+from recovery.timeutil import now, zone_iso
 from recovery.web import idempotency
 from recovery.web.features import etag_for, event_dict, site_feature, urgency_key
+from recovery.web.params import instant_field
 from recovery.web.policy import SIGNED_IN, Forbidden, allow
 
 bp = Blueprint("sites_api", __name__, url_prefix="/api/v1")
@@ -49,6 +52,7 @@ def json_body() -> dict:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ValidationError("The body must be a JSON object.")
+    refuse_lone_surrogates(body)
     return body
 
 
@@ -63,7 +67,7 @@ def _position(body: dict) -> dict | None:
 
 
 def _valid_at(body: dict):
-    return parse_instant(body["valid_at"]) if body.get("valid_at") else now()
+    return instant_field(body, "valid_at") or now()
 
 
 def _site_or_404(site_id: int) -> Site:
@@ -74,8 +78,7 @@ def _site_or_404(site_id: int) -> Site:
 
 
 def _check_scope(site: Site) -> None:
-    account = current_account()
-    if not account.may_change(site):
+    if not scope.may_change(current_account(), site):
         raise Forbidden("This site is outside your scope.")
 
 
@@ -150,12 +153,12 @@ def list_sites():
         conditions.append(bbox_condition(session, args["bbox"]))
     mine = args.get("mine") in ("1", "true")
     if mine:
-        scope = []
+        theirs = []
         if account.team_ids:
-            scope.append(Site.team_id.in_(account.team_ids))
+            theirs.append(Site.team_id.in_(account.team_ids))
         if account.subdistricts:
-            scope.append(Site.subdistrict.in_(account.subdistricts))
-        conditions.append(or_(*scope) if scope else Site.id.is_(None))
+            theirs.append(Site.subdistrict.in_(account.subdistricts))
+        conditions.append(or_(*theirs) if theirs else Site.id.is_(None))
         if args.get("include_done") not in ("1", "true"):
             done = [and_(Site.kind == k.key, Site.status == k.done_status) for k in KINDS.values()]
             conditions.append(~or_(*done))
@@ -257,7 +260,7 @@ def post_event(site_id: int):
         raise ValidationError("status is required.")
     if body.get("measures") is not None and not isinstance(body["measures"], dict):
         raise ValidationError("measures must be an object.")
-    photos = _photo_ids(body)
+    photos = _photo_ids(session, account.id, site.id, body)
     digest = idempotency.request_digest({**body, "if_match": expected})
     # everything that needs no lock is parsed before the write lock is taken; the site read here is kept
     # (taking the lock ends this read transaction) and brought up to date from what the write stored
@@ -275,7 +278,7 @@ def post_event(site_id: int):
             note=body.get("note", ""),
             actor=account.display_name,
             valid_at=valid_at,
-            client_id=f"u{account.id}:{key}" if key else None,
+            client_id=idempotency.client_event_id(account.id, key),
             expected_version=expected,
             user_id=account.id,
             position=position,
@@ -288,11 +291,23 @@ def post_event(site_id: int):
     return idempotency.run_once(session, account.id, key, digest, work)
 
 
-def _photo_ids(body: dict) -> list[str]:
-    photos = body.get("photos") or []
-    if not isinstance(photos, list) or not all(isinstance(p, str) and 0 < len(p) <= 100 for p in photos):
+def _photo_ids(session, user_id: int, site_id: int, body: dict) -> list[str]:
+    """The upload ids an event names: photos of this site that this user has finished uploading."""
+    from recovery.web.photos_api import MAX_EVENT_PHOTOS, unusable_photos
+
+    photos = body.get("photos", [])
+    if not isinstance(photos, list) or not all(isinstance(p, str) for p in photos):
         raise ValidationError("photos must be a list of upload ids.")
-    return photos[:20]
+    photos = list(dict.fromkeys(photos))
+    if len(photos) > MAX_EVENT_PHOTOS:
+        raise ValidationError("A change has at most %(count)s photos.", count=MAX_EVENT_PHOTOS)
+    missing = unusable_photos(session, user_id, site_id, photos)
+    if missing:
+        raise ValidationError(
+            "No finished upload %(upload)s of yours for this site: upload the photo first.",
+            upload=missing[0][:100],
+        )
+    return photos
 
 
 def _answer(recorded, site: Site) -> tuple[int, dict, dict]:
@@ -335,7 +350,7 @@ def check_in(site_id: int):
             actor=account.display_name,
             valid_at=_valid_at(body),
             note=body.get("note", ""),
-            client_id=f"u{account.id}:{key}" if key else None,
+            client_id=idempotency.client_event_id(account.id, key),
             user_id=account.id,
             position=_position(body),
             commit=False,
@@ -367,10 +382,11 @@ def post_site():
         attributes=body.get("attributes"),
         priority=body.get("priority", 2),
     )
-    if account.role == "field" and account.subdistricts:
-        where = _geodata().subdistrict_of(draft.geom)
-        if where not in account.subdistricts:
-            raise Forbidden("This place is outside your scope.")
+    place = _geodata().subdistrict_of(draft.geom)
+    team_places = scope.team_places(session, account.team_ids)
+    if not scope.may_report_at(account, place, team_places):
+        raise Forbidden("This place is outside your scope.")
+    team_id = scope.team_for_new_site(account, place, team_places)
 
     def work():
         site, recorded = report_site(
@@ -380,13 +396,13 @@ def post_site():
             actor=account.display_name,
             valid_at=_valid_at(body),
             note=body.get("note", ""),
-            client_id=f"u{account.id}:{key}" if key else None,
+            client_id=idempotency.client_event_id(account.id, key),
             commit=False,
             user_id=account.id,
             position=position,
         )
-        if account.role == "field" and account.team_ids and site.team_id is None:
-            site.team_id = min(account.team_ids)
+        if team_id is not None and site.team_id is None:
+            site.team_id = team_id
         session.flush()
         zh = _zh()
         headers = {"ETag": etag_for(site), "Location": url_for("sites_api.get_site", site_id=site.id)}
