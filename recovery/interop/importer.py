@@ -70,7 +70,7 @@ class ImportResult:
 def plan_import(
     session: Session,
     geodata: Geodata,
-    path: Path,
+    path: Path | None,
     *,
     kind: str | None = None,
     crs: str | None = None,
@@ -79,11 +79,16 @@ def plan_import(
     limits: Limits = DEFAULT_LIMITS,
     upload: bool = False,
     file_name: str | None = None,
+    source: Source | None = None,
 ) -> ImportPlan:
-    """Read and check every row; compare with the stored sites. Writes nothing."""
+    """Read and check every row; compare with the stored sites. Writes nothing.
+
+    `source` is what an earlier `read_source` of the file gave (the admin's preview reads the upload once);
+    otherwise `path` is read."""
     site_kind: SiteKind | None = get_kind(kind) if kind else None
     given_crs = crs_mod.parse_crs(crs)
-    source = read_source(path, layer=layer, limits=limits, upload=upload)
+    if source is None:
+        source = read_source(path, layer=layer, limits=limits, upload=upload)
     frame = source.frame
     columns = [str(c) for c in frame.columns]
     column_map = map_columns(columns, site_kind, mapping)
@@ -111,7 +116,7 @@ def plan_import(
         source,
         column_map,
         rows,
-        file_name or Path(path).name,
+        file_name or Path(path or "").name,
         system if isinstance(system, str) else (system.to_string()),
     )
     head = frame.head(PREVIEW_ROWS).drop(columns=["geometry"], errors="ignore").to_dict("records")

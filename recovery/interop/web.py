@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
-import uuid
 from pathlib import Path
 
 from flask import (
@@ -24,14 +22,16 @@ from recovery.db import get_session
 from recovery.errors import ValidationError
 from recovery.geodata import load_geodata
 from recovery.i18n import current_locale
-from recovery.interop.archive import DEFAULT_LIMITS
+from recovery.interop import uploads
 from recovery.interop.export import csv_chunks, file_name, geojson_chunks, get_format, write_file
 from recovery.interop.importer import OUTCOMES, apply_import, plan_import
 from recovery.interop.messages import render
-from recovery.interop.readers import FORMATS as READ_FORMATS
+from recovery.interop.readers import read_source
 from recovery.interop.selection import SiteFilter, parse_bbox, select_sites
+from recovery.interop.sniff import check_layer_name, expected_format
 from recovery.kinds import KINDS
 from recovery.timeutil import parse_as_of
+from recovery.web.limits import body_limit
 from recovery.web.policy import READERS, allow
 
 api_bp = Blueprint("interop_api", __name__, url_prefix="/api/v1")
@@ -148,64 +148,50 @@ def _confirm_form_class():
 
 
 @admin_bp.route("/import", methods=["GET", "POST"])
+@body_limit("import")
 @allow("admin")
 def import_page():
     """Upload a file; the next page previews its rows and the validation report before anything is stored."""
     form = _form_class()()
     if request.method == "POST":
-        if request.content_length and request.content_length > DEFAULT_LIMITS.max_upload_bytes:
-            raise ValidationError(
-                "The file is too large: %(size)s bytes, the limit is %(limit)s bytes.",
-                size=request.content_length,
-                limit=DEFAULT_LIMITS.max_upload_bytes,
-            )
         if not form.validate_on_submit():
             raise ValidationError("Choose a file to import.")
         upload = form.file.data
         # not secure_filename: it drops Chinese (台账.csv → "csv"); the suffix is checked against a list and the
-        # file is saved under a random name, so the name given never reaches the file system
-        suffix = Path((upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1]).suffix.lower()
-        if suffix not in READ_FORMATS and suffix != ".kmz":
-            raise ValidationError(
-                "Unsupported file type %(suffix)s: use GeoJSON, GeoPackage, zipped Shapefile, CSV, Excel (.xlsx) or KML.",
-                suffix=suffix or "(none)",
-            )
-        token = uuid.uuid4().hex
-        path = _upload_dir() / f"{token}{suffix}"
-        upload.save(path)
+        # file is saved under a fixed name in its own folder, so the name given never reaches the file system
+        name = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+        expected_format(name)
+        layer = form.layer.data or None
+        check_layer_name(layer)
         options = {
             "kind": form.kind.data or None,
             "crs": form.crs.data or None,
-            "layer": form.layer.data or None,
+            "layer": layer,
             "skip_invalid": bool(form.skip_invalid.data),
-            "file_name": (upload.filename or path.name)[:200],
-            "path": path.name,
+            "file_name": (name or "upload")[:200],
         }
-        (_upload_dir() / f"{token}.json").write_text(json.dumps(options), encoding="utf-8")
+        token = uploads.store(
+            _upload_dir(),
+            upload.stream,
+            Path(name).suffix.lower(),
+            options,
+            lambda path, folder: read_source(path, layer=layer, upload=True, within=folder),
+        )
         return redirect(url_for("interop_admin.preview", token=token))
     return render_template("interop_import.html", form=form, kinds=KINDS, zh=_lang() == "zh")
 
 
-def _pending(token: str) -> tuple[dict, Path]:
-    if not token.isalnum() or len(token) != 32:
-        abort(404)
-    meta = _upload_dir() / f"{token}.json"
-    if not meta.exists():
-        abort(404)
-    options = json.loads(meta.read_text(encoding="utf-8"))
-    return options, _upload_dir() / options["path"]
-
-
-def _plan(options: dict, path: Path):
+def _plan(pending: uploads.Pending):
+    """The plan of a pending upload, from the rows read when it arrived (the file is not read again)."""
+    options = pending.options
     return plan_import(
         get_session(),
         load_geodata(current_app.config["RECOVERY"]["GEODATA_DIR"]),
-        path,
+        None,
         kind=options["kind"],
         crs=options["crs"],
-        layer=options["layer"],
-        upload=True,
         file_name=options["file_name"],
+        source=pending.source,
     )
 
 
@@ -213,8 +199,11 @@ def _plan(options: dict, path: Path):
 @allow("admin")
 def preview(token: str):
     """GET: the preview and the report (nothing stored). POST: store it, then show the result."""
-    options, path = _pending(token)
-    plan = _plan(options, path)
+    pending = uploads.load(_upload_dir(), token)
+    if pending is None:
+        abort(404)
+    options = pending.options
+    plan = _plan(pending)
     form = _confirm_form_class()(token=token)
     lang = _lang()
     result = None
@@ -232,8 +221,7 @@ def preview(token: str):
             actor=actor,
             skip_invalid=options["skip_invalid"],
         )
-        path.unlink(missing_ok=True)
-        (_upload_dir() / f"{token}.json").unlink(missing_ok=True)
+        uploads.discard(_upload_dir(), token)
     return render_template(
         "interop_preview.html",
         plan=plan,
