@@ -1,14 +1,16 @@
-"""Tables for people and their uploads: users, API tokens, login attempts, photos, idempotent responses."""
+"""Tables for people and their uploads: users, their sessions and API tokens, sign-in attempts and throttles,
+photos, idempotent responses."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from recovery.db.types import JSONType
+from recovery.db.types import JSONType, UTCDateTime
 from recovery.models import _json, _utc
+from recovery.timeutil import now
 
 ROLES = ("field", "commander", "reporter", "admin")
 
@@ -30,8 +32,23 @@ class User(SQLModel, table=True):
     last_login_at: datetime | None = _utc()
 
 
+def token_lifetime() -> timedelta:
+    """How long a new API token lives: RECOVERY_TOKEN_DAYS (the app's value inside an app, else its default)."""
+    from flask import current_app, has_app_context
+
+    from recovery.settings import SETTINGS
+
+    if has_app_context() and "RECOVERY" in current_app.config:
+        return timedelta(days=current_app.config["RECOVERY"]["TOKEN_DAYS"])
+    return timedelta(days=next(s.default for s in SETTINGS if s.name == "TOKEN_DAYS"))
+
+
+def _token_expiry() -> datetime:
+    return now() + token_lifetime()
+
+
 class ApiToken(SQLModel, table=True):
-    """A bearer token for API clients; only its SHA-256 is stored."""
+    """A bearer token for API clients; only its SHA-256 is stored. It works until it expires or is revoked."""
 
     __tablename__ = "api_token"
 
@@ -42,6 +59,39 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime | None = _utc(nullable=False)
     last_used_at: datetime | None = _utc()
     revoked_at: datetime | None = _utc()
+    expires_at: datetime = Field(
+        default_factory=_token_expiry, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class UserSession(SQLModel, table=True):
+    """A signed-in browser. Its cookie carries a random key (only the key's SHA-256 is stored here), and the
+    session holds only while this row is unrevoked and unexpired: sign-out ends it on the server."""
+
+    __tablename__ = "user_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    key_hash: str = Field(max_length=64, unique=True)
+    remote_addr: str = Field(default="", max_length=64)
+    created_at: datetime | None = _utc(nullable=False)
+    expires_at: datetime | None = _utc(nullable=False)
+    revoked_at: datetime | None = _utc()
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Consecutive failed sign-ins of one user name from one address, and until when the next try waits.
+
+    Kept in the database so that every app process applies the same wait; the row goes on a successful sign-in.
+    """
+
+    __tablename__ = "login_throttle"
+
+    username: str = Field(max_length=80, primary_key=True)
+    remote_addr: str = Field(max_length=64, primary_key=True)
+    failures: int = 0
+    last_attempt_at: datetime | None = _utc()
+    blocked_until: datetime | None = _utc()
 
 
 class LoginAttempt(SQLModel, table=True):

@@ -95,6 +95,12 @@ SETTINGS: tuple[Setting, ...] = (
         _bool,
     ),
     Setting("SESSION_HOURS", 12, "Hours after which a signed-in session expires.", int),
+    Setting(
+        "TOKEN_DAYS",
+        90,
+        "Days after which a new API token expires (`recovery users token --days` sets another lifetime).",
+        int,
+    ),
     Setting("PHOTO_DIR", None, "Folder for uploaded photos. Default: `photos/` in the instance folder."),
     Setting("MAX_PHOTO_MB", 10, "Largest photo accepted, in megabytes.", int),
     Setting("MAX_BODY_KB", 256, "Largest JSON request body accepted, in kilobytes.", int),

@@ -1,17 +1,20 @@
-"""Signing in: sessions for pages (Flask-Login), bearer tokens for API clients, CSRF on every form."""
+"""Signing in: sessions for pages (Flask-Login, each also a row in the database that sign-out ends), bearer
+tokens for API clients, CSRF on every form."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask, g, request
+from flask import Flask, g, request, session
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
-from recovery.auth.accounts import Account, account_for_token, load_account
+from recovery.auth.accounts import Account, account_for_session, account_for_token
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
+#: the cookie session's entry holding the key of its `user_session` row
+SESSION_KEY = "recovery_session"
 
 
 def init_app(app: Flask) -> None:
@@ -47,7 +50,7 @@ def _load_user(user_id: str) -> Account | None:
     from recovery.db import get_session
 
     try:
-        return load_account(get_session(), int(user_id))
+        return account_for_session(get_session(), int(user_id), session.get(SESSION_KEY))
     except (TypeError, ValueError):
         return None
 

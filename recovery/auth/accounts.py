@@ -1,41 +1,34 @@
-"""Accounts: creating users, checking passwords (scrypt), issuing API tokens, rate-limiting failed sign-ins,
-and the short per-process cache of the accounts that requests load."""
+"""Accounts: creating users, checking passwords (scrypt), signed-in sessions and API tokens that end when
+revoked, expired, or when their user's password changes or the user is disabled."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
-import time
-import weakref
-from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask_login import UserMixin
-from sqlalchemy import event, func, select
-from sqlalchemy.exc import IntegrityError, UnboundExecutionError
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from recovery.errors import RecoveryError, ValidationError
+from recovery.auth import throttle
+from recovery.auth.cache import ACCOUNT_CACHE_SECONDS, AccountCache, account_cache, cache_of, note_changed
+from recovery.auth.passwords import check_password
+from recovery.auth.throttle import TooManyAttempts
+from recovery.errors import NotFoundError, ValidationError
 from recovery.geodata import SUBDISTRICT_ORDER
 from recovery.models import Team
-from recovery.models_accounts import ROLES, ApiToken, LoginAttempt, User
+from recovery.models_accounts import ROLES, ApiToken, LoginAttempt, User, UserSession, token_lifetime
 from recovery.scope import may_change as may_change_site
 from recovery.timeutil import now
 
-#: failed sign-ins allowed per user name, and per address, within the window before refusing for a while
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_ADDRESS = 20
-FAILURE_WINDOW = timedelta(minutes=15)
-MIN_PASSWORD = 8
-#: a request's account (by the session's user id or by a bearer token's hash) is read from the database at most
-#: once per this many seconds per app process. A change this process commits through the ORM (a password, a
-#: role, a user disabled, a token revoked) takes effect at once here; one made by another process (another app
-#: worker, the command line, SQL) takes effect within this time.
-ACCOUNT_CACHE_SECONDS = 5.0
-ACCOUNT_CACHE_SIZE = 2048
+__all__ = ["ACCOUNT_CACHE_SECONDS", "AccountCache", "TooManyAttempts", "account_cache"]
+
+#: a token's `last_used_at` is written at most this often (it is read on the API's hot path)
+TOKEN_USE_RESOLUTION = timedelta(minutes=10)
 #: the Chinese names people type for the sub-district offices
 SUBDISTRICT_NAMES = {
     "石佛": "shifo",
@@ -44,11 +37,6 @@ SUBDISTRICT_NAMES = {
     "枫杨": "fengyang",
     "梧桐": "wutong",
 }
-
-
-class TooManyAttempts(RecoveryError):
-    http_status = 429
-    code = "too_many_attempts"
 
 
 @dataclass(frozen=True)
@@ -120,8 +108,7 @@ def create_user(
         raise ValidationError("A user name is 1 to 80 characters without spaces.")
     if role not in ROLES:
         raise ValidationError("Role must be one of %(roles)s.", roles=", ".join(ROLES))
-    if len(password or "") < MIN_PASSWORD:
-        raise ValidationError("A password needs at least %(n)s characters.", n=MIN_PASSWORD)
+    check_password(password, role, username)
     if role == "field" and not scope and not team_key:
         raise ValidationError("A field user needs a scope: sub-districts or a team.")
     team_id = None
@@ -148,42 +135,48 @@ def create_user(
 
 
 def set_password(session: Session, user: User, password: str) -> None:
-    if len(password or "") < MIN_PASSWORD:
-        raise ValidationError("A password needs at least %(n)s characters.", n=MIN_PASSWORD)
+    """A new password (checked against the policy); every session and token of the user ends at once."""
+    check_password(password, user.role, user.username)
     user.password_hash = generate_password_hash(password)
     session.add(user)
+    end_credentials(session, user.id)
     session.commit()
 
 
-def _failures_since(session: Session, column, value: str) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(LoginAttempt)
-            .where(column == value, LoginAttempt.success.is_(False), LoginAttempt.at > now() - FAILURE_WINDOW)
+def set_active(session: Session, user: User, active: bool) -> None:
+    """Enable or disable a user; disabling ends every session and token at once (enabling brings none back)."""
+    user.active = active
+    session.add(user)
+    if not active:
+        end_credentials(session, user.id)
+    session.commit()
+
+
+def end_credentials(session: Session, user_id: int) -> None:
+    """Revoke every open session and token of a user (the caller commits; caches forget them then)."""
+    at = now()
+    for table in (UserSession, ApiToken):
+        session.execute(
+            update(table).where(table.user_id == user_id, table.revoked_at.is_(None)).values(revoked_at=at)
         )
-        or 0
-    )
+    note_changed(session, {user_id})
 
 
 def authenticate(session: Session, username: str, password: str, remote_addr: str = "") -> User:
-    """Check a password; every attempt is recorded, and too many recent failures refuse even a right one."""
+    """Check a password; every attempt is recorded, and failures of this name from this address make its next
+    tries wait (see `recovery.auth.throttle`); failures from elsewhere never refuse a right password."""
     username = (username or "").strip()[:80]
-    if _failures_since(session, LoginAttempt.username, username) >= MAX_FAILURES_PER_USER or (
-        remote_addr
-        and _failures_since(session, LoginAttempt.remote_addr, remote_addr) >= MAX_FAILURES_PER_ADDRESS
-    ):
-        raise TooManyAttempts(
-            "Too many failed sign-ins. Try again in %(minutes)s minutes.",
-            minutes=int(FAILURE_WINDOW.total_seconds() // 60),
-        )
+    remote_addr = (remote_addr or "")[:64]
+    at = now()
+    throttle.claim(session, username, remote_addr, at)
     user = session.scalar(select(User).where(User.username == username))
     # hash even for an unknown user, so that timing does not tell which names exist
     ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
     ok = ok and user is not None and user.active
-    session.add(LoginAttempt(username=username, remote_addr=remote_addr[:64], at=now(), success=ok))
+    session.add(LoginAttempt(username=username, remote_addr=remote_addr, at=at, success=ok))
     if ok:
-        user.last_login_at = now()
+        throttle.succeeded(session, username, remote_addr)
+        user.last_login_at = at
         session.add(user)
     session.commit()
     if not ok:
@@ -191,152 +184,175 @@ def authenticate(session: Session, username: str, password: str, remote_addr: st
     return user
 
 
-def issue_token(session: Session, user: User, label: str = "") -> str:
-    """A new bearer token for `user`. Only its hash is kept: the token is shown once."""
+def key_hash(key: str) -> str:
+    """SHA-256 of a token or session key: only this is stored."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+token_hash = key_hash
+
+
+# --- API tokens ----------------------------------------------------------------------------------------------
+
+
+def issue_token(session: Session, user: User, label: str = "", days: int | None = None) -> str:
+    """A new bearer token for `user`, valid `days` (default RECOVERY_TOKEN_DAYS). Only its hash is kept: the
+    token is shown once."""
+    if days is not None and not 1 <= days <= 3650:
+        raise ValidationError("A token lives 1 to 3650 days.")
+    lifetime = token_lifetime() if days is None else timedelta(days=days)
     token = "rcv_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=token_hash(token), label=label[:120], created_at=now()))
+    at = now()
+    session.add(
+        ApiToken(
+            user_id=user.id,
+            token_hash=key_hash(token),
+            label=label[:120],
+            created_at=at,
+            expires_at=at + lifetime,
+        )
+    )
     session.commit()
     return token
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+def tokens_of(session: Session, user: User) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)))
+
+
+def revoke_token(session: Session, token_id: int) -> ApiToken:
+    """Revoke one token by its id (as `recovery users tokens` lists it); revoking twice is harmless."""
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFoundError("No API token %(id)s.", id=token_id)
+    if row.revoked_at is None:
+        row.revoked_at = now()
+        session.add(row)
+        session.commit()
+    return row
+
+
+def token_state(row: ApiToken, at: datetime | None = None) -> str:
+    """active, revoked or expired."""
+    if row.revoked_at is not None:
+        return "revoked"
+    return "expired" if row.expires_at <= (at or now()) else "active"
 
 
 def user_for_token(session: Session, token: str) -> User | None:
-    """The active user holding this unrevoked token: one query."""
-    return session.scalar(
-        select(User)
+    """The active user holding this unrevoked, unexpired token: one query."""
+    found = _token_row(session, token, now())
+    return found[0] if found else None
+
+
+def _token_row(session: Session, token: str, at: datetime):
+    return session.execute(
+        select(User, ApiToken.id, ApiToken.expires_at, ApiToken.last_used_at)
         .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None), User.active.is_(True))
-    )
-
-
-def load_account(session: Session, user_id: int) -> Account | None:
-    """The active account with this id (a signed-in session's user), from the cache when recently read."""
-    cache = _cache_of(session)
-    key = ("user", user_id)
-    found, generation = cache.get(key)
-    if found is not None:
-        return found
-    user = session.get(User, user_id)
-    account = account_of(session, user) if user is not None and user.active else None
-    cache.put(key, account, generation)
-    return account
+        .where(
+            ApiToken.token_hash == key_hash(token),
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > at,
+            User.active.is_(True),
+        )
+    ).first()
 
 
 def account_for_token(session: Session, token: str) -> Account | None:
-    """The account a bearer token stands for (None: unknown, revoked, or its user disabled), from the cache
-    when recently read. Refusals are not kept, so a token issued in another process works at once."""
-    cache = _cache_of(session)
-    key = ("token", token_hash(token))
+    """The account a bearer token stands for (None: unknown, revoked, expired, or its user disabled), from the
+    cache when recently read. Refusals are not kept, so a token issued in another process works at once."""
+    cache = cache_of(session)
+    key = ("token", key_hash(token))
     found, generation = cache.get(key)
     if found is not None:
         return found
-    user = user_for_token(session, token)
-    account = account_of(session, user, via_token=True) if user is not None else None
-    cache.put(key, account, generation)
+    at = now()
+    row = _token_row(session, token, at)
+    if row is None:
+        return None
+    user, token_id, expires_at, last_used_at = row
+    account = account_of(session, user, via_token=True)
+    cache.put(key, account, generation, (expires_at - at).total_seconds())
+    if last_used_at is None or at - last_used_at >= TOKEN_USE_RESOLUTION:
+        _note_token_use(session, token_id, at)
     return account
 
 
-class AccountCache:
-    """Accounts recently loaded, by ("user", id) or ("token", hash), each kept ACCOUNT_CACHE_SECONDS, at most
-    ACCOUNT_CACHE_SIZE of them (least recently used go first). `forget` drops a user's entries and bumps a
-    generation, so that a load which started before the change cannot put the old account back."""
-
-    def __init__(self, seconds: float = ACCOUNT_CACHE_SECONDS, size: int = ACCOUNT_CACHE_SIZE) -> None:
-        self.seconds = seconds
-        self.size = size
-        self._entries: OrderedDict[tuple, tuple[float, Account]] = OrderedDict()
-        self._generation = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple) -> tuple[Account | None, int]:
-        """(the account or None, the generation to hand to `put` after reading it from the database)."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None:
-                if _clock() - entry[0] < self.seconds:
-                    self._entries.move_to_end(key)
-                    return entry[1], self._generation
-                del self._entries[key]
-            return None, self._generation
-
-    def put(self, key: tuple, account: Account | None, generation: int) -> None:
-        if account is None or self.seconds <= 0:
-            return
-        with self._lock:
-            if generation != self._generation:  # changed while it was being read
-                return
-            self._entries[key] = (_clock(), account)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-    def forget(self, user_ids: set[int] | None = None) -> None:
-        """Drop the entries of these users (all entries when None)."""
-        with self._lock:
-            self._generation += 1
-            if user_ids is None:
-                self._entries.clear()
-                return
-            for key in [k for k, (_, a) in self._entries.items() if a.id in user_ids]:
-                del self._entries[key]
-
-    def __len__(self) -> int:
-        return len(self._entries)
+def _note_token_use(session: Session, token_id: int, at: datetime) -> None:
+    """Write a token's last use on a connection of its own, so the request's transaction stays as it was; a
+    best effort, skipped when this request already writes (it holds SQLite's lock) or the database is busy."""
+    if session.info.get("write_transaction"):
+        return
+    engine = session.get_bind().engine
+    try:
+        with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+            conn.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=at))
+    except OperationalError:  # pragma: no cover - a busy database: the next use writes it
+        pass
 
 
-def _clock() -> float:
-    return time.monotonic()
+# --- sessions of signed-in browsers ---------------------------------------------------------------------------
 
 
-#: one cache per database (engine): tests and tools may hold several apps, whose user ids overlap
-_caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_caches_lock = threading.Lock()
+def start_session(session: Session, user: User, lifetime: timedelta, remote_addr: str = "") -> str:
+    """A new signed-in session for `user`; returns the key its cookie carries. The user's sessions that have
+    expired are dropped here, so the table holds about one row per open session."""
+    key = secrets.token_urlsafe(32)
+    at = now()
+    session.execute(
+        UserSession.__table__.delete().where(UserSession.user_id == user.id, UserSession.expires_at < at)
+    )
+    session.add(
+        UserSession(
+            user_id=user.id,
+            key_hash=key_hash(key),
+            remote_addr=(remote_addr or "")[:64],
+            created_at=at,
+            expires_at=at + lifetime,
+        )
+    )
+    session.commit()
+    return key
 
 
-def account_cache(bind) -> AccountCache:
-    """The account cache of the database behind `bind` (an engine or a connection)."""
-    engine = getattr(bind, "engine", bind)
-    with _caches_lock:
-        cache = _caches.get(engine)
-        if cache is None:
-            cache = _caches[engine] = AccountCache()
-        return cache
+def end_session(session: Session, key: str | None) -> None:
+    """Sign-out: the session with this key ends on the server, whatever its cookie still says."""
+    if not key:
+        return
+    row = session.scalar(select(UserSession).where(UserSession.key_hash == key_hash(key)))
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = now()
+        session.add(row)
+        session.commit()
 
 
-def _cache_of(session: Session) -> AccountCache:
-    return account_cache(session.get_bind())
-
-
-@event.listens_for(Session, "after_flush")
-def _note_account_changes(session: Session, _context) -> None:
-    """Remember which users a flush changed (themselves or their tokens), to forget them once committed."""
-    changed = {
-        obj.user_id if isinstance(obj, ApiToken) else obj.id
-        for obj in (*session.new, *session.dirty, *session.deleted)
-        if isinstance(obj, User | ApiToken)
-    }
-    changed.discard(None)
-    if changed:
-        session.info.setdefault("recovery.changed_accounts", set()).update(changed)
-
-
-@event.listens_for(Session, "after_commit")
-def _forget_changed_accounts(session: Session) -> None:
-    changed = session.info.pop("recovery.changed_accounts", None)
-    if changed:
-        try:
-            cache = _cache_of(session)
-        except UnboundExecutionError:  # a session bound to nothing has no cache to keep right
-            return
-        cache.forget(changed)
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_noted_changes(session: Session) -> None:
-    session.info.pop("recovery.changed_accounts", None)
+def account_for_session(session: Session, user_id: int, key: str | None) -> Account | None:
+    """The account of a signed-in session (None: no key, unknown, ended, expired, another user's, or its user
+    disabled), from the cache when recently read."""
+    if not key:
+        return None
+    cache = cache_of(session)
+    cache_key = ("session", key_hash(key))
+    found, generation = cache.get(cache_key)
+    if found is not None:
+        return found if found.id == user_id else None
+    at = now()
+    row = session.execute(
+        select(User, UserSession.expires_at)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(
+            UserSession.key_hash == key_hash(key),
+            UserSession.user_id == user_id,
+            UserSession.revoked_at.is_(None),
+            UserSession.expires_at > at,
+            User.active.is_(True),
+        )
+    ).first()
+    if row is None:
+        return None
+    account = account_of(session, row[0])
+    cache.put(cache_key, account, generation, (row[1] - at).total_seconds())
+    return account
 
 
 _DUMMY_HASH = generate_password_hash("not a real password, only for timing")

@@ -1,8 +1,8 @@
-"""`recovery users …`: add users, issue API tokens, list them, and make the demo's one user per role."""
+"""`recovery users …`: add, disable and enable users, reset passwords, issue, list and revoke API tokens, and
+make the demo's one user per role."""
 
 from __future__ import annotations
 
-import secrets
 import sys
 
 import click
@@ -28,6 +28,26 @@ def _session():
     return get_session()
 
 
+def _fail(message: str) -> None:
+    click.echo(f"错误 / error: {message}", err=True)
+    sys.exit(2)
+
+
+def _user(name: str):
+    from recovery.models_accounts import User
+
+    user = _session().scalar(select(User).where(User.username == name))
+    if user is None:
+        _fail(f"没有用户 / no user {name}")
+    return user
+
+
+def _when(moment) -> str:
+    from recovery.timeutil import ZONE
+
+    return moment.astimezone(ZONE).strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
 @users.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(["field", "commander", "reporter", "admin"]), required=True)
@@ -40,9 +60,10 @@ def _session():
 def add_user(name: str, role: str, scope: str, team_key: str | None, display_name: str, password: str | None):
     """Add a user with a role (and, for field users, a scope)."""
     from recovery.auth.accounts import create_user, parse_scope
+    from recovery.auth.passwords import generate_password
 
     generated = password is None
-    password = password or secrets.token_urlsafe(12)
+    password = password or generate_password(role, name)
     try:
         create_user(
             _session(),
@@ -54,45 +75,106 @@ def add_user(name: str, role: str, scope: str, team_key: str | None, display_nam
             team_key=team_key,
         )
     except RecoveryError as exc:
-        click.echo(f"错误 / error: {exc}", err=True)
-        sys.exit(2)
+        _fail(str(exc))
     click.echo(f"已添加 / added {name} ({role})" + (f", password: {password}" if generated else ""))
 
 
 @users.command("token")
 @click.argument("name")
 @click.option("--label", default="")
-def token(name: str, label: str):
+@click.option("--days", type=int, default=None, help="Days the token lives. Default: RECOVERY_TOKEN_DAYS.")
+def token(name: str, label: str, days: int | None):
     """Print a new API token for a user (shown once; only its hash is stored)."""
     from recovery.auth.accounts import issue_token
-    from recovery.models_accounts import User
 
-    user = _session().scalar(select(User).where(User.username == name))
-    if user is None:
-        click.echo(f"错误 / error: no user {name}", err=True)
-        sys.exit(2)
-    click.echo(issue_token(_session(), user, label))
+    user = _user(name)
+    try:
+        click.echo(issue_token(_session(), user, label, days))
+    except RecoveryError as exc:
+        _fail(str(exc))
+
+
+@users.command("tokens")
+@click.argument("name")
+def list_tokens(name: str):
+    """List a user's API tokens: id, label, created, last used, expiry and state."""
+    from recovery.auth.accounts import token_state, tokens_of
+
+    click.echo(f"{'id':>6}  {'label':20} {'created':16}  {'last used':16}  {'expires':16}  state")
+    for row in tokens_of(_session(), _user(name)):
+        click.echo(
+            f"{row.id:>6}  {row.label[:20]:20} {_when(row.created_at):16}  {_when(row.last_used_at):16}  "
+            f"{_when(row.expires_at):16}  {token_state(row)}"
+        )
+
+
+@users.command("revoke")
+@click.argument("token_id", type=int)
+def revoke(token_id: int):
+    """Revoke an API token by its id (see `recovery users tokens NAME`); it stops working at once."""
+    from recovery.auth.accounts import revoke_token
+
+    try:
+        row = revoke_token(_session(), token_id)
+    except RecoveryError as exc:
+        _fail(str(exc))
+    click.echo(f"已吊销 / revoked token {row.id}")
+
+
+@users.command("disable")
+@click.argument("name")
+def disable(name: str):
+    """Disable a user: every session and API token of theirs ends at once."""
+    from recovery.auth.accounts import set_active
+
+    set_active(_session(), _user(name), False)
+    click.echo(f"已停用 / disabled {name}")
+
+
+@users.command("enable")
+@click.argument("name")
+def enable(name: str):
+    """Enable a disabled user again (they sign in anew; old sessions and tokens stay ended)."""
+    from recovery.auth.accounts import set_active
+
+    set_active(_session(), _user(name), True)
+    click.echo(f"已启用 / enabled {name}")
+
+
+@users.command("reset-password")
+@click.argument("name")
+def reset_password(name: str):
+    """Give a user a new random password, printed once; every session and API token of theirs ends."""
+    from recovery.auth.accounts import set_password
+    from recovery.auth.passwords import generate_password
+
+    user = _user(name)
+    password = generate_password(user.role, user.username)
+    set_password(_session(), user, password)
+    click.echo(f"新密码 / new password for {name}: {password}")
 
 
 @users.command("list")
 def list_users():
-    """List users with their role and scope."""
+    """List users with their role and scope (and `disabled` for those who are)."""
     from recovery.models_accounts import User
 
     for user in _session().scalars(select(User).order_by(User.id)):
-        click.echo(f"{user.username:20} {user.role:10} {','.join(user.scope)}")
+        state = "" if user.active else "  disabled"
+        click.echo(f"{user.username:20} {user.role:10} {','.join(user.scope)}{state}")
 
 
 @users.command("demo")
 def demo():
     """Make (or reset) one user per role for the demo and print their names and new passwords."""
     from recovery.auth.accounts import create_user, parse_scope, set_password
+    from recovery.auth.passwords import generate_password
     from recovery.models_accounts import User
 
     session = _session()
     click.echo("演示账号 / demo users (passwords are new on every run):")
     for name, role, display, scope in DEMO_USERS:
-        password = secrets.token_urlsafe(9)
+        password = generate_password(role, name)
         user = session.scalar(select(User).where(User.username == name))
         if user is None:
             create_user(
