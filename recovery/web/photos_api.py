@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from recovery.auth import current_account
 from recovery.db import get_session
+from recovery.db.engine import begin_write
 from recovery.errors import NotFoundError, ValidationError
 from recovery.models_accounts import Photo
 from recovery.timeutil import now, zone_iso
@@ -90,9 +91,12 @@ def upload(site_id: int, upload_id: str | None):
     if received < total:
         return jsonify({"received": received, "complete": False})
     stored = store.finish(_store_id(account.id, upload_id))
+    # a writer like any other: the write lock first (SQLite), so that this request's earlier reads do not make
+    # its write fail with "database is locked" when another connection has written since
+    begin_write(session)
     photo = Photo(
         upload_id=upload_id,
-        site_id=site.id,
+        site_id=site_id,
         user_id=account.id,
         content_type=stored.content_type,
         size=stored.size,
