@@ -4,7 +4,7 @@ expired token; and the `recovery users` commands that do it."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import TEST_PASSWORD, auth, login
@@ -203,3 +203,31 @@ def test_a_session_expires_on_the_server(app, client, later):
 )
 def test_token_and_account_commands_refuse_bad_input(runner, args):
     assert runner.invoke(args=args).exit_code == 2
+
+
+def test_the_upgrade_gives_tokens_already_issued_an_expiry(db_url):
+    """0010 on a database with tokens: each gets the upgrade day plus 90 days, none is cut off by it."""
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from recovery.db.engine import make_engine
+    from recovery.db.migrate import alembic_config, upgrade
+    from recovery.timeutil import now
+
+    engine = make_engine(db_url)
+    config = alembic_config(engine)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0009")
+    with engine.connect() as conn:
+        assert "expires_at" not in {c["name"] for c in inspect(conn).get_columns("api_token")}
+    before = now()
+    upgrade(engine)
+    with engine.connect() as conn:
+        expiries = conn.execute(text("SELECT expires_at FROM api_token")).scalars().all()
+    engine.dispose()
+    assert expiries and len(expiries) == 5
+    for value in expiries:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        assert before + timedelta(days=89) < moment < before + timedelta(days=91)
