@@ -116,6 +116,31 @@ DECISION_BODY = {
     "required": ["decision"],
     "properties": {"decision": {"type": "string", "enum": ["apply", "dismiss"]}, "note": {"type": "string"}},
 }
+ASSIGN_BODY = {
+    "type": "object",
+    "required": ["team_id"],
+    "description": "site_ids, or the map's filter and/or a drawn polygon",
+    "properties": {
+        "site_ids": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+        "filter": {
+            "type": "object",
+            "description": "the map's filter: kind, status, subdistrict, overdue, q, date",
+        },
+        "polygon": {"type": "object", "description": "a GeoJSON Polygon drawn on the map"},
+        "team_id": {"type": "integer", "minimum": 1},
+        "deadline": {"type": "string", "format": "date"},
+    },
+}
+SUPERVISE_BODY = {
+    "type": "object",
+    "required": ["title", "responsible_unit"],
+    "properties": {
+        "title": {"type": "string"},
+        "responsible_unit": {"type": "string"},
+        "severity": {"type": "string", "enum": ["general", "major"]},
+        "site_id": {"type": "integer", "minimum": 1, "nullable": True},
+    },
+}
 IMAGE = {"content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}}
 
 
@@ -384,6 +409,44 @@ OPERATIONS: tuple[Operation, ...] = (
         {"201": json_response("the decision, recorded in the ledger")},
         request_body=body(DECISION_BODY),
         tag="field",
+    ),
+    Operation(
+        "post",
+        "/command/assign",
+        "Assign sites to a team with a deadline (by id, the map's filter or a drawn polygon)",
+        ("commander", "admin"),
+        (),
+        {"201": json_response("the sites assigned and their events")},
+        request_body=body(ASSIGN_BODY),
+        tag="command",
+    ),
+    Operation(
+        "post",
+        "/command/supervise",
+        "Issue a supervision order (督办) to a responsible unit",
+        ("commander", "admin"),
+        (),
+        {"201": json_response("the work item with its 13710 deadlines")},
+        request_body=body(SUPERVISE_BODY),
+        tag="command",
+    ),
+    Operation(
+        "post",
+        "/reports/daily/{day}/publish",
+        "Publish the day's bulletin: freeze its figures and files",
+        ("commander", "reporter", "admin"),
+        (p("day", "YYYY-MM-DD", DAY),),
+        {"201": json_response("the published version, its cut-off and digest")},
+        tag="figures",
+    ),
+    Operation(
+        "get",
+        "/reports/daily/{day}/corrections",
+        "What changed in the figures since the day's bulletin was published",
+        READ,
+        (p("day", "YYYY-MM-DD", DAY),),
+        {"200": json_response("the published version and its corrections")},
+        tag="figures",
     ),
     Operation(
         "get",
