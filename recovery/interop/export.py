@@ -26,6 +26,8 @@ from recovery.geodata import SUBDISTRICT_ORDER
 from recovery.interop.mapping import SUBDISTRICT_NAMES, short_name
 from recovery.interop.selection import SiteRecord
 from recovery.kinds import KINDS, SiteKind
+from recovery.reports.xlsx import BOLD, StreamingWorkbook
+from recovery.spreadsheet import csv_row
 from recovery.timeutil import zone_iso
 
 SUBDISTRICT_ZH = {v: k for k, v in SUBDISTRICT_NAMES.items()}
@@ -193,18 +195,16 @@ def csv_chunks(records: list[SiteRecord], kind: str | None = None, lang: str = "
             row = values(record, fields, office_zh=zh)
             point = record.geom.geom_type == "Point"
             writer.writerow(
-                [_csv_value(row[f.key]) for f in fields]
-                + [
-                    repr(record.geom.x) if point else "",
-                    repr(record.geom.y) if point else "",
-                    shapely.to_wkt(record.geom, rounding_precision=-1),
-                ]
+                csv_row(
+                    [row[f.key] for f in fields]
+                    + [
+                        record.geom.x if point else None,
+                        record.geom.y if point else None,
+                        shapely.to_wkt(record.geom, rounding_precision=-1),
+                    ]
+                )
             )
         yield buffer.getvalue()
-
-
-def _csv_value(value: Any) -> Any:
-    return "" if value is None else value
 
 
 # -- file formats ----------------------------------------------------------------------------------------------
@@ -304,7 +304,7 @@ def _write_shapefile_zip(records, kinds, out: Path) -> None:
             writer = csv.writer(handle)
             writer.writerow(["字段 field", "全名 full name", "中文", "English"])
             for short, f in table.items():
-                writer.writerow([short, f.key, f.zh, f.en])
+                writer.writerow(csv_row([short, f.key, f.zh, f.en]))
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(folder.iterdir()):
                 archive.write(path, path.name)
@@ -322,42 +322,29 @@ def _shape_type(family: str) -> str:
 
 
 def _write_xlsx(records, kinds, out: Path, lang: str) -> None:
-    """The offices' ledger (台账): Chinese headers, the header row frozen, filters on every column. Written in
-    openpyxl's write-only mode: rows are streamed to the file, so memory stays flat however many sites."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
+    """The offices' ledger (台账): Chinese headers, the header row frozen, filters on every column. Written by
+    the daily ledger's streaming writer, so memory stays flat however many sites and text is never a formula."""
     zh = lang == "zh"
     fields = [f for f in fields_for(kinds) if f.key != "status_zh"]
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("点位台账" if zh else "sites")
     names = headers(fields, zh) + (["经度", "纬度", "WKT"] if zh else ["lon", "lat", "wkt"])
-    # a write-only sheet takes its layout before the first row
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(names))}{max(len(records) + 1, 2)}"
-    for index, header in enumerate(names, 1):
-        sheet.column_dimensions[get_column_letter(index)].width = max(10, min(40, len(header) * 3))
-    bold = Font(bold=True)
-    header_cells = []
-    for header in names:
-        cell = WriteOnlyCell(sheet, value=header)
-        cell.font = bold
-        header_cells.append(cell)
-    sheet.append(header_cells)
-    for record in records:
-        row = values(record, fields, office_zh=zh)
-        point = record.geom.geom_type == "Point"
-        sheet.append(
-            [row[f.key] for f in fields]
-            + [
-                record.geom.x if point else None,
-                record.geom.y if point else None,
-                shapely.to_wkt(record.geom, rounding_precision=-1),
-            ]
-        )
-    workbook.save(out)
+    title = "点位台账" if zh else "sites"
+    with Path(out).open("wb") as handle:
+        book = StreamingWorkbook([title], out=handle)
+        sheet = book.sheet(title, [max(10, min(40, len(header) * 3)) for header in names])
+        sheet.append(names, BOLD)
+        for record in records:
+            row = values(record, fields, office_zh=zh)
+            point = record.geom.geom_type == "Point"
+            sheet.append(
+                [row[f.key] for f in fields]
+                + [
+                    record.geom.x if point else None,
+                    record.geom.y if point else None,
+                    shapely.to_wkt(record.geom, rounding_precision=-1),
+                ]
+            )
+        sheet.close(filter_rows=max(len(records) + 1, 2))
+        book.close()
 
 
 def file_name(kind: str | None, as_of_label: str, spec: Format) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -13,7 +14,8 @@ from recovery.errors import ValidationError
 from recovery.interop.export import SUBDISTRICT_ZH
 from recovery.kinds import KINDS, MEASURES
 from recovery.reports.sites import FLOW_MEASURES, ReportSite
-from recovery.reports.xlsx import BOLD, DATE, StreamingWorkbook, cell, excel_date, text
+from recovery.reports.xlsx import BOLD, DATE, StreamingWorkbook, cell, excel_date, text, text_cell
+from recovery.spreadsheet import csv_row
 from recovery.timeutil import parse_instant, zone_iso
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -203,13 +205,12 @@ def xlsx_chunks(
         _kind, sheet, measures, attributes, letters, statuses = open_sheet
         n = sheet.next_row()
         sub = subs[site.subdistrict] if site.subdistrict in subs else sub_label(site.subdistrict)
-        status = statuses.get(site.status) or text(site.status)
+        status = statuses.get(site.status)
         parts = [
-            f'<row r="{n}"><c r="A{n}" t="inlineStr">{text(site.key)}</c>',
-            f'<c r="B{n}" t="inlineStr">{text(site.name)}</c>',
-            f'<c r="C{n}" t="inlineStr">{text(site.address)}</c>' if site.address else "",
-            f'<c r="D{n}" t="inlineStr">{status}</c>',
-            f'<c r="E{n}" t="inlineStr">{text(sub)}</c>' if sub else "",
+            f'<row r="{n}">{text_cell(f"A{n}", site.key)}{text_cell(f"B{n}", site.name)}',
+            text_cell(f"C{n}", site.address) if site.address else "",
+            f'<c r="D{n}" t="inlineStr">{status}</c>' if status else text_cell(f"D{n}", site.status),
+            text_cell(f"E{n}", sub) if sub else "",
         ]
         for letter, moment in (("F", site.reported_at), ("G", site.deadline), ("H", site.done_at)):
             if moment is not None:
@@ -264,29 +265,29 @@ def write_xlsx(
     return counts
 
 
+RECORD_COLUMNS = ("type", "id", "key", "name", "status", "subdistrict", "valid_at", "value")
+RECORD_HEADERS = ("类型", "ID", "编号", "名称", "状态", "办事处", "发生时间", "计数/数值")
+
+
 def records_csv(rows: list[dict]) -> str:
-    columns = ["type", "id", "key", "name", "status", "subdistrict", "valid_at", "value"]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["类型", "ID", "编号", "名称", "状态", "办事处", "发生时间", "计数/数值"])
+    writer.writerow(RECORD_HEADERS)
     for row in rows:
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+        writer.writerow(csv_row([row.get(c) for c in RECORD_COLUMNS]))
     return "\ufeff" + buffer.getvalue()
 
 
 def records_xlsx(rows: list[dict], out: io.BufferedIOBase, title: str) -> None:
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title[:31])
-    sheet.freeze_panes = "A2"
-    sheet.append(["类型", "ID", "编号", "名称", "状态", "办事处", "发生时间", "计数/数值"])
+    """The records behind a figure as one sheet, written by the ledger's writer (text stays text)."""
+    name = re.sub(r"[\[\]:*?/\\]", "_", title)[:31] or "records"  # what a sheet name may not hold
+    book = StreamingWorkbook([name], out=out)
+    sheet = book.sheet(name, [16, 10, 14, 28, 10, 10, 22, 12])
+    sheet.append(RECORD_HEADERS, BOLD)
     for row in rows:
-        sheet.append(
-            [row.get(c) for c in ("type", "id", "key", "name", "status", "subdistrict", "valid_at", "value")]
-        )
-    sheet.auto_filter.ref = f"A1:H{len(rows) + 1}"
-    workbook.save(out)
+        sheet.append([row.get(c) for c in RECORD_COLUMNS])
+    sheet.close()
+    book.close()
 
 
 def as_instant(value: str | None) -> datetime | None:

@@ -20,6 +20,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from openpyxl.utils import get_column_letter
 
+from recovery.spreadsheet import is_formula_like
 from recovery.timeutil import ZONE
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -28,8 +29,9 @@ _PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 _XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 #: characters XML 1.0 does not allow, even escaped
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-#: cell styles (indexes into cellXfs below)
-PLAIN, BOLD, DATE = 0, 1, 2
+#: cell styles (indexes into cellXfs below); the QUOTED ones mark formula-like text as text, as Excel marks text
+#: typed with a leading apostrophe (recovery.spreadsheet)
+PLAIN, BOLD, DATE, QUOTED, BOLD_QUOTED = 0, 1, 2, 3, 4
 _STYLES = (
     f'{_XML}<styleSheet xmlns="{_MAIN}">'
     '<numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy-mm-dd hh:mm"/></numFmts>'
@@ -39,9 +41,11 @@ _STYLES = (
     '<fill><patternFill patternType="gray125"/></fill></fills>'
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<cellXfs count="5"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
-    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" quotePrefix="1" applyFont="1"/></cellXfs>'
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
     "</styleSheet>"
 )
@@ -68,11 +72,21 @@ def excel_date(moment: datetime) -> float:
     return (moment - _EXCEL_EPOCH).total_seconds() / 86400
 
 
-def cell(ref: str, value: object, style: int = PLAIN) -> str:
-    """One cell, or '' for an empty one. Strings are inline, numbers as shortest round-trip text."""
+def text_cell(ref: str, value: str, style: int = PLAIN) -> str:
+    """A text cell: always an inline string, never a formula, and marked as text when a spreadsheet would
+    read it as one (recovery.spreadsheet)."""
+    if is_formula_like(value):
+        style = BOLD_QUOTED if style == BOLD else QUOTED
     s = f' s="{style}"' if style else ""
+    return f'<c r="{ref}"{s} t="inlineStr">{text(value)}</c>'
+
+
+def cell(ref: str, value: object, style: int = PLAIN) -> str:
+    """One cell, or '' for an empty one. Strings are inline text (`text_cell`), numbers as shortest
+    round-trip text."""
     if isinstance(value, str):
-        return f'<c r="{ref}"{s} t="inlineStr">{text(value)}</c>'
+        return text_cell(ref, value, style)
+    s = f' s="{style}"' if style else ""
     if isinstance(value, bool):
         return f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>'
     if isinstance(value, datetime):
