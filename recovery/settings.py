@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from recovery.errors import ConfigError
 
@@ -33,6 +34,16 @@ def _synchronous(text: str) -> str:
     value = text.strip().upper()
     if value not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
         raise ValueError(f"not one of OFF, NORMAL, FULL, EXTRA: {text!r}")
+    return value
+
+
+def _public_url(text: str) -> str:
+    value = text.strip().rstrip("/")
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(f"not an http(s) address without query or fragment: {text!r}")
     return value
 
 
@@ -112,6 +123,14 @@ SETTINGS: tuple[Setting, ...] = (
         _tile_server,
     ),
     Setting("TIANDITU_KEY", "", "Key (tk) for Tianditu tiles when RECOVERY_TILE_SERVER is tianditu."),
+    Setting(
+        "PUBLIC_URL",
+        "",
+        "The address at which users reach the app, e.g. https://recovery.example.gov.cn: the base of every "
+        "absolute link (OGC API, Atom feed). Empty: the request's Host is used only when it is localhost, "
+        "127.0.0.1 or [::1]; otherwise links are relative to the site's root. Never taken from the Host header.",
+        _public_url,
+    ),
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}

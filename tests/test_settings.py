@@ -45,6 +45,7 @@ def test_every_setting_is_read_from_its_recovery_variable():
         "RECOVERY_MAX_BODY_KB": "64",
         "RECOVERY_TILE_SERVER": "AMap",
         "RECOVERY_TIANDITU_KEY": "tk-123",
+        "RECOVERY_PUBLIC_URL": "https://recovery.example.gov.cn/",
     }
     assert set(environ) == {s.env_var for s in SETTINGS}, "a new setting needs a line here"
     values = load_settings(environ)
@@ -65,6 +66,7 @@ def test_every_setting_is_read_from_its_recovery_variable():
         "MAX_BODY_KB": 64,
         "TILE_SERVER": "amap",
         "TIANDITU_KEY": "tk-123",
+        "PUBLIC_URL": "https://recovery.example.gov.cn",
     }
 
 

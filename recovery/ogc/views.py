@@ -12,6 +12,7 @@ from recovery.ogc import core
 from recovery.ogc.openapi import ogc_openapi
 from recovery.web.params import subdistrict_param
 from recovery.web.policy import READERS, allow
+from recovery.web.public_url import public_root
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 
@@ -21,7 +22,8 @@ def _zh() -> bool:
 
 
 def _base() -> str:
-    return request.url_root.rstrip("/") + bp.url_prefix
+    """The service's base for links: from the public URL, never the Host header (recovery.web.public_url)."""
+    return public_root() + bp.url_prefix
 
 
 def _wants_html() -> bool:

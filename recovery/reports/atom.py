@@ -10,15 +10,21 @@ from recovery.reports.models import PublishedReport
 from recovery.timeutil import now, zone_iso
 
 ATOM = "http://www.w3.org/2005/Atom"
+#: the feed's id when its address is relative (no public URL set): an Atom id must be an absolute IRI
+FEED_ID = "urn:uuid:5d1f0b8e-7c20-4a21-9e07-202107200720"
 
 
 def feed(
     reports: list[PublishedReport], self_url: str, link_for: Callable[[PublishedReport, str], str]
 ) -> bytes:
+    """The feed; `self_url` and `link_for` give absolute links, or links relative to the site's root when no
+    public URL is set (RFC 4287 resolves them against the feed's own address)."""
     ET.register_namespace("", ATOM)
     root = ET.Element(f"{{{ATOM}}}feed")
     ET.SubElement(root, f"{{{ATOM}}}title").text = "郑州高新区灾后恢复重建日报"
-    ET.SubElement(root, f"{{{ATOM}}}id").text = self_url
+    ET.SubElement(root, f"{{{ATOM}}}id").text = (
+        self_url if self_url.startswith(("http:", "https:")) else FEED_ID
+    )
     ET.SubElement(root, f"{{{ATOM}}}updated").text = zone_iso(reports[0].published_at if reports else now())
     ET.SubElement(root, f"{{{ATOM}}}link", rel="self", href=self_url, type="application/atom+xml")
     author = ET.SubElement(root, f"{{{ATOM}}}author")

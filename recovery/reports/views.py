@@ -25,6 +25,7 @@ from recovery.reports.kindtable import CELL_COLUMNS, CELL_DEFINITIONS, cell_reco
 from recovery.reports.responses import published_response, report_response
 from recovery.timeutil import parse_as_of, parse_day, parse_instant, zone_iso
 from recovery.web.policy import READERS, allow
+from recovery.web.public_url import public_url
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 api_bp = Blueprint("reports_api", __name__, url_prefix="/api/v1")
@@ -69,9 +70,9 @@ def atom_feed():
     reports = publishing.all_published(get_session(), limit=50)
 
     def link(report, fmt):
-        return url_for("reports.published", day=report.day, version=report.version, fmt=fmt, _external=True)
+        return public_url("reports.published", day=report.day, version=report.version, fmt=fmt)
 
-    body = feed(reports, url_for("reports.atom_feed", _external=True), link)
+    body = feed(reports, public_url("reports.atom_feed"), link)
     return Response(body, mimetype="application/atom+xml")
 
 
