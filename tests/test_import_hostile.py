@@ -335,3 +335,25 @@ def test_a_file_outside_the_upload_folder_or_a_virtual_path_is_refused(tmp_path)
 
 def _never(*args, **kwargs):
     raise AssertionError("the reader was called")
+
+
+def test_kml_folders_are_read_as_one_whatever_their_names(tmp_path, listener):
+    """A KML's folders are read in one SQL query on the file itself; a folder named like another data source
+    (a path, a quoted `"db"."table"`) stays a name."""
+    url, hits = listener
+    names = ["/etc/passwd", f'x"."/vsicurl/{url}/a.geojson', "普通"]
+    folders = "".join(
+        f"<Folder><name>{name.replace('&', '&amp;').replace('<', '&lt;')}</name><Placemark><name>p{i}</name>"
+        f"<Point><coordinates>{A[0]},{A[1]}</coordinates></Point></Placemark></Folder>"
+        for i, name in enumerate(names)
+    )
+    path = tmp_path / "folders.kml"
+    path.write_text(
+        f'<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>{folders}'
+        "</Document></kml>",
+        encoding="utf-8",
+    )
+    source = read_source(path)
+    assert sorted(source.frame["Name"]) == ["p0", "p1", "p2"]
+    assert source.layers == names
+    assert hits == []

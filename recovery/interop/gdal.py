@@ -80,7 +80,7 @@ def lock_down() -> None:
 @dataclass(frozen=True)
 class LayerInfo:
     name: str
-    fields: int
+    fields: tuple[str, ...]
     features: int  # -1 when the driver cannot tell without reading every feature
 
 
@@ -101,7 +101,11 @@ def describe(path: Path, driver: str) -> list[LayerInfo] | None:
         for index in range(gdal.GDALDatasetGetLayerCount(dataset)):
             layer = gdal.GDALDatasetGetLayer(dataset, index)
             name = gdal.OGR_L_GetName(layer).decode("utf-8", "replace")
-            fields = gdal.OGR_FD_GetFieldCount(gdal.OGR_L_GetLayerDefn(layer))
+            definition = gdal.OGR_L_GetLayerDefn(layer)
+            fields = tuple(
+                gdal.OGR_Fld_GetNameRef(gdal.OGR_FD_GetFieldDefn(definition, i)).decode("utf-8", "replace")
+                for i in range(gdal.OGR_FD_GetFieldCount(definition))
+            )
             layers.append(LayerInfo(name, fields, gdal.OGR_L_GetFeatureCount(layer, 0)))
         return layers
     finally:
@@ -161,6 +165,10 @@ def _libgdal():
     gdal.OGR_L_GetLayerDefn.argtypes = [ctypes.c_void_p]
     gdal.OGR_FD_GetFieldCount.restype = ctypes.c_int
     gdal.OGR_FD_GetFieldCount.argtypes = [ctypes.c_void_p]
+    gdal.OGR_FD_GetFieldDefn.restype = ctypes.c_void_p
+    gdal.OGR_FD_GetFieldDefn.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    gdal.OGR_Fld_GetNameRef.restype = ctypes.c_char_p
+    gdal.OGR_Fld_GetNameRef.argtypes = [ctypes.c_void_p]
     gdal.OGR_L_GetFeatureCount.restype = ctypes.c_int64
     gdal.OGR_L_GetFeatureCount.argtypes = [ctypes.c_void_p, ctypes.c_int]
     _handle = gdal

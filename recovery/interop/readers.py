@@ -119,12 +119,16 @@ def _read_one(path: Path, fmt: str, layer: str | None, budget: Budget) -> Source
     chosen = [i for i in infos if layer is None or i.name == layer]
     # what the file declares, before anything is read: fields, features (when the driver knows them cheaply)
     for info in chosen:
-        budget.check_table(max(info.features, 0), info.fields)
+        budget.check_table(max(info.features, 0), len(info.fields))
     single = fmt == "GeoJSON" and layer is None  # one layer, read as the file
     frames = []
     rows = 0
-    for info in chosen:
-        frame = _read_layer(path, fmt, None if single else info.name, budget, rows)
+    # LIBKML parses the whole document on every open: a KML's folders are read in one query, opening it once
+    reads = (
+        [(None, _union_sql(chosen))] if fmt == "KML" and len(chosen) > 1 else [(i.name, None) for i in chosen]
+    )
+    for name, sql in reads:
+        frame = _read_layer(path, fmt, None if single else name, budget, rows, sql)
         rows += len(frame)
         budget.check_table(rows, len(frame.columns) - 1)
         if len(frame):
@@ -139,12 +143,33 @@ def _read_one(path: Path, fmt: str, layer: str | None, budget: Budget) -> Source
     return Source(frame, CRS.from_user_input(crs) if crs is not None else None, fmt, layers)
 
 
-def _read_layer(path: Path, fmt: str, name: str | None, budget: Budget, before: int) -> gpd.GeoDataFrame:
-    """One layer; one row past the limit tells that the file is over it, without reading all of it."""
+def _union_sql(layers: list[gdal.LayerInfo]) -> str:
+    """Every layer as one (SQLite dialect, on the file itself: no VRT), each missing field as NULL; the names
+    are quoted as SQL identifiers, so a layer's name is never read as another data source."""
+    fields = list(dict.fromkeys(f for info in layers for f in info.fields))
+    selects = []
+    for info in layers:
+        columns = [_quote(f) if f in info.fields else f"NULL AS {_quote(f)}" for f in fields]
+        selects.append(f"SELECT {', '.join([*columns, 'GEOMETRY'])} FROM {_quote(info.name)}")
+    return " UNION ALL ".join(selects)
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _read_layer(
+    path: Path, fmt: str, name: str | None, budget: Budget, before: int, sql: str | None = None
+) -> gpd.GeoDataFrame:
+    """One layer (or the query `sql`); one row past the limit tells that the file is over it, without
+    reading all of it."""
+    limit = budget.limits.max_rows - before + 1
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # GDAL's notes on odd but readable files
-            return pyogrio.read_dataframe(path, layer=name, max_features=budget.limits.max_rows - before + 1)
+            if sql is not None:
+                return pyogrio.read_dataframe(path, sql=sql, sql_dialect="SQLITE", max_features=limit)
+            return pyogrio.read_dataframe(path, layer=name, max_features=limit)
     except (DataSourceError, DataLayerError, OSError, UnicodeDecodeError) as exc:
         raise ValidationError(
             "The file could not be read as %(format)s: %(reason)s.", format=fmt, reason=str(exc)[:200]
