@@ -33,6 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from recovery.map import views as map_views
     from recovery.reports import views as reports_views
     from recovery.web import api, conflicts_api, errors, field, openapi, pages, photos_api, policy, sites_api
+    from recovery.web import headers
     from recovery.web.converters import IdConverter
 
     app.url_map.converters["id"] = IdConverter
@@ -41,6 +42,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     policy.init_app(app)  # first: who may call a route is decided before anything else looks at the request
     auth.init_app(app)
     errors.init_app(app)
+    headers.init_app(app)  # CSP with nonces, no framing, nosniff, same-origin referrers
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(map_views.bp)

@@ -104,7 +104,7 @@ def sign_in(page, base: str) -> None:
     page.evaluate("navigator.serviceWorker.ready")
     page.reload()
     page.wait_for_selector("body[data-ready='1']")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
 
 
 def open_site(page, base: str, site_id: int) -> None:
@@ -255,7 +255,7 @@ def test_updates_made_offline_are_stored_exactly_once(phone, live_server, seeded
     page.wait_for_selector("#site-status >> text=已消杀", timeout=WAIT_MS)
     thumb = page.locator(".thumbs img")
     thumb.scroll_into_view_if_needed()
-    page.wait_for_function("document.querySelector('.thumbs img').naturalWidth > 0", timeout=WAIT_MS)
+    page.wait_for_function("() => document.querySelector('.thumbs img').naturalWidth > 0", timeout=WAIT_MS)
     assert thumb.count() == 1
     assert page.locator("#history .event.pending").count() == 0
     shoot(page, tmp_path, "6-site-done")
@@ -311,7 +311,7 @@ def test_report_a_new_site_and_check_in_at_a_disinfection_point(phone, live_serv
     page.goto(f"{live_server}/field/#/new")
     page.wait_for_selector("#report-form")
     # the base map is the zone's own geodata: five sub-districts, roads and rivers drawn as vector paths
-    page.wait_for_function("document.querySelectorAll('#map path').length >= 5", timeout=WAIT_MS)
+    page.wait_for_function("() => document.querySelectorAll('#map path').length >= 5", timeout=WAIT_MS)
     page.select_option("#kind", "road_collapse")
     page.fill("#name", "长椿路塌陷 <script>alert(1)</script>")
     page.click("#submit-report")

@@ -24,7 +24,7 @@ def _sign_in(page, base: str, path: str) -> None:
 
 def _counts(page) -> dict:
     page.wait_for_function(
-        "document.getElementById('count-total').textContent !== '…' && !document.body.dataset.loading"
+        "() => document.getElementById('count-total').textContent !== '…' && !document.body.dataset.loading"
     )
     return {
         "total": int(page.inner_text("#count-total").replace(",", "")),
@@ -100,7 +100,7 @@ def test_a_hostile_site_name_is_shown_as_text(browser, live_server, seeded_app, 
     page.on("request", lambda request: hosts.append(urlparse(request.url).hostname))
     _sign_in(page, live_server, "/map?z=18&lat=34.815&lon=113.535&kind=silt_site")
     _counts(page)
-    page.wait_for_function("document.body.dataset.drawn !== '0'")
+    page.wait_for_function("() => document.body.dataset.drawn !== '0'")
     point = page.evaluate(
         """() => { const cfg = JSON.parse(document.getElementById('map-config').textContent);
                    const map = window[cfg.map]; const p = map.latLngToContainerPoint([34.815, 113.535]);
@@ -169,7 +169,7 @@ def test_draw_a_rectangle_and_assign_the_sites_inside_it(
     page.mouse.move((start[0] + end[0]) / 2, (start[1] + end[1]) / 2, steps=4)
     page.mouse.move(*end, steps=4)
     page.mouse.up()
-    page.wait_for_function("document.body.dataset.selected !== undefined")
+    page.wait_for_function("() => document.body.dataset.selected !== undefined")
     rect = shapely.box(
         min(corners[0][0], corners[1][0]),
         min(corners[0][1], corners[1][1]),
@@ -198,7 +198,7 @@ def test_draw_a_rectangle_and_assign_the_sites_inside_it(
     page.select_option("#assign-team", str(crew.id))
     page.fill("#assign-deadline", "2021-08-15")
     page.click("#assign-drawn")
-    page.wait_for_function("document.getElementById('command-result').textContent !== ''")
+    page.wait_for_function("() => document.getElementById('command-result').textContent !== ''")
     assert str(len(inside)) in page.inner_text("#command-result")
     seeded_session.rollback()
     events = seeded_session.scalars(select(Event).where(Event.id > last_event)).all()
@@ -226,7 +226,7 @@ def test_draw_a_rectangle_and_assign_the_sites_inside_it(
         for x, y in [*clicks, clicks[0]]:
             page.mouse.click(x, y)
             page.wait_for_timeout(350)  # separate clicks, not a double-click
-        page.wait_for_function("document.body.dataset.selected !== undefined")
+        page.wait_for_function("() => document.body.dataset.selected !== undefined")
         assert page.evaluate("document.body.dataset.drawMode") == ""
         assert not any(triangle.boundary.distance(shapely.Point(x, y)) < 1e-6 for _, x, y in centres)
         expected = [i for i, x, y in centres if triangle.contains(shapely.Point(x, y))]
