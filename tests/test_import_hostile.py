@@ -9,7 +9,6 @@ import http.server
 import io
 import json
 import os
-import re
 import sqlite3
 import stat
 import threading
@@ -20,10 +19,9 @@ import geopandas as gpd
 import pyogrio
 import pytest
 import shapely
-from conftest import fingerprint, login
-from sqlalchemy.orm import Session
+from conftest import login
+from test_interop_admin import _csrf, _fingerprint
 
-from recovery.db.engine import make_engine
 from recovery.errors import ValidationError
 from recovery.interop import gdal
 from recovery.interop.readers import read_source
@@ -188,20 +186,6 @@ CASES = [
     "layer-is-an-absolute-path",
     "layer-climbs-out",
 ]
-
-
-def _csrf(page: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-    assert match, page[:300]
-    return match.group(1)
-
-
-def _fingerprint(app) -> dict:
-    engine = make_engine(app.config["RECOVERY"]["DATABASE_URL"])
-    with Session(engine) as session:
-        out = fingerprint(session)
-    engine.dispose()
-    return out
 
 
 def _post(client, name: str, content: bytes, **fields):

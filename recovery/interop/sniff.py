@@ -146,7 +146,7 @@ def check_layer_name(layer: str | None) -> None:
     text = layer.strip()
     lowered = text.lower()
     if (
-        lowered.startswith(("/", "\\", "vsi"))
+        lowered.startswith(("/", "\\"))
         or "/vsi" in lowered
         or "://" in text
         or re.match(r"^[a-z]:[\\/]", lowered)
