@@ -1,4 +1,11 @@
-"""Uploaded photos: resumable chunked uploads, checked by their content and stored once by their SHA-256."""
+"""Uploaded photos: resumable chunked uploads, checked by their content, re-encoded, stored once by SHA-256.
+
+Every photo is decoded and written anew (`reencode`) before it is stored: what is served is only pixels that
+Pillow decoded, never the uploaded bytes, so a JPEG with HTML or a script appended, or metadata carrying
+markup, cannot come back out. Metadata is dropped (EXIF with its GPS position and camera details, XMP,
+comments): the app reads none of it, as positions come from the phone's GPS with the update. The EXIF
+orientation is applied to the pixels first, so a photo taken upright stays upright.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +33,15 @@ IMAGE_TYPES = {
     "image/webp": ("webp", frozenset({"WEBP"})),
 }
 _PILLOW_FORMAT = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
+#: how a re-encoded photo is written, by type: JPEG and WebP at quality 90, PNG lossless
+_SAVE_OPTIONS = {
+    "image/jpeg": {"quality": 90},
+    "image/png": {"compress_level": 6},
+    "image/webp": {"quality": 90, "method": 4},
+}
+#: the longest side a stored photo keeps: a 12-megapixel phone photo (4032 × 3024) is kept whole; larger
+#: ones are scaled down, which also bounds the memory a re-encoding takes
+MAX_EDGE = 4096
 _UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{8,100}")
 _SHA_NAME = re.compile(r"[0-9a-f]{64}\.(jpg|png|webp)")
 _READ_SIZE = 1 << 20
@@ -40,6 +56,9 @@ class ImageInfo:
 
 @dataclass(frozen=True)
 class StoredPhoto:
+    """A stored photo: `size` is the bytes uploaded (what a resuming client counts), `sha256`, `width` and
+    `height` are those of the stored, re-encoded file."""
+
     path: Path
     sha256: str
     size: int
@@ -116,6 +135,76 @@ def check_image(path: Path, *, max_pixels: int = 40_000_000) -> ImageInfo:
                 im.draft("RGB", (max(1, width // 8), max(1, height // 8)))
             im.load()
     return ImageInfo(content_type, width, height)
+
+
+def reencode(source: Path, target: Path, *, max_pixels: int = 40_000_000) -> ImageInfo:
+    """Decode a photo and write its pixels anew to `target`, in the same type, without the uploaded bytes.
+
+    The EXIF orientation is applied to the pixels; every other piece of metadata is dropped except the colour
+    profile; images larger than `MAX_EDGE` on a side are scaled down; only the first frame of an animated or
+    multi-picture file is kept. `target` is written durably.
+
+    Parameters
+    ----------
+    source : Path
+        A file `check_image` accepted.
+    target : Path
+        Where to write the new file.
+    max_pixels : int
+        The largest width × height decoded (the decoding is refused above it, as in `check_image`).
+
+    Returns
+    -------
+    ImageInfo
+        The content type (the source's) and the stored size in pixels.
+
+    Raises
+    ------
+    recovery.errors.ValidationError
+        The file cannot be decoded as an image of its type within the limits.
+    """
+    with open(source, "rb") as f:
+        content_type = sniff_image_type(f.read(16))
+    if content_type is None:
+        raise ValidationError("The file is not a JPEG, PNG or WebP image.")
+    with _bombs_refused(max_pixels):
+        with Image.open(source, formats=[_PILLOW_FORMAT[content_type]]) as im:
+            if im.width * im.height > max_pixels:
+                raise ValidationError(
+                    "The image has %(pixels)s pixels, more than the limit of %(limit)s.",
+                    pixels=im.width * im.height,
+                    limit=max_pixels,
+                )
+            icc_profile = im.info.get("icc_profile")
+            scale = MAX_EDGE / max(im.size)
+            if content_type == "image/jpeg" and scale < 1:
+                # JPEG decodes at 1/2, 1/4 or 1/8 directly: a large photo never takes its full memory
+                im.draft("RGB", (max(1, int(im.width * scale)), max(1, int(im.height * scale))))
+            image = ImageOps.exif_transpose(im)  # decodes every pixel: damage shows here
+        image.thumbnail((MAX_EDGE, MAX_EDGE))  # only ever shrinks
+        image = _savable(image, content_type)
+        image.info = {}  # nothing of the upload's metadata (EXIF, XMP, comments, text chunks) goes out
+        options = dict(_SAVE_OPTIONS[content_type])
+        if icc_profile:
+            options["icc_profile"] = icc_profile
+        tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            image.save(f, _PILLOW_FORMAT[content_type], **options)
+            f.flush()
+            os.fsync(f.fileno())
+    os.replace(tmp, target)
+    return ImageInfo(content_type, image.width, image.height)
+
+
+def _savable(image: Image.Image, content_type: str) -> Image.Image:
+    """The image in a mode its type can store, transparency kept where the type has it."""
+    if content_type == "image/jpeg":
+        if image.mode in ("RGB", "L"):
+            return image
+        return image.convert("RGB") if image.mode == "CMYK" else _on_white(image)
+    if image.mode in ("RGB", "RGBA", "L") and "transparency" not in image.info:
+        return image
+    return image.convert("RGBA")
 
 
 @contextmanager
@@ -253,7 +342,7 @@ class PhotoStore:
         with _locked(lock):
             state = self._read_meta(meta)
             if state.get("stored") and (self.root / state["stored"]).exists():
-                return self._describe(self.root / state["stored"], max_pixels)
+                return self._describe(self.root / state["stored"], state["total"], max_pixels)
             if not part.exists():
                 raise NotFoundError("No upload %(upload_id)s is in progress.", upload_id=upload_id)
             total, received = state.get("total"), part.stat().st_size
@@ -263,22 +352,26 @@ class PhotoStore:
                     received=received,
                     total=total,
                 )
+            clean = part.with_suffix(".clean")
             try:
-                info = check_image(part, max_pixels=max_pixels)
+                check_image(part, max_pixels=max_pixels)
+                info = reencode(part, clean, max_pixels=max_pixels)
             except ValidationError:
                 part.unlink()
+                clean.unlink(missing_ok=True)
                 meta.unlink(missing_ok=True)
                 raise
-            with open(part, "rb") as f:
+            part.unlink()
+            with open(clean, "rb") as f:
                 sha256 = _sha256(f)
             ext, _ = IMAGE_TYPES[info.content_type]
             relative = Path(sha256[:2]) / f"{sha256}.{ext}"
             target = self.root / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             if target.exists():
-                part.unlink()  # already stored: content-addressed, so it is the same photo
+                clean.unlink()  # already stored: content-addressed, so it is the same photo
             else:
-                os.replace(part, target)
+                os.replace(clean, target)
                 _fsync_dir(target.parent)
             # kept (a few bytes) so that a retried chunk or finish gets the same answer
             _write_durably(meta, json.dumps({"total": total, "stored": relative.as_posix()}).encode())
@@ -332,11 +425,11 @@ class PhotoStore:
             raise NotFoundError("No stored photo %(name)s.", name=path.name)
         return path
 
-    def _describe(self, path: Path, max_pixels: int) -> StoredPhoto:
+    def _describe(self, path: Path, total: int, max_pixels: int) -> StoredPhoto:
         info = check_image(path, max_pixels=max_pixels)
         with open(path, "rb") as f:
             sha256 = _sha256(f)
-        return StoredPhoto(path, sha256, path.stat().st_size, info.content_type, info.width, info.height)
+        return StoredPhoto(path, sha256, total, info.content_type, info.width, info.height)
 
     @staticmethod
     def _read_meta(meta: Path) -> dict[str, Any]:
