@@ -34,14 +34,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from recovery.reports import views as reports_views
     from recovery.web import api, conflicts_api, errors, field, openapi, pages, photos_api, policy, sites_api
     from recovery.web import headers
-    from recovery.web.converters import IdConverter
+    from recovery.web import converters, params
 
-    app.url_map.converters["id"] = IdConverter
+    converters.register(app)  # <id:…> and <int:…>: whole numbers the databases can hold
     db.init_app(app)
     i18n.init_app(app)
     policy.init_app(app)  # first: who may call a route is decided before anything else looks at the request
     auth.init_app(app)
     errors.init_app(app)
+    params.init_app(app)  # a NUL in the address, query, headers or a form is a 400, before any view
     headers.init_app(app)  # CSP with nonces, no framing, nosniff, same-origin referrers
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(pages.bp)

@@ -4,7 +4,8 @@ RecoveryError (500)
 ├── ConfigError (500)            a setting that does not parse; raised at start-up
 ├── ValidationError (400)        bad input: geometry, coordinates, attributes, dates, JSON
 │   ├── GeometryError (400)      invalid, empty, non-finite or out-of-range geometry, wrong type for the kind
-│   └── UnknownKindError (400)   a site kind that is not in the registry
+│   ├── UnknownKindError (400)   a site kind that is not in the registry
+│   └── DateOutOfRange (400)     a date outside the incident's window (recovery.incident)
 ├── NotFoundError (404)          a site, work item or report that does not exist
 ├── TransitionError (409)        a status change the kind's life cycle does not allow
 ├── PreconditionFailed (412)     If-Match names a version the site no longer has
@@ -80,6 +81,10 @@ class GeometryError(ValidationError):
 
 class UnknownKindError(ValidationError):
     code = "unknown_kind"
+
+
+class DateOutOfRange(ValidationError):
+    code = "date_out_of_range"
 
 
 class NotFoundError(RecoveryError):

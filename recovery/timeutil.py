@@ -6,7 +6,8 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from recovery.errors import ValidationError
+from recovery.errors import DateOutOfRange, ValidationError
+from recovery.incident import DEADLINE_HORIZON_DAYS, WINDOW_START
 
 ZONE = ZoneInfo("Asia/Shanghai")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -30,14 +31,39 @@ def local_day(moment: datetime) -> date:
     return moment.astimezone(ZONE).date()
 
 
-def parse_day(text: str) -> date:
+def query_window() -> tuple[date, date]:
+    """The first and the last day a request or command may ask about: the incident's window, from
+    `recovery.incident.WINDOW_START` to tomorrow in the zone (the data cannot know anything later)."""
+    return WINDOW_START, local_day(now()) + timedelta(days=1)
+
+
+def deadline_window() -> tuple[date, date]:
+    """The days a deadline may be set to: from the window's start to a year ahead."""
+    return WINDOW_START, local_day(now()) + timedelta(days=DEADLINE_HORIZON_DAYS)
+
+
+def parse_day(text: str, window: tuple[date, date] | None = None) -> date:
+    """A day a request names, `YYYY-MM-DD`, within `window` (by default the incident's, `query_window`)."""
     try:
         text = text.strip()
         if not _DAY.fullmatch(text):  # fromisoformat also takes 20210729 and 2021-W30-4
             raise ValueError(text)
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except (ValueError, AttributeError):
         raise ValidationError("Not a date (YYYY-MM-DD): %(value)s.", value=str(text)[:40]) from None
+    first, last = window or query_window()
+    if not first <= day <= last:
+        raise _outside(text, first, last)
+    return day
+
+
+def _outside(text: str, first: date, last: date) -> DateOutOfRange:
+    return DateOutOfRange(
+        "%(value)s is outside the days this tracker covers, %(first)s to %(last)s.",
+        value=text[:40],
+        first=first.isoformat(),
+        last=last.isoformat(),
+    )
 
 
 def parse_instant(value: str | datetime) -> datetime:
@@ -53,15 +79,28 @@ def parse_instant(value: str | datetime) -> datetime:
             ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZONE)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+08:00 and 9999-12-31T23:00-05:00 have no UTC form
+        raise ValidationError("Not a date and time (ISO 8601): %(value)s.", value=str(value)[:40]) from None
 
 
 def parse_as_of(text: str) -> datetime:
-    """`2021-07-29` means the end of that day in the zone; text with a time part is an instant."""
+    """`2021-07-29` means the end of that day in the zone; text with a time part is an instant. Either must
+    fall in the incident's window (`query_window`): from the start of its first day to the end of its last."""
     text = text.strip()
     if "T" not in text.upper() and " " not in text:  # no time part: a day, which must be YYYY-MM-DD
         return end_of_day(parse_day(text))
-    return parse_instant(text)
+    return instant_in_window(parse_instant(text), text)
+
+
+def instant_in_window(moment: datetime, text: str | None = None) -> datetime:
+    """`moment` if it falls in the incident's window (from the start of its first day to the end of its last),
+    else a DateOutOfRange naming `text` (what the client sent) or the moment."""
+    first, last = query_window()
+    if not start_of_day(first) <= moment <= end_of_day(last):
+        raise _outside(text or moment.isoformat(), first, last)
+    return moment
 
 
 def zone_iso(moment: datetime | None) -> str | None:

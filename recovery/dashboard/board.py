@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 from recovery.dashboard.overdue import overdue_by_unit
 from recovery.dashboard.ranking import ranking_with_change
 from recovery.dashboard.svg import Series, line_chart
-from recovery.dashboard.trends import DEADLINE, FIRST_DAY, burn_down, daily_figures
+from recovery.dashboard.trends import burn_down, daily_figures
+from recovery.incident import FIRST_DAY
+from recovery.incident import ROAD_DEADLINE as DEADLINE
 from recovery.map.points import point_table
 from recovery.timeutil import end_of_day
 

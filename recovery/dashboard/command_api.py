@@ -16,7 +16,8 @@ from recovery.map.build import display_crs
 from recovery.map.points import point_table
 from recovery.map.query import MapFilter
 from recovery.map.selection import parse_polygon, select_within
-from recovery.timeutil import end_of_day, now, parse_day, zone_iso
+from recovery.numbers import is_record_id
+from recovery.timeutil import deadline_window, end_of_day, now, parse_day, zone_iso
 from recovery.web.policy import allow
 from recovery.web.sites_api import json_body
 
@@ -28,7 +29,7 @@ def _site_ids(body: dict) -> list[int]:
     """The ids sent, or the sites the map's filter (and date) keeps, inside the drawn polygon if one is sent."""
     if body.get("site_ids") is not None:
         ids = body["site_ids"]
-        if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        if not isinstance(ids, list) or not all(is_record_id(i) for i in ids):
             raise ValidationError("site_ids must be a list of site ids.")
         return ids
     raw = body.get("filter")
@@ -60,9 +61,11 @@ def assign():
     Asia/Shanghai)."""
     body = json_body()
     team_id = body.get("team_id")
-    if not isinstance(team_id, int) or isinstance(team_id, bool):
+    if not is_record_id(team_id):
         raise ValidationError("team_id must be a team id.")
-    deadline = end_of_day(parse_day(str(body["deadline"]))) if body.get("deadline") else None
+    deadline = body.get("deadline")
+    # a deadline is a day ahead, not a day to look at: it may lie up to a year past today
+    deadline = end_of_day(parse_day(str(deadline), deadline_window())) if deadline else None
     account = current_account()
     result = command.assign_sites(
         get_session(),
@@ -91,7 +94,7 @@ def supervise():
     """`{"title", "responsible_unit", "severity": "general"|"major", "site_id"}`: a 督办 work item."""
     body = json_body()
     site_id = body.get("site_id")
-    if site_id is not None and (not isinstance(site_id, int) or isinstance(site_id, bool)):
+    if site_id is not None and not is_record_id(site_id):
         raise ValidationError("site_id must be a site id.")
     item = command.issue_supervision_order(
         get_session(),

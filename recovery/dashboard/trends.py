@@ -8,12 +8,12 @@ from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
-from recovery.metrics import cube_at, evaluate_all
-from recovery.timeutil import end_of_day
+from recovery.incident import FIRST_DAY, ROAD_DEADLINE
+from recovery.reports.series import daily_values
 
-FIRST_DAY = date(2021, 7, 20)
-DEADLINE = date(2021, 8, 15)  # all collapsed roads, 先主后次、先通后畅
 PACE_DAYS = 7
+#: a projection further ahead than this is shown as "never at this pace"
+PROJECTION_DAYS = 3660
 SERIES_KEYS = [
     "road_collapse_total",
     "road_collapse_handled",
@@ -34,18 +34,21 @@ class BurnDown:
 
 
 def daily_figures(session: Session, last: date) -> dict[date, dict]:
-    """Registry figures (SERIES_KEYS) at the end of every day from 20 July to `last`, from the roll-up."""
+    """Registry figures (SERIES_KEYS) at the end of every day from 20 July to `last`, from the roll-up in one
+    query (`daily_values`: evaluated on the days with data, carried over the others), so that a far `last`
+    costs no more than a near one. Days before the roll-up's first have no figures yet (None)."""
+    days, values = daily_values(session, last, SERIES_KEYS)
+    known = {d: {k: values[k][i] for k in SERIES_KEYS} for i, d in enumerate(days)}
+    empty = dict.fromkeys(SERIES_KEYS)
     out = {}
     day = FIRST_DAY
     while day <= last:
-        out[day] = {
-            k: f.value for k, f in evaluate_all(cube_at(session, end_of_day(day)), keys=SERIES_KEYS).items()
-        }
+        out[day] = known.get(day, empty)
         day += timedelta(days=1)
     return out
 
 
-def burn_down(figures: dict[date, dict], today: date, deadline: date = DEADLINE) -> BurnDown:
+def burn_down(figures: dict[date, dict], today: date, deadline: date = ROAD_DEADLINE) -> BurnDown:
     days = sorted(figures)
     remaining = [figures[d]["road_collapse_remaining"] or 0 for d in days]
     now_left = remaining[-1] if remaining else 0
@@ -59,9 +62,9 @@ def burn_down(figures: dict[date, dict], today: date, deadline: date = DEADLINE)
     needed = now_left / days_left if days_left > 0 else None
     if now_left <= 0:
         projected = next((d for d, r in zip(days, remaining, strict=True) if r <= 0), today)
-    elif pace > 0:
+    elif pace > 0 and now_left / pace <= PROJECTION_DAYS:
         projected = today + timedelta(days=math.ceil(now_left / pace))
-    else:
+    else:  # no pace, or one so slow that the end is out of sight (and past any date the calendar holds)
         projected = None
     misses = now_left > 0 and (projected is None or projected > deadline)
     return BurnDown(

@@ -24,7 +24,7 @@ def parse_crs(text: str | None) -> str | CRS | None:
     if value in {n.replace("-", "") for n in WGS84_NAMES}:
         return WGS84
     try:
-        return CRS.from_user_input(int(value) if value.isdigit() else str(text).strip())
+        return CRS.from_user_input(int(value) if value.isascii() and value.isdigit() else str(text).strip())
     except CRSError:
         raise ValidationError("Unknown coordinate system %(crs)s.", crs=str(text)[:60]) from None
 

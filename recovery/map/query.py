@@ -16,6 +16,7 @@ from recovery.errors import ValidationError
 from recovery.geodata import SUBDISTRICT_ORDER
 from recovery.kinds import KINDS
 from recovery.map.points import KIND_KEYS, STATUS_KEYS, PointTable
+from recovery.numbers import read_whole_number
 
 #: size of a cluster cell on screen, in pixels of a 256-pixel tile
 CELL_PX = 64
@@ -47,7 +48,7 @@ class MapFilter:
         if sub is not None and sub not in SUBDISTRICT_ORDER:
             raise ValidationError("Unknown sub-district %(subdistrict)s.", subdistrict=sub[:30])
         team = args.get("team") or None
-        if team is not None and not str(team).isdigit():
+        if team is not None and read_whole_number(team) is None:
             raise ValidationError("team must be a team id.")
         return cls(
             kinds=kinds,

@@ -6,7 +6,6 @@ places it in a cluster, so a shape drawn around clusters selects exactly the sit
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -16,8 +15,9 @@ import shapely
 from shapely.geometry import Polygon
 from sqlalchemy.orm import Session
 
+from recovery import jsondoc
 from recovery.coords import to_wgs84
-from recovery.errors import GeometryError
+from recovery.errors import GeometryError, ValidationError
 from recovery.geometry import parse_geometry, validate_geometry
 from recovery.map.points import PointTable, text_matches
 from recovery.map.query import MapFilter, select_rows
@@ -43,8 +43,8 @@ def parse_polygon(raw: Any, crs: str = "wgs84") -> Polygon:
     """
     if isinstance(raw, str):
         try:
-            raw = json.loads(raw)
-        except ValueError:
+            raw = jsondoc.loads(raw)
+        except ValidationError:
             raw = None
     if not isinstance(raw, Mapping) or raw.get("type") != "Polygon":
         raise GeometryError("The selection must be a GeoJSON Polygon.")

@@ -33,12 +33,12 @@ from recovery.map.query import (
 from recovery.map.selection import parse_polygon, select_within
 from recovery.map.style import all_status_colours, completion_by_subdistrict, legend
 from recovery.models import Site, Team
-from recovery.timeutil import end_of_day, now, parse_day, zone_iso
+from recovery.numbers import read_whole_number
+from recovery.timeutil import end_of_day, now, parse_day, query_window, zone_iso
 from recovery.web.features import subdistrict_label
 from recovery.web.policy import SIGNED_IN, allow
 
 bp = Blueprint("map", __name__, url_prefix="/map")
-FIRST_DAY = "2021-07-20"
 
 
 def _zh() -> bool:
@@ -68,6 +68,7 @@ def map_page():
     as_of = _as_of()
     table = _table(as_of)
     settings = current_app.config["RECOVERY"]
+    first_day, last_day = (d.isoformat() for d in query_window())
     built = build_map(
         settings["GEODATA_DIR"],
         zh=zh,
@@ -96,7 +97,8 @@ def map_page():
         "kindLabels": {k: (kind.zh if zh else kind.en) for k, kind in KINDS.items()},
         "subdistrictLabels": {k: subdistrict_label(k, zh) for k in SUBDISTRICT_ORDER},
         "zh": zh,
-        "firstDay": FIRST_DAY,
+        "firstDay": first_day,
+        "lastDay": last_day,
         "pollSeconds": 10,
         "featureZoom": FEATURE_ZOOM,
     }
@@ -108,7 +110,8 @@ def map_page():
         kinds=[(k, kind.zh if zh else kind.en) for k, kind in KINDS.items()],
         subdistricts=[(k, subdistrict_label(k, zh)) for k in SUBDISTRICT_ORDER],
         teams=teams,
-        first_day=FIRST_DAY,
+        first_day=first_day,
+        last_day=last_day,
         build_ms=round((time.perf_counter() - started) * 1000, 1),
     )
     return response
@@ -122,11 +125,8 @@ def clusters_data():
     session = get_session()
     as_of = _as_of()
     at = as_of or now()
-    try:
-        zoom = int(request.args.get("z", "12"))
-    except ValueError:
-        raise ValidationError("z must be a zoom level from 0 to 22.") from None
-    if not 0 <= zoom <= 22:
+    zoom = read_whole_number(request.args.get("z", "12"))
+    if zoom is None or not 0 <= zoom <= 22:
         raise ValidationError("z must be a zoom level from 0 to 22.")
     crs = display_crs(_tile_server())
     bbox = parse_bbox(request.args.get("bbox"))

@@ -11,11 +11,12 @@ from shapely.geometry import mapping
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from recovery.errors import NotFoundError, ValidationError
+from recovery.errors import DateOutOfRange, NotFoundError, ValidationError
 from recovery.interop.export import fields_for, values
 from recovery.interop.selection import SiteFilter, SiteRecord, select_sites
 from recovery.kinds import KINDS, get_kind
 from recovery.models import Site
+from recovery.numbers import read_whole_number
 from recovery.timeutil import now, parse_as_of, zone_iso
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -134,6 +135,8 @@ def parse_datetime(text: str | None) -> datetime | None:
         return None if "/" in text else _bad_datetime(text)
     try:
         return parse_as_of(end)
+    except DateOutOfRange:
+        raise
     except ValidationError:
         return _bad_datetime(text)
 
@@ -148,17 +151,19 @@ def _bad_datetime(text: str):
 def parse_limit(raw: str | None) -> int:
     if raw is None or raw == "":
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    value = read_whole_number(raw)
+    if value is None or not 1 <= value <= MAX_LIMIT:
         raise ValidationError("limit must be a whole number from 1 to %(max)s.", max=MAX_LIMIT)
-    return int(raw)
+    return value
 
 
 def parse_offset(raw: str | None) -> int:
     if raw is None or raw == "":
         return 0
-    if not raw.isdigit() or int(raw) > 10**9:
+    value = read_whole_number(raw)
+    if value is None or value > 10**9:
         raise ValidationError("offset must be a whole number, 0 or more.")
-    return int(raw)
+    return value
 
 
 def feature(record: SiteRecord, base: str, fields) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from recovery.errors import NotFoundError, ValidationError
 from recovery.metrics.compute import cube_at, evaluate_all
 from recovery.models import Event, Site
+from recovery.numbers import read_whole_number
 from recovery.reports.build import build_report, canonical_json
 from recovery.reports.frozen import freeze
 from recovery.reports.models import PublishedReport
@@ -65,9 +66,10 @@ def select_version(session: Session, day: date, version: str) -> PublishedReport
         if report is None:
             raise NotFoundError("No published report for %(day)s.", day=day.isoformat())
         return report
-    if not version.isdigit():
+    number = read_whole_number(version)
+    if number is None:
         raise ValidationError("version must be a number or latest.")
-    return get_version(session, day, int(version))
+    return get_version(session, day, number)
 
 
 def get_version(session: Session, day: date, version: int) -> PublishedReport:

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
+from recovery.incident import ROAD_DEADLINE
 from recovery.metrics.compute import evaluate
 from recovery.metrics.cube import Cube, cube_from_ledger
 from recovery.metrics.registry import METRICS_BY_KEY
 from recovery.models import Event, RollupDelta
 from recovery.timeutil import end_of_day, local_day
 
-#: the deadline for every collapsed road (先主后次、先通后畅, all done by 15 August 2021)
-ROAD_DEADLINE = date(2021, 8, 15)
 #: the figures the charts plot, each evaluated at the end of every day
 SERIES_KEYS = (
     "road_collapse_total",
@@ -31,9 +31,34 @@ _KINDS = ("road_collapse", "enterprise", "silt_site")
 
 def daily_series(session: Session, day: date, known_at: datetime | None = None) -> dict:
     """Each series key → one value per day from the first day in the roll-up to `day`; flows also per day.
+    With `known_at`, as known then (see `daily_values`)."""
+    days, values = daily_values(session, day, SERIES_KEYS, known_at)
+    per_day = {
+        k: [
+            round((v or 0) - (prev or 0), 6)
+            for prev, v in zip([0.0, *values[k]], values[k], strict=False)  # the day before the first: 0
+        ]
+        for k in ("silt_m3", "garbage_t")
+    }
+    return {
+        "days": [d.isoformat() for d in days],
+        "cumulative": values,
+        "per_day": per_day,
+        "deadline": ROAD_DEADLINE.isoformat(),
+    }
+
+
+def daily_values(
+    session: Session, day: date, keys: Sequence[str], known_at: datetime | None = None
+) -> tuple[list[date], dict[str, list[float | None]]]:
+    """The figures `keys` (of the kinds in `_KINDS`) at the end of each day from the first day in the roll-up
+    to `day`, from one query. A figure is evaluated only on the days something changed and carried over the
+    days between, so the cost follows the days with data, not the distance to `day`.
+
     With `known_at`, as known then: the roll-up holds everything recorded so far, so the days from the first
     one that a later-recorded event touches are evaluated from the ledger with the record-time cutoff (none, in
-    the usual case of a report published now)."""
+    the usual case of a report published now). A day without a row in the roll-up has no event of these kinds,
+    recorded before or after `known_at`, so it is carried over on that path too."""
     key_cols = (
         RollupDelta.kind,
         RollupDelta.subdistrict,
@@ -57,33 +82,26 @@ def daily_series(session: Session, day: date, known_at: datetime | None = None) 
     for d, *key, total in rows:
         by_day.setdefault(d, []).append((tuple(key), float(total)))
     days: list[date] = []
-    values: dict[str, list[float | None]] = {k: [] for k in SERIES_KEYS}
+    values: dict[str, list[float | None]] = {k: [] for k in keys}
     if by_day:
         cells: Counter = Counter()
         current = date.fromisoformat(min(by_day))
         while current <= day:
-            for key, total in by_day.get(current.isoformat(), ()):
+            changes = by_day.get(current.isoformat(), ())
+            for key, total in changes:
                 cells[key] += total
-            cube = Cube(cells, end_of_day(current), None, "rollup")
-            if late_from is not None and current >= late_from:
-                cube = cube_from_ledger(session, end_of_day(current), known_at)
+            if changes or not days or current == late_from:
+                cube = Cube(cells, end_of_day(current), None, "rollup")
+                if late_from is not None and current >= late_from:
+                    cube = cube_from_ledger(session, end_of_day(current), known_at)
+                for k in keys:
+                    values[k].append(evaluate(METRICS_BY_KEY[k], cube).value)
+            else:  # nothing of these kinds happened on this day: yesterday's figures stand
+                for k in keys:
+                    values[k].append(values[k][-1])
             days.append(current)
-            for k in SERIES_KEYS:
-                values[k].append(evaluate(METRICS_BY_KEY[k], cube).value)
             current += timedelta(days=1)
-    per_day = {
-        k: [
-            round((v or 0) - (prev or 0), 6)
-            for prev, v in zip([0.0, *values[k]], values[k], strict=False)  # the day before the first: 0
-        ]
-        for k in ("silt_m3", "garbage_t")
-    }
-    return {
-        "days": [d.isoformat() for d in days],
-        "cumulative": values,
-        "per_day": per_day,
-        "deadline": ROAD_DEADLINE.isoformat(),
-    }
+    return days, values
 
 
 def _first_late_day(session: Session, day: date, known_at: datetime) -> date | None:

@@ -23,7 +23,7 @@ from recovery.reports.charts import all_charts
 from recovery.reports.formats import KIND_LABELS, check_format, records_csv, records_xlsx, sub_label
 from recovery.reports.kindtable import CELL_COLUMNS, CELL_DEFINITIONS, cell_records
 from recovery.reports.responses import published_response, report_response
-from recovery.timeutil import parse_as_of, parse_day, parse_instant, zone_iso
+from recovery.timeutil import parse_as_of, parse_day, zone_iso
 from recovery.web.policy import READERS, allow
 from recovery.web.public_url import public_url
 
@@ -222,7 +222,8 @@ def table_cell(day: str, kind: str, column: str):
 def _record_moment(day: str) -> tuple:
     parsed = parse_day(day)
     at = request.args.get("at") or None
-    known_at = parse_instant(request.args["known_at"]) if request.args.get("known_at") else None
+    # as on the report page: a day means its end; either way within the incident's window
+    known_at = parse_as_of(request.args["known_at"]) if request.args.get("known_at") else None
     return parsed, moment(parsed, at), known_at
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from werkzeug.routing import IntegerConverter
 
-#: PostgreSQL's `integer` is 32-bit; SQLite's is 64-bit. The smaller bound holds for both.
-MAX_ID = 2**31 - 1
+from recovery.numbers import MAX_INT
+
+#: the largest id a URL may name (recovery.numbers.MAX_INT: PostgreSQL's 32-bit `integer`)
+MAX_ID = MAX_INT
 
 #: 1 .. 2147483647 without leading zeros, as a pattern. The range is checked by the pattern and not only in
 #: `to_python`: Werkzeug's matcher picks a rule by method before it converts, so an id refused by `to_python`
@@ -17,9 +19,18 @@ _ID_PATTERN = (
 
 
 class IdConverter(IntegerConverter):
-    """`<id:site_id>`: a positive whole number no larger than MAX_ID; anything else does not match (404)."""
+    """`<id:site_id>`: a positive whole number no larger than MAX_ID; anything else does not match (404).
+
+    It is registered under `int` as well (`register`), so that no `<int:…>` path, such as a report's version,
+    can carry an unbounded number to the database."""
 
     regex = _ID_PATTERN
 
     def __init__(self, map, **kwargs) -> None:  # noqa: A002 - werkzeug's name
         super().__init__(map, min=1, max=MAX_ID, **kwargs)
+
+
+def register(app) -> None:
+    """Every whole number in a path is an id or a version: bounded alike, whichever name the route uses."""
+    app.url_map.converters["id"] = IdConverter
+    app.url_map.converters["int"] = IdConverter

@@ -1,17 +1,38 @@
-"""Parsing the query parameters the pages and the API share (dates, as-of times, sub-districts)."""
+"""Parsing the query parameters the pages and the API share (dates, as-of times, sub-districts), and the one
+check every request's text passes first (`refuse_unstorable_text`)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import request
+from flask import Flask, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from recovery.errors import ValidationError
 from recovery.geodata import SUBDISTRICT_ORDER
 from recovery.models import Event
+from recovery.text import refuse_lone_surrogates
 from recovery.timeutil import end_of_day, local_day, now, parse_as_of, parse_day, parse_instant
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(refuse_unstorable_text)
+
+
+def refuse_unstorable_text() -> None:
+    """A 400 for a request whose address, query, headers or form fields hold a NUL character (PostgreSQL refuses
+    NUL in text, so any of them reaching a query would be a 500) or a lone surrogate. JSON bodies are checked
+    by their parser (`recovery.jsondoc`); uploaded files by their readers."""
+    texts = [request.path, *request.headers.values()]
+    for key, value in request.args.items(multi=True):
+        texts += (key, value)
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        for key, value in request.form.items(multi=True):  # bounded as it is read (recovery.web.limits)
+            texts += (key, value)
+    if any("\x00" in text for text in texts):
+        raise ValidationError("The text contains a NUL character, which cannot be stored.")
+    refuse_lone_surrogates(texts)
 
 
 def default_day(session: Session) -> date:

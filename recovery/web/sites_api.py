@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from shapely.geometry import Point, mapping
 from sqlalchemy import Float, Integer, and_, column, or_, select, table, text
 
-from recovery import scope
+from recovery import jsondoc, scope
 from recovery.auth import current_account
 from recovery.db import get_session
 from recovery.errors import NotFoundError, PreconditionRequired, RecoveryError, ValidationError
@@ -17,8 +17,8 @@ from recovery.i18n import current_locale
 from recovery.kinds import KINDS, get_kind
 from recovery.ledger.record import record_site_event, sync_site
 from recovery.models import Event, Site, WorkItem
+from recovery.numbers import read_whole_number, whole_number
 from recovery.sites import draft_site, report_site
-from recovery.text import refuse_lone_surrogates
 from recovery.timeutil import now, zone_iso
 from recovery.web import idempotency
 from recovery.web.features import etag_for, event_dict, site_feature, urgency_key
@@ -49,10 +49,10 @@ def json_body() -> dict:
     raw = request.get_data(cache=True)
     if len(raw) > limit:
         raise PayloadTooLarge("The request body is larger than %(kb)s KB.", kb=limit // 1024)
-    body = request.get_json(silent=True)
+    # parsed by the one parser of outside JSON: too deep, NaN, huge numbers, NUL, lone surrogates are 400s
+    body = jsondoc.loads(raw) if request.is_json else None
     if not isinstance(body, dict):
         raise ValidationError("The body must be a JSON object.")
-    refuse_lone_surrogates(body)
     return body
 
 
@@ -193,13 +193,7 @@ def list_sites():
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ValidationError(
-            "%(name)s must be a whole number from %(low)s to %(high)s.", name=name, low=low, high=high
-        )
-    return int(raw)
+    return default if raw is None else whole_number(raw, name, low, high)
 
 
 @bp.get("/sites/<id:site_id>")
@@ -235,10 +229,10 @@ def _if_match() -> int:
     raw = request.headers.get("If-Match")
     if raw is None:
         raise PreconditionRequired("Send If-Match with the site's version (its ETag) to change it.")
-    value = raw.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    version = read_whole_number(raw.strip().removeprefix("W/").strip('"'))
+    if version is None:
         raise ValidationError('If-Match must be the site\'s ETag, such as "3".')
-    return int(value)
+    return version
 
 
 @bp.post("/sites/<id:site_id>/events")
