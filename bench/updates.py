@@ -143,7 +143,7 @@ def prepare(url: str, sites: int) -> tuple[str, list[int]]:
                 {"type": "Point", "coordinates": [point.x + (i % 100) * 1e-5, point.y + (i // 100) * 1e-5]},
                 attributes={"industry": "机械", "above_size": i % 2 == 0, "employees": 100 + i},
             )
-            site, _ = report_site(session, draft, geodata, actor="压测", valid_at=start, commit=False)
+            site, _ = report_site(session, draft, geodata, actor="压测", valid_at=start)
             record_site_event(
                 session,
                 site.id,
@@ -151,7 +151,6 @@ def prepare(url: str, sites: int) -> tuple[str, list[int]]:
                 to_status="stopped",
                 actor="压测",
                 valid_at=start + timedelta(hours=1),
-                commit=False,
             )
             ids.append(site.id)
         session.commit()

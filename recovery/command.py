@@ -41,7 +41,8 @@ def assign_sites(
     user_id: int | None = None,
     valid_at: datetime | None = None,
 ) -> Assignment:
-    """Give the sites to `team_id` with `deadline` (None keeps no deadline): all of them or none."""
+    """Give the sites to `team_id` with `deadline` (None keeps no deadline): all of them or none (the caller
+    commits; an error rolls the whole assignment back)."""
     ids = tuple(dict.fromkeys(int(i) for i in site_ids))
     if not ids:
         raise ValidationError("Choose at least one site.")
@@ -54,27 +55,21 @@ def assign_sites(
     valid_at = valid_at or now()
     details = {"team_id": team_id, "team": team_name, "deadline": zone_iso(deadline)}
     events = []
-    try:
-        for site_id in ids:
-            recorded = record_site_event(
-                session,
-                site_id,
-                action="assign",
-                actor=actor,
-                valid_at=valid_at,
-                user_id=user_id,
-                details=details,
-                commit=False,
-            )
-            site = session.get(Site, site_id)
-            site.team_id = team_id
-            site.deadline = deadline
-            session.add(site)
-            events.append(recorded.event.id)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
+    for site_id in ids:
+        recorded = record_site_event(
+            session,
+            site_id,
+            action="assign",
+            actor=actor,
+            valid_at=valid_at,
+            user_id=user_id,
+            details=details,
+        )
+        site = session.get(Site, site_id)
+        site.team_id = team_id
+        site.deadline = deadline
+        session.add(site)
+        events.append(recorded.event.id)
     return Assignment(session.get(Team, team_id), deadline, ids, tuple(events))
 
 
@@ -88,7 +83,8 @@ def issue_supervision_order(
     actor: str,
     valid_at: datetime | None = None,
 ) -> WorkItem:
-    """A 督办 work item: feedback due in 3 days, solved in 7 (general) or 30 (major), tracked to 销号."""
+    """A 督办 work item: feedback due in 3 days, solved in 7 (general) or 30 (major), tracked to 销号 (the
+    caller commits)."""
     item, _recorded = open_work_item(
         session,
         category="supervision",

@@ -8,25 +8,17 @@ from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from recovery.db.engine import begin_write
 from recovery.errors import ValidationError
 from recovery.geodata import Geodata
 from recovery.geometry import bbox_of, length_m, parse_geometry, validate_geometry
 from recovery.kinds import SiteKind, get_kind
+from recovery.ledger.append import Append, Recorded, append, body_hash
 from recovery.ledger.fold import Entry
-from recovery.ledger.record import (
-    CLOCK_SKEW,
-    Recorded,
-    body_hash,
-    clean_text,
-    find_replay,
-    project_site,
-)
+from recovery.ledger.record import project_site
 from recovery.models import Event, Site, Team
-from recovery.timeutil import now
+from recovery.text import clean_text
 
 
 @dataclass
@@ -124,9 +116,8 @@ def report_site(
     recorded_at: datetime | None = None,
     user_id: int | None = None,
     position: dict | None = None,
-    commit: bool = True,
 ) -> tuple[Site, Recorded]:
-    """Store a new site and its `report` event in one transaction; idempotent on `client_id`."""
+    """Store a new site and its `report` event (not committed); idempotent on `client_id`."""
     actor = clean_text(actor, "actor", 200, required=True)
     note = clean_text(note, "note", 2000)
     body = {
@@ -144,15 +135,10 @@ def report_site(
         "key": draft.key,
     }
     digest = body_hash(body)
-    begin_write(session)
-    try:
-        replayed = find_replay(session, client_id, digest)
-        if replayed is not None:
-            session.rollback()
-            return session.get(Site, replayed.site_id), Recorded(replayed, created=False)
-        recorded_at = recorded_at or now()
-        if valid_at > recorded_at + CLOCK_SKEW:
-            raise ValidationError("The time it happened is in the future.")
+
+    def write(txn: Append) -> tuple[Site, Recorded]:
+        txn.claim(digest)
+        recorded = txn.stamp(valid_at, recorded_at)
         derive([draft], geodata)
         team_id = None
         if draft.team_key:
@@ -178,7 +164,7 @@ def report_site(
             measures={},
             note=note,
             valid_at=valid_at,
-            recorded_at=recorded_at,
+            recorded_at=recorded,
             level=draft.kind.capacity_for(draft.kind.initial_status, {})
             if draft.kind.status_capacity
             else None,
@@ -191,15 +177,12 @@ def report_site(
         session.flush()
         entry = Entry(event.id, "report", None, event.to_status, event.level, {}, valid_at)
         project_site(session, site, [], [entry])
-        if commit:
-            session.commit()
         return site, Recorded(event, created=True)
-    except IntegrityError:
-        session.rollback()
-        replayed = find_replay(session, client_id, digest) if client_id else None
-        if replayed is None:
-            raise ValidationError("A site with key %(key)s already exists.", key=draft.key or "") from None
-        return session.get(Site, replayed.site_id), Recorded(replayed, created=False)
-    except Exception:
-        session.rollback()
-        raise
+
+    return append(
+        session,
+        write,
+        client_id=client_id,
+        replayed=lambda event: (session.get(Site, event.site_id), Recorded(event, created=False)),
+        conflict=lambda: ValidationError("A site with key %(key)s already exists.", key=draft.key or ""),
+    )

@@ -6,14 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from recovery.db.engine import begin_write
 from recovery.errors import NotFoundError, TransitionError, ValidationError
-from recovery.ledger.record import CLOCK_SKEW, Recorded, body_hash, clean_text, find_replay
+from recovery.ledger.append import Append, Recorded, append, body_hash
 from recovery.models import Event, Site, WorkItem
-from recovery.timeutil import now
+from recovery.text import clean_text
 
 CATEGORIES = {
     "enterprise_request": ("万人助万企", "enterprise request"),
@@ -45,6 +43,12 @@ class WorkItemState:
 def deadlines(opened_at: datetime, severity: str) -> tuple[datetime, datetime]:
     """13710: feedback due in 3 days; a general problem solved in 7, a major one in 30."""
     return opened_at + timedelta(days=FEEDBACK_DAYS), opened_at + timedelta(days=SEVERITY_DAYS[severity])
+
+
+def overdue(state: WorkItemState, severity: str, at: datetime) -> tuple[bool, bool]:
+    """13710 at `at`: (feedback overdue, resolution overdue) — not fed back, or not resolved, by its deadline."""
+    feedback_due, resolve_due = deadlines(state.opened_at, severity)
+    return state.fed_back_at is None and feedback_due < at, state.resolved_at is None and resolve_due < at
 
 
 def fold(events: list[tuple[str, datetime, int]]) -> WorkItemState:
@@ -80,8 +84,8 @@ def open_work_item(
     client_id: str | None = None,
     key: str | None = None,
     recorded_at: datetime | None = None,
-    commit: bool = True,
 ) -> tuple[WorkItem, Recorded]:
+    """Open a work item with its `work_item_open` event (not committed); idempotent on `client_id`."""
     if category not in CATEGORIES:
         raise ValidationError("Unknown work item category %(category)s.", category=category)
     if severity not in SEVERITY_DAYS:
@@ -104,15 +108,10 @@ def open_work_item(
             "key": key,
         }
     )
-    begin_write(session)
-    try:
-        replayed = find_replay(session, client_id, digest)
-        if replayed is not None:
-            session.rollback()
-            return session.get(WorkItem, replayed.work_item_id), Recorded(replayed, created=False)
-        recorded_at = recorded_at or now()
-        if valid_at > recorded_at + CLOCK_SKEW:
-            raise ValidationError("The time it happened is in the future.")
+
+    def write(txn: Append) -> tuple[WorkItem, Recorded]:
+        txn.claim(digest)
+        recorded = txn.stamp(valid_at, recorded_at)
         if site_id is not None and session.get(Site, site_id) is None:
             raise NotFoundError("Site %(site)s does not exist.", site=site_id)
         feedback_due, resolve_due = deadlines(valid_at, severity)
@@ -144,21 +143,18 @@ def open_work_item(
             measures={},
             note=note,
             valid_at=valid_at,
-            recorded_at=recorded_at,
+            recorded_at=recorded,
         )
         session.add(event)
-        if commit:
-            session.commit()
         return item, Recorded(event, created=True)
-    except IntegrityError:
-        session.rollback()
-        replayed = find_replay(session, client_id, digest) if client_id else None
-        if replayed is None:
-            raise ValidationError("A work item with key %(key)s already exists.", key=key or "") from None
-        return session.get(WorkItem, replayed.work_item_id), Recorded(replayed, created=False)
-    except Exception:
-        session.rollback()
-        raise
+
+    return append(
+        session,
+        write,
+        client_id=client_id,
+        replayed=lambda event: (session.get(WorkItem, event.work_item_id), Recorded(event, created=False)),
+        conflict=lambda: ValidationError("A work item with key %(key)s already exists.", key=key or ""),
+    )
 
 
 def advance_work_item(
@@ -171,34 +167,30 @@ def advance_work_item(
     note: str = "",
     client_id: str | None = None,
     recorded_at: datetime | None = None,
-    commit: bool = True,
 ) -> Recorded:
-    """Feed back, resolve or close (销号) a work item; moving backwards or past closed is refused."""
+    """Feed back, resolve or close (销号) a work item (not committed); moving backwards or past closed is
+    refused."""
     if action not in ACTION_STATUS or action == "work_item_open":
         raise ValidationError("Unknown action %(action)s.", action=action)
     actor = clean_text(actor, "actor", 200, required=True)
     note = clean_text(note, "note", 2000)
-    begin_write(session)
-    try:
-        item = session.get(WorkItem, work_item_id, with_for_update=session.bind.dialect.name == "postgresql")
+
+    def write(txn: Append) -> Recorded:
+        item = txn.get(WorkItem, work_item_id)
         if item is None:
             raise NotFoundError("Work item %(item)s does not exist.", item=work_item_id)
-        digest = body_hash(
-            {
-                "action": action,
-                "work_item": item.key,
-                "actor": actor,
-                "note": note,
-                "valid_at": valid_at.isoformat(),
-            }
+        txn.claim(
+            body_hash(
+                {
+                    "action": action,
+                    "work_item": item.key,
+                    "actor": actor,
+                    "note": note,
+                    "valid_at": valid_at.isoformat(),
+                }
+            )
         )
-        replayed = find_replay(session, client_id, digest)
-        if replayed is not None:
-            session.rollback()
-            return Recorded(replayed, created=False)
-        recorded_at = recorded_at or now()
-        if valid_at > recorded_at + CLOCK_SKEW:
-            raise ValidationError("The time it happened is in the future.")
+        recorded = txn.stamp(valid_at, recorded_at)
         history = session.execute(
             select(Event.action, Event.valid_at, Event.id).where(Event.work_item_id == item.id)
         ).all()
@@ -210,7 +202,7 @@ def advance_work_item(
             raise TransitionError("The work item is already %(status)s.", status=current.status)
         event = Event(
             client_id=client_id,
-            body_hash=digest,
+            body_hash=txn.digest,
             action=action,
             work_item_id=item.id,
             site_id=item.site_id,
@@ -220,18 +212,15 @@ def advance_work_item(
             measures={},
             note=note,
             valid_at=valid_at,
-            recorded_at=recorded_at,
+            recorded_at=recorded,
         )
         session.add(event)
         session.flush()
         project_work_item(item, fold([*[tuple(h) for h in history], (action, valid_at, event.id)]))
         session.add(item)
-        if commit:
-            session.commit()
         return Recorded(event, created=True)
-    except Exception:
-        session.rollback()
-        raise
+
+    return append(session, write, client_id=client_id)
 
 
 def project_work_item(item: WorkItem, state: WorkItemState) -> None:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TEST_TOKENS
+from ledger_helpers import report_site
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -38,7 +39,7 @@ from recovery.ledger.bulk import verify
 from recovery.models import Event, Site
 from recovery.models_accounts import IdempotencyRecord, User
 from recovery.settings import PROJECT_ROOT
-from recovery.sites import draft_site, report_site
+from recovery.sites import draft_site
 from recovery.timeutil import now
 
 pytestmark = pytest.mark.slow

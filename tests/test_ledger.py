@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from conftest import fingerprint
+from ledger_helpers import advance_work_item, open_work_item, record_site_event, report_site
 from shapely.geometry import mapping
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
@@ -19,13 +20,11 @@ from recovery.errors import (
     ValidationError,
 )
 from recovery.ledger.bulk import rebuild, verify
-from recovery.ledger.record import record_site_event
 from recovery.metrics import evaluate_all
 from recovery.metrics.cube import cube_from_ledger, cube_from_rollup
 from recovery.models import Event, Site
-from recovery.sites import draft_site, report_site
+from recovery.sites import draft_site
 from recovery.timeutil import end_of_day, local_day, parse_instant
-from recovery.workitems import advance_work_item, open_work_item
 
 T0 = parse_instant("2021-07-21T09:00:00+08:00")
 

@@ -141,10 +141,10 @@ def test_a_gcj02_tile_server_shifts_the_data_for_display(seeded_url, tmp_path):
 def test_the_live_map_sees_writes_here_at_once_and_elsewhere_within_the_version_time(
     seeded_client, seeded_session, monkeypatch
 ):
+    from ledger_helpers import assign_sites
     from sqlalchemy import select
 
     import recovery.map.points as points
-    from recovery.command import assign_sites
     from recovery.models import Site, Team
 
     clock = [5000.0]

@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from ledger_helpers import open_work_item
 from sqlalchemy.orm import Session
 
 from recovery.db.engine import make_engine
 from recovery.timeutil import ZONE
-from recovery.workitems import open_work_item
 from tests.conftest import TEST_USERS, auth, login
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"

@@ -9,6 +9,7 @@ from collections import Counter
 from datetime import date, timedelta
 
 import pytest
+from ledger_helpers import record_site_event, report_site
 from shapely.geometry import mapping
 from sqlalchemy import select, text
 
@@ -17,10 +18,9 @@ from recovery.kinds import KINDS
 from recovery.ledger import measures, spans
 from recovery.ledger.bulk import rebuild, verify
 from recovery.ledger.fold import Entry, replay
-from recovery.ledger.record import record_site_event
 from recovery.metrics.cube import cube_from_ledger, cube_from_rollup
 from recovery.models import Event, Site
-from recovery.sites import draft_site, report_site
+from recovery.sites import draft_site
 from recovery.timeutil import end_of_day, local_day, parse_instant
 
 T0 = parse_instant("2021-07-21T09:00:00+08:00")

@@ -75,6 +75,7 @@ def assign():
         actor=account.display_name,
         user_id=account.id,
     )
+    get_session().commit()
     return jsonify(
         {
             "site_ids": list(result.site_ids),
@@ -104,6 +105,7 @@ def supervise():
         site_id=site_id,
         actor=current_account().display_name,
     )
+    get_session().commit()
     return jsonify(
         {
             "id": item.id,

@@ -325,7 +325,6 @@ def _update_site(
             track=track,
             measures=measures,
             note=note,
-            commit=False,
         )
         count += 1
     if row.edits:
@@ -347,9 +346,7 @@ def _update_site(
             "subdistrict": draft.subdistrict,
             "segment": draft.segment,
         }
-        edited = record_site_edit(
-            session, site.id, values=values, actor=actor, valid_at=valid_at, note=note, commit=False
-        )
+        edited = record_site_edit(session, site.id, values=values, actor=actor, valid_at=valid_at, note=note)
         count += edited is not None
     return count
 

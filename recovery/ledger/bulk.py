@@ -20,8 +20,9 @@ from recovery.geodata import Geodata
 from recovery.kinds import MEASURES, clean_measures
 from recovery.ledger import fold as site_fold
 from recovery.ledger import measures, spans
+from recovery.ledger.append import body_hash
 from recovery.ledger.fold import Dims, Entry
-from recovery.ledger.record import body_hash, edit_site_columns
+from recovery.ledger.record import PROJECTED, apply_rollup, edit_site_columns
 from recovery.models import Event, EventMeasure, RollupDelta, Site, Team, WorkItem
 from recovery.sites import SiteDraft, derive, draft_site
 from recovery.timeutil import local_day, parse_instant
@@ -271,26 +272,12 @@ def _insert_sites(session, drafts, states, team_ids, tick) -> list[int]:
             if draft.team_key and draft.team_key not in team_ids:
                 raise ValidationError("Site %(site)s names an unknown team.", site=draft.key)
             row = draft.row()
-            row.update(
-                id=start + offset * CHUNK + i, team_id=team_ids.get(draft.team_key), **_projection(state)
-            )
+            row.update(id=start + offset * CHUNK + i, team_id=team_ids.get(draft.team_key), **state.as_dict())
             rows.append(row)
             ids.append(row["id"])
         session.execute(insert(Site.__table__), rows)
         tick(0)
     return ids
-
-
-def _projection(state: site_fold.SiteState) -> dict[str, Any]:
-    return {
-        "status": state.status,
-        "track_status": dict(sorted(state.track_status.items())),
-        "capacity_pct": state.level,
-        "reported_at": state.reported_at,
-        "done_at": state.done_at,
-        "last_valid_at": state.last_valid_at,
-        "version": state.version,
-    }
 
 
 def _insert_work_items(session, work_items, item_states, site_ids, site_index) -> list[int]:
@@ -360,8 +347,6 @@ def _insert_events(session, prepared, site_ids, item_ids, tick) -> None:
 
 
 def _insert_rollup(session: Session, rollup: Counter) -> None:
-    from recovery.ledger.record import apply_rollup
-
     for chunk in _chunks(sorted(rollup.items())):
         apply_rollup(session, Counter(dict(chunk)))
 
@@ -421,7 +406,7 @@ def replay_all(session: Session, progress: Progress | None = None) -> Projection
         kind = get_kind(site.kind)
         entries = per_site.get(site_id, [])
         state, _ = site_fold.replay(kind, entries, strict=False)
-        projected[site_id] = _projection(state)
+        projected[site_id] = state.as_dict()
         edited = edits.get(site_id, {})  # an edit that moved the site moves its whole contribution
         dims = Dims(
             site.kind, edited.get("subdistrict", site.subdistrict) or "", edited.get("segment", site.segment)
@@ -498,7 +483,7 @@ def verify(session: Session, progress: Progress | None = None) -> list[str]:
     """Replay the ledger and list every difference from the stored projections (an empty list is clean)."""
     expected = replay_all(session, progress)
     problems: list[str] = []
-    columns = ["status", "track_status", "capacity_pct", "reported_at", "done_at", "last_valid_at", "version"]
+    columns = PROJECTED
     stored = session.execute(select(Site.id, Site.key, *[getattr(Site, c) for c in columns])).all()
     for row in stored:
         want = expected.sites.get(row.id)
@@ -537,19 +522,10 @@ def rebuild(session: Session, progress: Progress | None = None) -> int:
             {"b_id": site_id, **{f"p_{k}": v for k, v in values.items()}}
             for site_id, values in expected.sites.items()
         ]
-        columns = [
-            "status",
-            "track_status",
-            "capacity_pct",
-            "reported_at",
-            "done_at",
-            "last_valid_at",
-            "version",
-        ]
         stmt = (
             update(Site)
             .where(Site.id == bindparam("b_id"))
-            .values(**{c: bindparam(f"p_{c}") for c in columns})
+            .values(**{c: bindparam(f"p_{c}") for c in PROJECTED})
         )
         for chunk in _chunks(rows):
             session.connection().execute(stmt, chunk)

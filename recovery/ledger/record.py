@@ -1,52 +1,28 @@
-"""The write path: append one event, and in the same transaction update the site's projection and the roll-up."""
+"""Site events and edits: checked against the site's life cycle, appended (`ledger.append`), and in the same
+transaction the site's projection and the roll-up brought up to date."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import shapely
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from recovery.db.engine import begin_write
-from recovery.errors import (
-    IdempotencyError,
-    NotFoundError,
-    PreconditionFailed,
-    RecoveryError,
-    ValidationError,
-)
+from recovery.errors import NotFoundError, PreconditionFailed, RecoveryError, ValidationError
 from recovery.kinds import MEASURES, clean_measures, get_kind
+from recovery.ledger.append import Append, Recorded, append, body_hash
 from recovery.ledger.fold import Dims, Entry, contributions, replay
 from recovery.models import Event, EventMeasure, RollupDelta, Site
 from recovery.text import clean_text
-from recovery.timeutil import ZONE, local_day, now
+from recovery.timeutil import local_day
 
 SITE_ACTIONS = ("report", "transition", "reopen", "check_in", "assign", "note")
 STATUS_CHANGES = ("transition", "reopen")
-#: how far ahead of the server clock a valid time may be (phones' clocks drift)
-CLOCK_SKEW = timedelta(minutes=10)
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """The outcome of a write: the event, and whether it was new (False for an idempotent replay)."""
-
-    event: Event
-    created: bool
-    #: why the event was stored but not applied (None when it was applied)
-    flagged: str | None = None
-    #: the site's projection as the write left it, read and written under the write lock (None for a replay):
-    #: a caller holding a `Site` loaded earlier brings it up to date with `sync_site`
-    site_state: dict[str, Any] | None = None
 
 
 #: the site's columns the projection keeps (`project_site`, `record_site_event`)
@@ -59,7 +35,6 @@ ROLLUP = RollupDelta.__table__
 _SITE_ROW = select(
     SITE.c.id, SITE.c.key, SITE.c.kind, SITE.c.subdistrict, SITE.c.segment, *(SITE.c[c] for c in PROJECTED)
 ).where(SITE.c.id == bindparam("site_id"))
-_SITE_ROW_LOCKED = _SITE_ROW.with_for_update()
 
 # built once: parameters are passed apart, so each statement is compiled once and cached
 _INSERT_EVENT = insert(EVENT)
@@ -73,11 +48,6 @@ def sync_site(site: Site, state: dict[str, Any] | None) -> None:
     """Bring a `Site` instance to the projection a write stored, without marking it changed."""
     for column, value in (state or {}).items():
         set_committed_value(site, column, value)
-
-
-def body_hash(body: dict[str, Any]) -> str:
-    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def event_digest(
@@ -108,32 +78,6 @@ def event_digest(
     return body_hash(body)
 
 
-#: the longest client event id the ledger stores; a longer one is refused, never cut (two ids that differ
-#: only past the cut would be taken for one event)
-CLIENT_ID_MAX = EVENT.c.client_id.type.length
-
-
-def check_client_id(client_id: str | None) -> None:
-    if client_id is not None and not (isinstance(client_id, str) and 0 < len(client_id) <= CLIENT_ID_MAX):
-        raise ValidationError("A client event id is 1 to %(limit)s characters.", limit=CLIENT_ID_MAX)
-
-
-def find_replay(session: Session, client_id: str | None, digest: str) -> Event | None:
-    """The event stored earlier under `client_id`, if the body matches; a different body is refused."""
-    check_client_id(client_id)
-    if not client_id:
-        return None
-    found = session.connection().execute(_BY_CLIENT_ID, {"client_id": client_id}).first()
-    if found is None:
-        return None
-    if found.body_hash != digest:
-        raise IdempotencyError(
-            "Client event id %(client_id)s was already used for a different change.", client_id=client_id
-        )
-    return session.get(Event, found.id)
-
-
-_BY_CLIENT_ID = select(EVENT.c.id, EVENT.c.body_hash).where(EVENT.c.client_id == bindparam("client_id"))
 _ENTRIES = select(
     EVENT.c.id,
     EVENT.c.action,
@@ -172,60 +116,46 @@ def record_site_event(
     user_id: int | None = None,
     position: dict | None = None,
     details: dict | None = None,
-    commit: bool = True,
     client_id_unused: bool = False,
 ) -> Recorded:
-    """Append a site event after checking it against the site's life cycle at its valid time.
+    """Append a site event after checking it against the site's life cycle at its valid time (not committed).
 
     A repeated `client_id` with the same body returns the stored event and writes nothing; with another
     body it raises IdempotencyError. `client_id_unused` says the caller has already found, under the same
-    write lock, that no event carries `client_id` (the API's idempotency record, kept in the same
-    transaction as the event, answers for it): the lookup is skipped, and the unique index still guards.
-    `expected_version` (the client's If-Match) is compared under the write lock: a stale one raises
-    PreconditionFailed. A change made before the site was closed that arrives after,
-    and that would not fit its history or would reopen it, is stored flagged and not applied: a commander
-    decides. Nothing is written unless every check passes.
+    write lock, that no event carries `client_id` (see `append`). `expected_version` (the client's If-Match)
+    is compared under the write lock: a stale one raises PreconditionFailed. A change made before the site
+    was closed that arrives after, and that would not fit its history or would reopen it, is stored flagged
+    and not applied: a commander decides. Nothing is written unless every check passes.
     """
     if action not in SITE_ACTIONS or action == "report":
         raise ValidationError("Unknown action %(action)s.", action=action)
-    check_client_id(client_id)
-    begin_write(session)
-    digest = ""
-    try:
+
+    def write(txn: Append) -> Recorded:
         session.flush()  # what the caller staged through the ORM is written before the Core statements below
         conn = session.connection()
-        query = _SITE_ROW_LOCKED if conn.dialect.name == "postgresql" else _SITE_ROW
-        site = conn.execute(query, {"site_id": site_id}).first()
+        site = txn.row(_SITE_ROW, {"site_id": site_id})
         if site is None:
             raise NotFoundError("Site %(site)s does not exist.", site=site_id)
         kind = get_kind(site.kind)
-        measures = clean_measures(kind, measures)
-        actor = clean_text(actor, "actor", 200, required=True)
-        note = clean_text(note, "note", 2000)
-        details = dict(details or {})
+        cleaned = clean_measures(kind, measures)
+        who = clean_text(actor, "actor", 200, required=True)
+        text = clean_text(note, "note", 2000)
+        extra = dict(details or {})
         if position is not None:
-            details["position"] = position
-        digest = event_digest(action, site.key, track, to_status, measures, note, actor, valid_at, details)
-        replayed = None if client_id_unused else find_replay(session, client_id, digest)
-        if replayed is not None:
-            session.rollback()
-            return Recorded(replayed, created=False, flagged=replayed.flag)
+            extra["position"] = position
+        txn.claim(event_digest(action, site.key, track, to_status, cleaned, text, who, valid_at, extra))
         if expected_version is not None and site.version != expected_version:
             raise PreconditionFailed(
                 "The site has changed since you loaded it (your version %(yours)s, now %(now)s).",
                 yours=expected_version,
                 now=site.version,
             )
-        recorded_at = recorded_at or now()
-        if valid_at > recorded_at + CLOCK_SKEW:
-            raise ValidationError(
-                "The time it happened (%(valid_at)s) is in the future.", valid_at=_zone(valid_at)
-            )
-        level = kind.capacity_for(to_status, measures) if action in STATUS_CHANGES and to_status else None
+        recorded = txn.stamp(valid_at, recorded_at)
+        level = kind.capacity_for(to_status, cleaned) if action in STATUS_CHANGES and to_status else None
         if action == "check_in":
             _check_once_a_day(session, site, valid_at)
         before = entries_for(session, site.id)
-        candidate = Entry(2**62, action, track, to_status, level, flow_measures(measures), valid_at)
+        candidate = Entry(2**62, action, track, to_status, level, flow_measures(cleaned), valid_at)
         flag = None
         try:
             state, from_statuses = replay(kind, [*before, candidate])
@@ -239,22 +169,22 @@ def record_site_event(
         ordered = sorted([*before, candidate], key=lambda e: (e.valid_at, e.id))
         values = {
             "client_id": client_id,
-            "body_hash": digest,
+            "body_hash": txn.digest,
             "action": action,
             "site_id": site.id,
             "work_item_id": None,
-            "actor": actor,
+            "actor": who,
             "track": track,
             "from_status": from_statuses[ordered.index(candidate)],
             "to_status": to_status,
             "level": level,
-            "measures": measures,
-            "note": note,
+            "measures": cleaned,
+            "note": text,
             "valid_at": valid_at,
-            "recorded_at": recorded_at,
+            "recorded_at": recorded,
             "position_lon": position["lon"] if position else None,
             "position_lat": position["lat"] if position else None,
-            "details": details,
+            "details": extra,
             "user_id": user_id,
             "flag": flag,
         }
@@ -262,7 +192,7 @@ def record_site_event(
         event_id = conn.execute(_INSERT_EVENT, values).inserted_primary_key[0]
         site_state = {column: getattr(site, column) for column in PROJECTED}
         if flag is None:
-            flows = flow_measures(measures)
+            flows = flow_measures(cleaned)
             if flows:
                 conn.execute(
                     _INSERT_MEASURE,
@@ -273,7 +203,7 @@ def record_site_event(
                             "site_id": site.id,
                             "value": value,
                             "valid_at": valid_at,
-                            "recorded_at": recorded_at,
+                            "recorded_at": recorded,
                         }
                         for key, value in flows.items()
                     ],
@@ -285,19 +215,9 @@ def record_site_event(
             held = session.identity_map.get(session.identity_key(Site, (site.id,)))
             if held is not None:
                 sync_site(held, site_state)
-        if commit:
-            session.commit()
         return Recorded(Event(id=event_id, **values), created=True, flagged=flag, site_state=site_state)
-    except IntegrityError:
-        # a concurrent writer stored the same client id first: answer as a replay of theirs
-        session.rollback()
-        replayed = find_replay(session, client_id, digest) if client_id else None
-        if replayed is None:
-            raise
-        return Recorded(replayed, created=False, flagged=replayed.flag)
-    except Exception:
-        session.rollback()
-        raise
+
+    return append(session, write, client_id=client_id, lookup=not client_id_unused)
 
 
 def _closed_before(kind, site: Site, valid_at: datetime) -> bool:
@@ -377,10 +297,6 @@ def _check_once_a_day(session: Session, site: Site, valid_at: datetime) -> None:
         raise ValidationError("This point already has its check-in for %(day)s.", day=day.isoformat())
 
 
-def _zone(moment: datetime) -> str:
-    return moment.astimezone(ZONE).strftime("%Y-%m-%d %H:%M")
-
-
 # -- edits of descriptive fields ------------------------------------------------------------------------------
 
 #: the site columns an `edit` event may change; its details hold {"changes": {column: {"old": …, "new": …}}}
@@ -414,9 +330,8 @@ def record_site_edit(
     note: str = "",
     recorded_at: datetime | None = None,
     user_id: int | None = None,
-    commit: bool = True,
 ) -> Recorded | None:
-    """Append an `edit` event that changes a site's descriptive fields, and apply it in the same transaction.
+    """Append an `edit` event that changes a site's descriptive fields, and apply it (not committed).
 
     `values` maps columns of `EDIT_COLUMNS` to their new values (the geometry as a shapely geometry, already
     validated; the sub-district and segment derived by the caller). Only the columns that differ are recorded,
@@ -427,18 +342,19 @@ def record_site_edit(
     unknown = set(values) - set(EDIT_COLUMNS)
     if unknown:
         raise ValueError(f"not an editable column: {sorted(unknown)}")
-    begin_write(session)
-    try:
-        site = session.get(Site, site_id, with_for_update=session.bind.dialect.name == "postgresql")
+
+    def write(txn: Append) -> Recorded | None:
+        site = txn.get(Site, site_id)
         if site is None:
             raise NotFoundError("Site %(site)s does not exist.", site=site_id)
         kind = get_kind(site.kind)
-        actor = clean_text(actor, "actor", 200, required=True)
-        note = clean_text(note, "note", 2000)
-        if "name" in values:
-            values = {**values, "name": clean_text(values["name"], "name", 200, required=True)}
-        if "address" in values:
-            values = {**values, "address": clean_text(values["address"], "address", 300)}
+        who = clean_text(actor, "actor", 200, required=True)
+        text = clean_text(note, "note", 2000)
+        new_values = dict(values)
+        if "name" in new_values:
+            new_values["name"] = clean_text(new_values["name"], "name", 200, required=True)
+        if "address" in new_values:
+            new_values["address"] = clean_text(new_values["address"], "address", 300)
         current = {
             "name": site.name,
             "address": site.address,
@@ -448,62 +364,55 @@ def record_site_edit(
             "segment": site.segment,
         }
         changes = {}
-        for column, new in values.items():
+        for column, new in new_values.items():
             old = current[column]
             same = old.equals_exact(new, 0.0) if column == "geometry" else old == new
             if not same:
                 changes[column] = {"old": _edit_value(column, old), "new": _edit_value(column, new)}
         if not changes:
-            if commit:
-                session.commit()
             return None
-        recorded_at = recorded_at or now()
-        if valid_at > recorded_at + CLOCK_SKEW:
-            raise ValidationError(
-                "The time it happened (%(valid_at)s) is in the future.", valid_at=_zone(valid_at)
-            )
+        recorded = txn.stamp(valid_at, recorded_at)
         details = {"changes": changes}
-        digest = body_hash(
-            {
-                "action": "edit",
-                "site": site.key,
-                "details": details,
-                "note": note,
-                "actor": actor,
-                "valid_at": valid_at.isoformat(),
-            }
+        txn.claim(
+            body_hash(
+                {
+                    "action": "edit",
+                    "site": site.key,
+                    "details": details,
+                    "note": text,
+                    "actor": who,
+                    "valid_at": valid_at.isoformat(),
+                }
+            )
         )
         before = entries_for(session, site.id)
         candidate = Entry(2**62, "edit", None, None, None, {}, valid_at)
         _state, from_statuses = replay(kind, [*before, candidate])
         ordered = sorted([*before, candidate], key=lambda e: (e.valid_at, e.id))
         event = Event(
-            body_hash=digest,
+            body_hash=txn.digest,
             action="edit",
             site_id=site.id,
-            actor=actor,
+            actor=who,
             from_status=from_statuses[ordered.index(candidate)],
             measures={},
-            note=note,
+            note=text,
             valid_at=valid_at,
-            recorded_at=recorded_at,
+            recorded_at=recorded,
             user_id=user_id,
             details=details,
         )
         session.add(event)
         session.flush()
-        old_dims = Dims(site.kind, site.subdistrict or "", site.segment)
+        old_dims = _dims(site)
         for column, value in edit_site_columns({c: v["new"] for c, v in changes.items()}).items():
             setattr(site, column, value)
-        new_dims = Dims(site.kind, site.subdistrict or "", site.segment)
+        new_dims = _dims(site)
         if new_dims != old_dims:
             moved = contributions(kind, new_dims, before)
             moved.subtract(contributions(kind, old_dims, before))
             apply_rollup(session, Counter({k: v for k, v in moved.items() if v}))
         project_site(session, site, before, [*before, candidate._replace(id=event.id)])
-        if commit:
-            session.commit()
         return Recorded(event, created=True)
-    except Exception:
-        session.rollback()
-        raise
+
+    return append(session, write)

@@ -95,6 +95,7 @@ def decide(event_id: int):
             user_id=account.id,
             details=details,
         )
+    session.commit()
     zh = current_locale().startswith("zh")
     return jsonify(
         {

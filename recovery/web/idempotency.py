@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from recovery.db.engine import begin_write
 from recovery.errors import IdempotencyError, ValidationError
-from recovery.ledger.record import CLIENT_ID_MAX, body_hash
+from recovery.ledger.append import CLIENT_ID_MAX, body_hash
 from recovery.models_accounts import IdempotencyRecord
 from recovery.timeutil import now
 

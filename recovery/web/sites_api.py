@@ -277,7 +277,6 @@ def post_event(site_id: int):
             user_id=account.id,
             position=position,
             details={"photos": photos} if photos else None,
-            commit=False,
             client_id_unused=key is not None,  # run_once found no answer stored under this key
         )
         return _answer(recorded, site)
@@ -347,7 +346,6 @@ def check_in(site_id: int):
             client_id=idempotency.client_event_id(account.id, key),
             user_id=account.id,
             position=_position(body),
-            commit=False,
         )
         return _answer(recorded, site)
 
@@ -391,7 +389,6 @@ def post_site():
             valid_at=_valid_at(body),
             note=body.get("note", ""),
             client_id=idempotency.client_event_id(account.id, key),
-            commit=False,
             user_id=account.id,
             position=position,
         )
