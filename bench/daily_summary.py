@@ -25,9 +25,9 @@ from recovery.db.engine import make_engine
 from recovery.db.migrate import upgrade
 from recovery.geodata import load_geodata
 from recovery.kinds import KINDS, MEASURES
-from recovery.ledger.fold import overall_status
+from recovery.ledger.fold import STATUS_ACTIONS, overall_status
 from recovery.metrics.compute import Figure, evaluate_all
-from recovery.metrics.cube import STATUS_ACTIONS, Cube, _teams, cube_from_ledger, cube_from_rollup
+from recovery.metrics.cube import Cube, _teams, cube_from_ledger, cube_from_rollup
 from recovery.models import Event, Site, WorkItem
 from recovery.reports.daily import daily_report
 from recovery.seeding import load_synthetic

@@ -198,14 +198,14 @@ def test_the_valid_time_index_follows_sites_and_is_checked_and_rebuilt(session, 
 def test_a_cutoff_after_the_last_record_gives_what_the_cutoff_path_gives(session, geodata, monkeypatch):
     """Every figure (flows, check-ins and work items too), not only the status counts: taking the as-known-now
     path when nothing was recorded after R changes no cell."""
-    from recovery.metrics import cube as cube_module
+    from recovery.ledger import asof
 
     _random_ledger(session, geodata, random.Random(7))
     events = session.scalars(select(Event)).all()
     R = max(e.recorded_at for e in events)
     instants = sorted({e.valid_at for e in events})[::4] + [GRID[-1] + timedelta(hours=1)]
     fast = {T: cube_from_ledger(session, T, R).cells for T in instants}
-    monkeypatch.setattr(cube_module, "_recorded_by", lambda _session, _R: False)
+    monkeypatch.setattr(asof, "recorded_by", lambda _session, _R: False)
     for T in instants:
         assert fast[T] == cube_from_ledger(session, T, R).cells, T
     monkeypatch.undo()

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from recovery.errors import ValidationError
 from recovery.geodata import SUBDISTRICT_ORDER
 from recovery.kinds import KINDS, get_kind
+from recovery.ledger.asof import latest_status_events
 from recovery.ledger.fold import overall_status
-from recovery.metrics.cube import _latest_status_events
 from recovery.models import Site
 
 TRACKED = tuple(k.key for k in KINDS.values() if k.tracks)
@@ -131,7 +131,7 @@ def select_sites(
 
 
 def _as_of(session, f: SiteFilter, offset, limit, count):
-    latest = _latest_status_events(f.as_of, None)
+    latest = latest_status_events(f.as_of, None)
     conditions = [*_where(f), latest.c.rn == 1, latest.c.track == ""]
     python_filter = bool(f.statuses) and (f.kind is None or f.kind in TRACKED)
     if f.statuses and not python_filter:
@@ -168,7 +168,7 @@ def _as_of(session, f: SiteFilter, offset, limit, count):
 def _fill_tracks(session, as_of: datetime, rows: list[SiteRecord]) -> None:
     if not rows:
         return
-    latest = _latest_status_events(as_of, None)
+    latest = latest_status_events(as_of, None)
     by_id = {r.id: r for r in rows}
     ids = list(by_id)
     for start in range(0, len(ids), 5000):

@@ -21,9 +21,8 @@ from sqlalchemy import Engine, event, func, or_, select
 from sqlalchemy.orm import Session
 
 from recovery.geodata import SUBDISTRICT_ORDER
-from recovery.kinds import KINDS, get_kind
-from recovery.ledger.fold import overall_status
-from recovery.metrics.cube import _latest_status_events
+from recovery.kinds import KINDS
+from recovery.ledger.asof import site_statuses
 from recovery.models import Event, Site
 
 KIND_KEYS: tuple[str, ...] = tuple(KINDS)
@@ -182,7 +181,7 @@ def build_table(session: Session, as_of: datetime | None, version: int | None = 
     ).all()
     statuses = {r[0]: r[2] for r in rows}
     if as_of is not None:
-        statuses = _statuses_at(session, as_of, {r[0]: r[1] for r in rows})
+        statuses = site_statuses(session, as_of, {r[0]: r[1] for r in rows})
         rows = [r for r in rows if r[0] in statuses]
     kind_index = {k: i for i, k in enumerate(KIND_KEYS)}
     sub_index = {k: i for i, k in enumerate(SUBDISTRICT_ORDER)}
@@ -204,25 +203,6 @@ def build_table(session: Session, as_of: datetime | None, version: int | None = 
         deadline=_epoch(r[5] for r in rows),
         done_at=_epoch(r[6] for r in rows),
     )
-
-
-def _statuses_at(session: Session, as_of: datetime, kinds: dict[int, str]) -> dict[int, str]:
-    """Each site's status at `as_of` from its latest status event per track; sites not yet reported are absent."""
-    latest = _latest_status_events(as_of, None)
-    tracks: dict[int, dict[str, str]] = {}
-    plain: dict[int, str] = {}
-    for site_id, track, to_status in session.execute(
-        select(latest.c.site_id, latest.c.track, latest.c.to_status).where(latest.c.rn == 1)
-    ):
-        if track:
-            tracks.setdefault(site_id, {})[track] = to_status
-        else:
-            plain[site_id] = to_status
-    for site_id, by_track in tracks.items():
-        kind = get_kind(kinds[site_id]) if site_id in kinds else None
-        if kind is not None and kind.tracks:
-            plain[site_id] = overall_status(kind, by_track)
-    return {site_id: status for site_id, status in plain.items() if site_id in kinds}
 
 
 _lock = threading.Lock()

@@ -5,23 +5,20 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
-from sqlalchemy import Float, Integer, String, and_, case, column, func, literal, select, text
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from recovery import workitems
-from recovery.db.types import bind_instants
 from recovery.kinds import KINDS
-from recovery.ledger import measures, spans
-from recovery.ledger.fold import STATUS_ACTIONS, overall_status
+from recovery.ledger import asof, measures, spans
+from recovery.ledger.fold import overall_status
 from recovery.models import Event, Site, WorkItem
-from recovery.timeutil import end_of_day, local_day, start_of_day
+from recovery.timeutil import end_of_day
 
 # (kind, subdistrict, segment, track, status, quantity)
 CubeKey = tuple[str, str, str, str, str, str]
-_EPSILON = timedelta(microseconds=1)
 
 
 @dataclass
@@ -62,75 +59,6 @@ def _matches(value: str, want: object) -> bool:
     return value == want
 
 
-def _latest_status_events(T: datetime, R: datetime | None):
-    """Subquery: each (site, track)'s latest status event with valid_at < T (and recorded_at <= R)."""
-    conditions = [Event.action.in_(STATUS_ACTIONS), Event.valid_at < T, Event.flag.is_(None)]
-    if R is not None:
-        conditions.append(Event.recorded_at <= R)
-    rn = func.row_number().over(
-        partition_by=(Event.site_id, func.coalesce(Event.track, "")),
-        order_by=(Event.valid_at.desc(), Event.id.desc()),
-    )
-    return (
-        select(
-            Event.site_id,
-            func.coalesce(Event.track, "").label("track"),
-            Event.to_status,
-            Event.level,
-            rn.label("rn"),
-        )
-        .where(and_(*conditions))
-        .subquery()
-    )
-
-
-#: the predicate of the partial index `ix_event_latest`, as literals: a planner can only match a partial index
-#: against constants, not bound parameters
-_STATUS_EVENT = "event.action IN ({}) AND event.flag IS NULL".format(
-    ", ".join(f"'{a}'" for a in STATUS_ACTIONS)
-)
-
-
-def _latest_per_track(session: Session, T: datetime, R: datetime | None):
-    """Subquery (site_id, track, to_status, level): each (site, track)'s latest status event before T (recorded
-    by R), read from the covering index `ix_event_latest`. Ties of valid time go to the higher id, as in the fold.
-    """
-    if session.bind.dialect.name == "postgresql":
-        conditions = [text(_STATUS_EVENT), Event.valid_at < T]
-        if R is not None:
-            conditions.append(Event.recorded_at <= R)
-        # DISTINCT ON in the order of a backward scan of the index: an index-only scan, no sort
-        return (
-            select(Event.site_id, func.coalesce(Event.track, "").label("track"), Event.to_status, Event.level)
-            .where(*conditions)
-            .ext(distinct_on(Event.site_id, Event.track))
-            .order_by(
-                Event.site_id.desc(), Event.track.desc().nulls_first(), Event.valid_at.desc(), Event.id.desc()
-            )
-            .subquery("latest")
-        )
-    # SQLite: one pass over the index in (site, track) order. With a single max() the other columns come from
-    # the row holding the maximum; the key is valid time then id (fixed width), so ties are ordered as the fold
-    # orders them. INDEXED BY because the planner would rather walk `ix_event_flag`.
-    cutoff = " AND event.recorded_at <= :known_at" if R is not None else ""
-    stmt = text(
-        "SELECT event.site_id AS site_id, coalesce(event.track, '') AS track, event.to_status AS to_status, "
-        "event.level AS level, max(event.valid_at || (event.id + 1000000000000)) AS latest_key "
-        f"FROM event INDEXED BY ix_event_latest WHERE {_STATUS_EVENT} AND event.valid_at < :as_of{cutoff} "
-        "GROUP BY event.site_id, event.track"
-    )
-    return (
-        bind_instants(stmt, as_of=T, known_at=R)
-        .columns(
-            column("site_id", Integer),
-            column("track", String),
-            column("to_status", String),
-            column("level", Float),
-        )
-        .subquery("latest")
-    )
-
-
 def cube_from_ledger(session: Session, T: datetime, R: datetime | None = None) -> Cube:
     """Aggregate the state as of valid time T, counting only what was recorded by R when R is given.
 
@@ -139,9 +67,7 @@ def cube_from_ledger(session: Session, T: datetime, R: datetime | None = None) -
     latest status event recorded by R comes from the covering index of the events.
     """
     cells: Counter = Counter()
-    # nothing recorded after R (the usual case when a report is published: R is the moment of publishing):
-    # the cutoff leaves out nothing, and the state as known at R is the state as known now
-    cutoff = None if R is None or _recorded_by(session, R) else R
+    cutoff = asof.effective_cutoff(session, R)
     if cutoff is None:
         _status_from_spans(session, cells, T)
     else:
@@ -151,12 +77,6 @@ def cube_from_ledger(session: Session, T: datetime, R: datetime | None = None) -
     _teams(session, cells)
     _work_items(session, cells, T, cutoff)
     return Cube(Counter({k: v for k, v in cells.items() if v}), T, R, "ledger")
-
-
-def _recorded_by(session: Session, R: datetime) -> bool:
-    """Every event was recorded by R (one probe of `ix_event_recorded`)."""
-    latest = session.scalar(select(func.max(Event.recorded_at)))
-    return latest is None or latest <= R
 
 
 def _status_from_spans(session: Session, cells: Counter, T: datetime) -> None:
@@ -180,28 +100,7 @@ def _status_from_spans(session: Session, cells: Counter, T: datetime) -> None:
 
 
 def _status_from_events(session: Session, cells: Counter, T: datetime, R: datetime) -> None:
-    latest = _latest_per_track(session, T, R)
-    tracked = [k.key for k in KINDS.values() if k.tracks]
-    if session.bind.dialect.name == "postgresql":
-        # ~130,000 joined rows: with the default 4 MB the grouping sorts on disk; hashed in memory it is 3× faster
-        session.execute(text("SET LOCAL work_mem = '64MB'"))
-    site_of_tracked = case((Site.kind.in_(tracked), Site.id), else_=None) if tracked else literal(None)
-    rows = session.execute(
-        select(
-            Site.kind,
-            func.coalesce(Site.subdistrict, ""),
-            Site.segment,
-            latest.c.track,
-            latest.c.to_status,
-            site_of_tracked,
-            func.count(),
-            func.sum(latest.c.level),
-        )
-        .join(latest, latest.c.site_id == Site.id)
-        .group_by(
-            Site.kind, Site.subdistrict, Site.segment, latest.c.track, latest.c.to_status, site_of_tracked
-        )
-    ).all()
+    rows = asof.status_groups(session, T, R)
     per_site: dict[int, dict] = defaultdict(dict)
     dims: dict[int, tuple] = {}
     for kind, sub, segment, track, status, site_id, n, level in rows:
@@ -228,17 +127,7 @@ def _flows(session, cells, T, R) -> None:
 
 def _check_ins(session, cells, T, R) -> None:
     """Check-ins on the zone day that T falls in (up to T): daily coverage, not a running total."""
-    day_start = start_of_day(local_day(T - _EPSILON))
-    # on SQLite `+flag` keeps the planner off `ix_event_flag` (it would walk every unflagged event): by valid time
-    unflagged = text("+event.flag IS NULL") if session.bind.dialect.name == "sqlite" else Event.flag.is_(None)
-    conditions = [
-        Event.action == "check_in",
-        Event.valid_at >= day_start,
-        Event.valid_at < T,
-        unflagged,
-    ]
-    if R is not None:
-        conditions.append(Event.recorded_at <= R)
+    conditions = asof.check_in_conditions(session, T, R)
     for kind, sub, segment, n in session.execute(
         select(Site.kind, func.coalesce(Site.subdistrict, ""), Site.segment, func.count())
         .join(Event, Event.site_id == Site.id)
@@ -265,32 +154,14 @@ def _teams(session, cells) -> None:
 
 def _work_items(session, cells, T, R) -> None:
     """Work items as of T: status counts and 13710 overdue counts, from their ledger events."""
-    # SQLite plans `work_item_id IS NOT NULL` as a walk of the ledger by `ix_event_valid` (half of it for a
-    # date mid-way); `IN (SELECT id FROM work_item)` makes it probe `ix_event_work_item` once per item.
-    # PostgreSQL finds them by that index either way, and the IN costs it a few ms more.
-    if session.bind.dialect.name == "sqlite":
-        of_work_items = Event.work_item_id.in_(select(WorkItem.id))
-    else:
-        of_work_items = Event.work_item_id.is_not(None)
-    conditions = [
-        of_work_items,
-        Event.action.in_(tuple(workitems.ACTION_STATUS)),
-        Event.valid_at < T,
-    ]
-    if R is not None:
-        conditions.append(Event.recorded_at <= R)
-    history: dict[int, list] = defaultdict(list)
-    for item_id, action, valid_at, event_id in session.execute(
-        select(Event.work_item_id, Event.action, Event.valid_at, Event.id).where(*conditions)
-    ):
-        history[item_id].append((action, valid_at, event_id))
-    if not history:
+    states = asof.work_item_states(session, T, R)
+    if not states:
         return
     items = {
         row.id: row
         for row in session.execute(
             select(WorkItem.id, WorkItem.category, WorkItem.severity, WorkItem.site_id).where(
-                WorkItem.id.in_(list(history))
+                WorkItem.id.in_(list(states))
             )
         )
     }
@@ -301,10 +172,9 @@ def _work_items(session, cells, T, R) -> None:
             )
         ).all()
     )
-    for item_id, events in history.items():
+    for item_id, state in states.items():
         item = items[item_id]
-        state = workitems.fold(events)
-        feedback_due, resolve_due = workitems.deadlines(state.opened_at, item.severity)
+        late_feedback, late_resolve = workitems.overdue(state, item.severity, T)
         base = (
             "work_item",
             subs.get(item.site_id, ""),
@@ -312,9 +182,9 @@ def _work_items(session, cells, T, R) -> None:
             "",
         )
         cells[(*base, state.status, "n")] += 1
-        if state.fed_back_at is None and feedback_due < T:
+        if late_feedback:
             cells[(*base, state.status, "overdue_feedback")] += 1
-        if state.resolved_at is None and resolve_due < T:
+        if late_resolve:
             cells[(*base, state.status, "overdue_resolve")] += 1
 
 

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from recovery import workitems
 from recovery.kinds import KINDS, MEASURES
-from recovery.ledger.fold import STATUS_ACTIONS, overall_status
+from recovery.ledger import asof
+from recovery.ledger.fold import overall_status
 from recovery.metrics.compute import segment_matches
-from recovery.metrics.cube import _latest_status_events
 from recovery.metrics.registry import METRICS_BY_KEY, Selector
 from recovery.models import Event, EventMeasure, Site, Team, WorkItem
-from recovery.timeutil import local_day, start_of_day, zone_iso
+from recovery.timeutil import zone_iso
 
 
 def records_for(
@@ -52,7 +52,7 @@ def _site_filter(selector: Selector, subdistrict: str | None) -> list:
 
 
 def _sites(session, selector: Selector, as_of, known_at, subdistrict) -> list[dict]:
-    latest = _latest_status_events(as_of, known_at)
+    latest = asof.latest_status_events(as_of, known_at)
     rows = session.execute(
         select(
             Site.id,
@@ -146,16 +146,7 @@ def _flows(session, selector: Selector, as_of, known_at, subdistrict) -> list[di
 
 
 def _check_ins(session, selector: Selector, as_of, known_at, subdistrict) -> list[dict]:
-    day_start = start_of_day(local_day(as_of - timedelta(microseconds=1)))
-    conditions = [
-        Event.action == "check_in",
-        Event.valid_at >= day_start,
-        Event.valid_at < as_of,
-        Event.flag.is_(None),
-        *_site_filter(selector, subdistrict),
-    ]
-    if known_at is not None:
-        conditions.append(Event.recorded_at <= known_at)
+    conditions = [*asof.check_in_conditions(session, as_of, known_at), *_site_filter(selector, subdistrict)]
     rows = session.execute(
         select(Event.id, Event.valid_at, Site.key, Site.name, Site.subdistrict)
         .join(Site, Site.id == Event.site_id)
@@ -200,38 +191,25 @@ def _teams(session, selector: Selector, subdistrict) -> list[dict]:
 
 
 def _work_items(session, selector: Selector, as_of, known_at, subdistrict) -> list[dict]:
-    conditions = [
-        Event.work_item_id.is_not(None),
-        Event.action.in_(tuple(workitems.ACTION_STATUS)),
-        Event.valid_at < as_of,
-    ]
-    if known_at is not None:
-        conditions.append(Event.recorded_at <= known_at)
-    history: dict[int, list] = defaultdict(list)
-    for item_id, action, valid_at, event_id in session.execute(
-        select(Event.work_item_id, Event.action, Event.valid_at, Event.id).where(*conditions)
-    ):
-        history[item_id].append((action, valid_at, event_id))
+    states = asof.work_item_states(session, as_of, known_at)
     items = session.execute(
         select(WorkItem, func.coalesce(Site.subdistrict, ""))
         .outerjoin(Site, Site.id == WorkItem.site_id)
-        .where(WorkItem.id.in_(list(history)))
+        .where(WorkItem.id.in_(list(states)))
         .order_by(WorkItem.id)
     ).all()
     out = []
     for item, sub in items:
         if subdistrict is not None and sub != subdistrict:
             continue
-        state = workitems.fold(history[item.id])
+        state = states[item.id]
         segment = f"category={item.category};severity={item.severity}"
         if not segment_matches(segment, selector.segment):
             continue
-        feedback_due, resolve_due = workitems.deadlines(state.opened_at, item.severity)
-        if selector.quantity == "overdue_feedback" and not (
-            state.fed_back_at is None and as_of > feedback_due
-        ):
+        late_feedback, late_resolve = workitems.overdue(state, item.severity, as_of)
+        if selector.quantity == "overdue_feedback" and not late_feedback:
             continue
-        if selector.quantity == "overdue_resolve" and not (state.resolved_at is None and as_of > resolve_due):
+        if selector.quantity == "overdue_resolve" and not late_resolve:
             continue
         if selector.status is not None and state.status not in selector.status:
             continue
@@ -317,12 +295,11 @@ def overdue_records(
         .where(*_overdue_select(as_of, known_at, kinds, subdistrict))
         .order_by(Site.id)
     ).all()
-    statuses = _statuses_at(session, [r.id for r in rows], as_of, known_at)
+    statuses = asof.track_statuses(session, [r.id for r in rows], as_of, known_at)
     out = []
     for row in rows:
         kind = KINDS[row.kind]
-        tracks = statuses.get(row.id, {})
-        status = overall_status(kind, tracks) if kind.tracks else tracks.get("")
+        status = asof.site_status(kind, statuses.get(row.id, {}))
         if known_at is not None and (status is None or status == kind.done_status):
             continue  # not yet known at the cutoff, or done as known then
         out.append(
@@ -339,25 +316,3 @@ def overdue_records(
             }
         )
     return out
-
-
-def _statuses_at(
-    session: Session, site_ids: list[int], as_of: datetime, known_at: datetime | None
-) -> dict[int, dict[str, str]]:
-    """Each listed site's status per track ("" for the site itself) at `as_of`, as known at `known_at`."""
-    out: dict[int, dict[str, tuple]] = defaultdict(dict)
-    for start in range(0, len(site_ids), 2000):
-        conditions = [
-            Event.site_id.in_(site_ids[start : start + 2000]),
-            Event.action.in_(STATUS_ACTIONS),
-            Event.flag.is_(None),
-            Event.valid_at < as_of,
-        ]
-        if known_at is not None:
-            conditions.append(Event.recorded_at <= known_at)
-        stmt = select(Event.site_id, Event.track, Event.valid_at, Event.id, Event.to_status)
-        for site_id, track, valid_at, event_id, status in session.execute(stmt.where(*conditions)):
-            latest = out[site_id].get(track or "")
-            if latest is None or (valid_at, event_id) > latest[:2]:
-                out[site_id][track or ""] = (valid_at, event_id, status)
-    return {site: {track: v[2] for track, v in tracks.items()} for site, tracks in out.items()}

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from recovery.db.types import GeometryType
 from recovery.kinds import KINDS
+from recovery.ledger.asof import latest_per_track
 from recovery.ledger.fold import overall_status
-from recovery.metrics.cube import _latest_per_track
 from recovery.models import EventMeasure, Site
 
 FLOW_MEASURES = ("silt_m3", "garbage_t")
@@ -50,7 +50,7 @@ def _track_statuses(
     session: Session, as_of: datetime, known_at: datetime | None
 ) -> dict[int, dict[str, str]]:
     """The utilities' statuses of every tracked site (residential communities), as of the moment."""
-    latest = _latest_per_track(session, as_of, known_at)
+    latest = latest_per_track(session, as_of, known_at)
     out: dict[int, dict[str, str]] = {}
     # only tracked kinds have tracks: no join, which SQLite may plan as a rescan of the subquery per site
     stmt = select(latest.c.site_id, latest.c.track, latest.c.to_status).where(latest.c.track != "")
@@ -71,7 +71,7 @@ def iter_sites(
     """Every site that existed at `as_of` (as known at `known_at`), by kind then id, fetched in batches as plain
     rows (no ORM objects). With `geometry=False` (the Excel ledger) points are not decoded at all: a point's
     bounding box is the point."""
-    latest = _latest_per_track(session, as_of, known_at)
+    latest = latest_per_track(session, as_of, known_at)
     tracks = _track_statuses(session, as_of, known_at)
     conditions = [latest.c.track == ""]
     if kinds:
