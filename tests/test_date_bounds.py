@@ -219,6 +219,24 @@ def test_a_far_date_costs_as_many_queries_as_a_near_one(shared_app, page_client,
     assert far_count <= near_count + 3, (near_count, far_count)
 
 
+@pytest.mark.parametrize("path", ["/?date={}", "/reports/daily/{}"])
+def test_a_far_date_draws_no_more_than_a_near_one(shared_app, page_client, path):
+    """The charts plot every day up to the date, but a flat run is one segment and a day without removals no
+    bar: the page for a day five years on is the size of the page for the day after the seed ends."""
+    near = page_client.get(path.format("2021-09-03"))
+    far = page_client.get(path.format(query_window()[1].isoformat()))
+    assert near.status_code == far.status_code == 200
+    assert len(far.data) <= len(near.data) * 1.05, (len(near.data), len(far.data))
+
+
+def test_thinning_keeps_the_line_it_draws():
+    from recovery.dashboard.svg import thin
+
+    points = [(0, 5), (1, 5), (2, 5), (3, 4), (4, 4), (5, 4), (6, 4), (7, 9)]
+    assert thin(points) == [(0, 5), (2, 5), (3, 4), (6, 4), (7, 9)]
+    assert thin([]) == [] and thin([(0, 1)]) == [(0, 1)] and thin([(0, 1), (1, 1)]) == [(0, 1), (1, 1)]
+
+
 def test_daily_series_are_evaluated_on_the_days_with_data_only(shared_app, monkeypatch):
     """The report's series evaluate every figure only on the days something changed (the seed's 43), however
     far the report's day lies; the days between carry the last values."""

@@ -70,7 +70,9 @@ def line_chart(
         )
     legend_x = LEFT + 200
     for i, s in enumerate(series):
-        coords = " ".join(f"{px(d):.1f},{py(v):.1f}" for d, v in s.points if v is not None)
+        coords = " ".join(
+            f"{x:.1f},{y:.1f}" for x, y in thin([(px(d), py(v)) for d, v in s.points if v is not None])
+        )
         dash = ' stroke-dasharray="6 4"' if s.dashed else ""
         parts.append(
             f'<polyline points="{coords}" fill="none" stroke="{escape(s.colour)}" stroke-width="2"{dash}>'
@@ -83,6 +85,15 @@ def line_chart(
         parts.append(f'<text x="{lx + 22}" y="16" class="legend">{escape(s.label)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def thin(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """A line's points without the inner points of each level run: the same line drawn, but its size follows the
+    days something changed, not the days shown (a report for a day years on plots years of flat days)."""
+    last = len(points) - 1
+    return [
+        p for i, p in enumerate(points) if i in (0, last) or not points[i - 1][1] == p[1] == points[i + 1][1]
+    ]
 
 
 def _num(value: float) -> str:

@@ -7,6 +7,8 @@ from html import escape
 
 from markupsafe import Markup
 
+from recovery.dashboard.svg import thin
+
 WIDTH, HEIGHT = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 52, 16, 28, 40
 COLOURS = ("#b3261e", "#12263a", "#2e7d32", "#8a5a00")
@@ -68,7 +70,7 @@ def _num(v: float) -> str:
 
 def _polyline(points: list[tuple[float, float]], colour: str, dashed: bool = False) -> str:
     dash = ' stroke-dasharray="5 4"' if dashed else ""
-    coords = " ".join(f"{x},{y}" for x, y in points)
+    coords = " ".join(f"{x},{y}" for x, y in thin(points))
     return f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="2.2"{dash}/>'
 
 
@@ -139,7 +141,9 @@ def removal_bars(series: dict) -> Markup:
     for i, (s, g) in enumerate(zip(silt, garbage, strict=True)):
         x = LEFT + slot * i + slot * 0.1
         for offset, value, colour in ((0, s, COLOURS[3]), (bar, g, COLOURS[1])):
-            y = sy(max(value, 0))
+            if value <= 0:  # no bar to draw: a day without removals adds nothing to the page
+                continue
+            y = sy(value)
             body.append(
                 f'<rect x="{x + offset:.1f}" y="{y}" width="{bar:.1f}" height="{HEIGHT - BOTTOM - y:.1f}" fill="{colour}"/>'
             )
