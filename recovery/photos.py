@@ -44,6 +44,10 @@ _SAVE_OPTIONS = {
 MAX_EDGE = 4096
 _UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{8,100}")
 _SHA_NAME = re.compile(r"[0-9a-f]{64}\.(jpg|png|webp)")
+#: the files of an upload in ``partial/``: its data, state and lock, the re-encoded file and temporary files
+_PARTIAL_NAME = re.compile(r"([A-Za-z0-9_-]{8,100})\.(part|json|lock|clean|json\.tmp|clean\.\d+\.tmp)")
+_SHARD = re.compile(r"[0-9a-f]{2}")
+_THUMB_TMP = re.compile(r"[0-9a-f]{64}\.thumb\d+\.\d+\.tmp")
 _READ_SIZE = 1 << 20
 
 
@@ -401,6 +405,85 @@ class PhotoStore:
         _fsync_dir(thumb.parent)
         return thumb
 
+    # --- expiry (`recovery cleanup`) ------------------------------------------------------------------------
+
+    def remove_stale_uploads(self, older_than: float, *, dry_run: bool = False) -> tuple[int, int]:
+        """Remove every upload none of whose files (data, state, lock, temporary) changed since `older_than`
+        (a POSIX time): an unfinished upload is given up, a finished one has its photo row by then.
+
+        Each upload is removed under its own lock, taken without waiting: an upload a request is writing is
+        skipped, and its age is checked again once the lock is held. Only names this store makes are touched;
+        another file, a folder or a symbolic link in ``partial/`` is left alone.
+
+        Returns
+        -------
+        tuple of int
+            The uploads removed (or, with `dry_run`, that would be) and their bytes.
+        """
+        uploads = size = 0
+        for upload_id, files in self._partial_files().items():
+            if _newest(files) >= older_than:
+                continue
+            if dry_run:
+                uploads, size = uploads + 1, size + sum(st.st_size for st in files.values())
+                continue
+            removed = self._remove_upload(upload_id, older_than)
+            if removed is not None:
+                uploads, size = uploads + 1, size + removed
+        return uploads, size
+
+    def remove_stale_temp_files(self, older_than: float, *, dry_run: bool = False) -> tuple[int, int]:
+        """Remove the temporary files of thumbnails a killed process left beside the stored photos, when older
+        than `older_than`; stored photos and thumbnails are never touched. Returns (files, bytes)."""
+        count = size = 0
+        for folder in _entries(self.root):
+            if not (folder.is_dir(follow_symlinks=False) and _SHARD.fullmatch(folder.name)):
+                continue
+            for entry in _entries(Path(folder.path)):
+                if not (entry.is_file(follow_symlinks=False) and _THUMB_TMP.fullmatch(entry.name)):
+                    continue
+                st = entry.stat(follow_symlinks=False)
+                if st.st_mtime >= older_than:
+                    continue
+                if not dry_run:
+                    Path(entry.path).unlink(missing_ok=True)
+                count, size = count + 1, size + st.st_size
+        return count, size
+
+    def _partial_files(self) -> dict[str, dict[str, os.stat_result]]:
+        """The files in ``partial/`` by upload, each with its stat (never following a link)."""
+        uploads: dict[str, dict[str, os.stat_result]] = {}
+        for entry in _entries(self.partial_dir):
+            match = _PARTIAL_NAME.fullmatch(entry.name)
+            if match and entry.is_file(follow_symlinks=False):
+                uploads.setdefault(match[1], {})[entry.name] = entry.stat(follow_symlinks=False)
+        return uploads
+
+    def _remove_upload(self, upload_id: str, older_than: float) -> int | None:
+        """Remove one upload's files under its lock; None when it is in use or has changed meanwhile."""
+        lock = self.partial_dir / f"{upload_id}.lock"
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o640)
+        except OSError:
+            return None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return None
+            if not _same_file(fd, lock):
+                return None
+            files = self._partial_files().get(upload_id, {})
+            if _newest({k: v for k, v in files.items() if k != lock.name}) >= older_than:
+                return None
+            for name in files:
+                if name != lock.name:
+                    (self.partial_dir / name).unlink(missing_ok=True)
+            lock.unlink()  # last, while held: see `_locked`
+            return sum(st.st_size for st in files.values())
+        finally:
+            os.close(fd)
+
     # --- internals ----------------------------------------------------------------------------------------
 
     def _paths(self, upload_id: Any) -> tuple[Path, Path, Path]:
@@ -441,14 +524,41 @@ class PhotoStore:
 
 @contextmanager
 def _locked(lock: Path) -> Iterator[None]:
-    """An exclusive lock on one upload, across threads and processes (a lock file that is never removed, so
-    that two requests can never hold locks on two different files of the same name)."""
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o640)
+    """An exclusive lock on one upload, across threads and processes.
+
+    `remove_stale_uploads` removes a lock file only while holding it, so a lock taken here counts only when
+    the file is still the one at `lock` once held: otherwise it was removed meanwhile and the lock is taken
+    again on the new file, so that two requests never hold locks on two different files of the same name.
+    """
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o640)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if _same_file(fd, lock):
+                yield
+                return
+        finally:
+            os.close(fd)  # closing releases the lock
+
+
+def _same_file(fd: int, path: Path) -> bool:
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
+        held, current = os.fstat(fd), os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return (held.st_dev, held.st_ino) == (current.st_dev, current.st_ino)
+
+
+def _entries(folder: Path) -> list[os.DirEntry]:
+    try:
+        with os.scandir(folder) as entries:
+            return list(entries)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _newest(files: dict[str, os.stat_result]) -> float:
+    return max((st.st_mtime for st in files.values()), default=float("-inf"))
 
 
 def _sha256(f: IO[bytes]) -> str:

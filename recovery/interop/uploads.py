@@ -8,6 +8,7 @@ again. Each upload has its own folder, so no name the uploader chooses (`x.json`
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import re
 import shutil
@@ -22,6 +23,8 @@ from recovery.interop.readers import Source
 OPTIONS = "options.json"
 SOURCE = "source.pickle"
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
+#: what versions before the folder per upload left directly under the root: `<token><suffix>`, `<token>.json`
+_LEGACY_FILE = re.compile(r"[0-9a-f]{32}\.[A-Za-z0-9]{1,10}")
 
 
 @dataclass
@@ -77,3 +80,19 @@ def load(root: Path, token: str) -> Pending | None:
 def discard(root: Path, token: str) -> None:
     if _TOKEN.match(token):
         shutil.rmtree(root / token, ignore_errors=True)
+
+
+def entries(root: Path) -> list[Path]:
+    """Every pending upload under `root` (its folder) and every file older versions left there, by name; for
+    `recovery cleanup`, which removes those not changed for RECOVERY_IMPORT_EXPIRY_HOURS. A symbolic link is
+    never among them (this module makes none), nor any other name."""
+    try:
+        with os.scandir(root) as found:
+            return [
+                Path(e.path)
+                for e in found
+                if (e.is_dir(follow_symlinks=False) and _TOKEN.fullmatch(e.name))
+                or (e.is_file(follow_symlinks=False) and _LEGACY_FILE.fullmatch(e.name))
+            ]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
