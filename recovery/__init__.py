@@ -67,3 +67,6 @@ def _setting_names() -> set[str]:
     from recovery.settings import SETTINGS
 
     return {s.name for s in SETTINGS}
+    from recovery import cleanup
+
+    cleanup.init_app(app)  # old uploads, imports and sign-in rows removed in the background, at most hourly

@@ -50,6 +50,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(report)
     app.cli.add_command(serve)
     app.cli.add_command(settings_cmd)
+    app.cli.add_command(cleanup_cmd)
     from recovery.auth.cli import users
 
     app.cli.add_command(users)
@@ -269,6 +270,21 @@ def settings_cmd() -> None:
 
     for row in describe_settings():
         click.echo(f"{row['variable']}\n    default: {row['default'] or '(none)'}\n    {row['help']}")
+
+
+@click.command("cleanup")
+@with_appcontext
+@click.option("--dry-run", is_flag=True, help="Only count what would be removed.")
+def cleanup_cmd(dry_run: bool) -> None:
+    """Remove unfinished uploads and imports, temporary files and old sign-in rows past their age."""
+    from recovery.cleanup import run_exclusively, summary
+
+    report = run_exclusively(current_app._get_current_object(), dry_run=dry_run)
+    if report is None:
+        click.echo("另一次清理正在进行,本次未做任何事 / another cleanup is running: nothing done")
+        return
+    for line in summary(report):
+        click.echo(line)
 
 
 main = FlaskGroup(

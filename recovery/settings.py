@@ -47,6 +47,20 @@ def _public_url(text: str) -> str:
     return value
 
 
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(f"not a whole number of at least 1: {text!r}")
+    return value
+
+
+def _zero_or_more(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError(f"not a whole number of 0 or more: {text!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Setting:
     """One configuration value: its name, how to parse it, its default and what it is for."""
@@ -138,6 +152,42 @@ _BY_NAME = {setting.name: setting for setting in SETTINGS}
 
 def load_settings(
     environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+    Setting(
+        "UPLOAD_EXPIRY_HOURS",
+        24,
+        "Hours after which `recovery cleanup` removes a photo upload none of whose chunks arrived meanwhile "
+        "(its data, lock and state files): a client resuming later starts that photo again.",
+        _at_least_one,
+    ),
+    Setting(
+        "IMPORT_EXPIRY_HOURS",
+        24,
+        "Hours after which `recovery cleanup` removes an import that was read but not confirmed (its folder "
+        "under the instance folder's `imports/`), and what an import or export killed midway left in the "
+        "temporary folder (`recovery-import-*`, `recovery-export-*`).",
+        _at_least_one,
+    ),
+    Setting(
+        "LOGIN_RECORD_DAYS",
+        30,
+        "Days that `recovery cleanup` keeps sign-in records: attempts (also for names that do not exist), "
+        "sessions after they ended, API tokens after they expired or were revoked.",
+        _at_least_one,
+    ),
+    Setting(
+        "IDEMPOTENCY_DAYS",
+        30,
+        "Days that the answer to a request with an Idempotency-Key is kept for its retries. A later retry no "
+        "longer gets it: the ledger still refuses to store the change twice, but answers with a refusal.",
+        _at_least_one,
+    ),
+    Setting(
+        "CLEANUP_INTERVAL_MINUTES",
+        60,
+        "Minutes between the runs of `recovery cleanup` that the app starts itself, in the background after a "
+        "request, one at a time across processes; 0: never (run the command from a timer instead).",
+        _zero_or_more,
+    ),
 ) -> dict:
     """Return the settings as a dict, from defaults, then the environment, then explicit overrides.
     Setting(

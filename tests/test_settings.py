@@ -46,6 +46,11 @@ def test_every_setting_is_read_from_its_recovery_variable():
         "RECOVERY_TILE_SERVER": "AMap",
         "RECOVERY_TIANDITU_KEY": "tk-123",
         "RECOVERY_PUBLIC_URL": "https://recovery.example.gov.cn/",
+        "RECOVERY_UPLOAD_EXPIRY_HOURS": "48",
+        "RECOVERY_IMPORT_EXPIRY_HOURS": "6",
+        "RECOVERY_LOGIN_RECORD_DAYS": "90",
+        "RECOVERY_IDEMPOTENCY_DAYS": "7",
+        "RECOVERY_CLEANUP_INTERVAL_MINUTES": "0",
     }
     assert set(environ) == {s.env_var for s in SETTINGS}, "a new setting needs a line here"
     values = load_settings(environ)
@@ -67,6 +72,11 @@ def test_every_setting_is_read_from_its_recovery_variable():
         "TILE_SERVER": "amap",
         "TIANDITU_KEY": "tk-123",
         "PUBLIC_URL": "https://recovery.example.gov.cn",
+        "UPLOAD_EXPIRY_HOURS": 48,
+        "IMPORT_EXPIRY_HOURS": 6,
+        "LOGIN_RECORD_DAYS": 90,
+        "IDEMPOTENCY_DAYS": 7,
+        "CLEANUP_INTERVAL_MINUTES": 0,
     }
 
 
