@@ -288,7 +288,11 @@ def _note_token_use(session: Session, token_id: int, at: datetime) -> None:
         with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
             conn.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=at))
     except OperationalError:  # pragma: no cover - a busy database: the next use writes it
-        pass
+        return
+    # the request's own read snapshot predates that write: on SQLite (WAL) a snapshot older than the last commit
+    # can never become a write transaction ("database is locked" at the request's first write), so drop it now;
+    # nothing was written through this session yet (checked above)
+    session.rollback()
 
 
 # --- sessions of signed-in browsers ---------------------------------------------------------------------------
