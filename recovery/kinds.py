@@ -7,13 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from recovery.errors import TransitionError, UnknownKindError, ValidationError
+from recovery.terms import Term, Vocabulary
 
-
-@dataclass(frozen=True)
-class Status:
-    key: str
-    zh: str
-    en: str
+#: a status of a life cycle is a term of the vocabulary (key, Chinese and English labels, aliases)
+Status = Term
 
 
 @dataclass(frozen=True)
@@ -24,7 +21,8 @@ class Attribute:
     zh: str
     en: str
     type: type = str
-    choices: tuple[Any, ...] | None = None
+    #: the closed list of values (a vocabulary: any label or alias of a value is read as its key)
+    choices: Vocabulary | None = None
     required: bool = False
     minimum: float | None = None
     maximum: float | None = None
@@ -46,12 +44,8 @@ class Attribute:
             if not isinstance(value, str) or not value.strip():
                 raise ValidationError("Attribute %(attr)s must be non-empty text.", attr=self.key)
             value = value.strip()
-        if self.choices is not None and value not in self.choices:
-            raise ValidationError(
-                "Attribute %(attr)s must be one of %(choices)s.",
-                attr=self.key,
-                choices=", ".join(map(str, self.choices)),
-            )
+        if self.choices is not None:
+            value = self.choices.resolve(value)
         if self.minimum is not None and value < self.minimum:
             raise ValidationError(
                 "Attribute %(attr)s must be at least %(min)s.", attr=self.key, min=self.minimum
@@ -207,8 +201,59 @@ class SiteKind:
         return float(value) if value is not None else None
 
 
-def _statuses(*triples: tuple[str, str, str]) -> tuple[Status, ...]:
+def _statuses(*triples: tuple) -> tuple[Status, ...]:
     return tuple(Status(*t) for t in triples)
+
+
+def _choices(key: str, zh: str, en: str, *terms: tuple) -> Vocabulary:
+    return Vocabulary(key, zh, en, tuple(Term(*t) for t in terms))
+
+
+ROAD_CLASS = _choices(
+    "road_class",
+    "道路等级",
+    "road class",
+    ("main", "主干道", "main road", ("主干路", "主路")),
+    ("secondary", "次干道", "secondary road", ("次干路", "次路")),
+    ("branch", "支路", "branch road", ("支道",)),
+)
+PLACE_TYPE = _choices(
+    "place_type",
+    "点位类型",
+    "place type",
+    ("garage", "地下车库", "garage", ("车库",)),
+    ("market", "市场", "market"),
+    ("street", "街道", "street", ("道路",)),
+    ("community", "小区", "community", ("社区",)),
+    ("underpass", "下穿通道", "underpass", ("下穿隧道", "地道")),
+)
+FACILITY_TYPE = _choices(
+    "facility_type",
+    "设施类型",
+    "facility type",
+    ("street_light", "路灯", "street light"),
+    ("public_toilet", "公厕", "public toilet", ("公共厕所",)),
+    ("traffic_signal", "信号灯", "traffic signal", ("交通信号灯", "红绿灯")),
+)
+#: the rivers' keys are their Chinese names, as the seed data and the first imports stored them
+RIVER = _choices(
+    "river",
+    "河道",
+    "river",
+    ("贾鲁河", "贾鲁河", "Jialu River", ("jialu", "Jialu")),
+    ("索须河", "索须河", "Suoxu River", ("suoxu", "Suoxu")),
+    ("须水河", "须水河", "Xushui River", ("xushui", "Xushui")),
+)
+POINT_TYPE = _choices(
+    "point_type",
+    "点位类型",
+    "point type",
+    ("market", "市场", "market"),
+    ("community", "小区", "community", ("社区",)),
+    ("station", "车站", "station", ("站点",)),
+    ("school", "学校", "school"),
+    ("garbage_station", "垃圾中转站", "garbage station", ("垃圾站",)),
+)
 
 
 KINDS: dict[str, SiteKind] = {
@@ -228,13 +273,7 @@ KINDS: dict[str, SiteKind] = {
                 ("restored", "已修复", "restored"),
             ),
             attributes=(
-                Attribute(
-                    "road_class",
-                    "道路等级",
-                    "road class",
-                    choices=("main", "secondary", "branch"),
-                    required=True,
-                ),
+                Attribute("road_class", "道路等级", "road class", choices=ROAD_CLASS, required=True),
                 Attribute("road_name", "道路名称", "road name"),
             ),
             segment_by=("road_class",),
@@ -251,14 +290,7 @@ KINDS: dict[str, SiteKind] = {
                 ("cleared", "已清淤", "cleared"),
                 ("disinfected", "已消杀", "disinfected"),
             ),
-            attributes=(
-                Attribute(
-                    "place_type",
-                    "点位类型",
-                    "place type",
-                    choices=("garage", "market", "street", "community", "underpass"),
-                ),
-            ),
+            attributes=(Attribute("place_type", "点位类型", "place type", choices=PLACE_TYPE),),
             measures=("silt_m3", "garbage_t"),
         ),
         SiteKind(
@@ -273,13 +305,7 @@ KINDS: dict[str, SiteKind] = {
                 ("repaired", "已修复", "repaired"),
             ),
             attributes=(
-                Attribute(
-                    "facility_type",
-                    "设施类型",
-                    "facility type",
-                    choices=("street_light", "public_toilet", "traffic_signal"),
-                    required=True,
-                ),
+                Attribute("facility_type", "设施类型", "facility type", choices=FACILITY_TYPE, required=True),
                 Attribute("inside_ring4", "四环内", "inside the 4th ring", type=bool, derived=True),
             ),
             segment_by=("facility_type", "inside_ring4"),
@@ -296,7 +322,7 @@ KINDS: dict[str, SiteKind] = {
                 ("secured", "已除险", "secured"),
             ),
             attributes=(
-                Attribute("river", "河道", "river", choices=("贾鲁河", "索须河", "须水河"), required=True),
+                Attribute("river", "河道", "river", choices=RIVER, required=True),
                 Attribute("length_m", "长度(米)", "length (m)", type=float, derived=True),
             ),
             measures=("length_m",),
@@ -309,14 +335,7 @@ KINDS: dict[str, SiteKind] = {
             "DP",
             ("Point",),
             _statuses(("active", "在用", "active")),
-            attributes=(
-                Attribute(
-                    "point_type",
-                    "点位类型",
-                    "point type",
-                    choices=("market", "community", "station", "school", "garbage_station"),
-                ),
-            ),
+            attributes=(Attribute("point_type", "点位类型", "point type", choices=POINT_TYPE),),
             recurring_check_in=True,
         ),
         SiteKind(

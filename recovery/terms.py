@@ -1,0 +1,137 @@
+"""Terms and vocabularies: an enumerated value's key, Chinese and English labels and aliases, and how text
+matches one (the registry of every vocabulary is `recovery.vocab`; this module knows none of them)."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from recovery.errors import ValidationError
+
+#: how many accepted values an error message lists before it says "…"
+LISTED = 12
+
+
+def fold(text: Any) -> str:
+    """The form two spellings of one value share: NFKC (full-width letters and digits become ASCII, the
+    ideographic space a space), spaces trimmed and collapsed, case folded. `ＳＨＩＦＯ ` and `shifo` fold alike."""
+    folded = unicodedata.normalize("NFKC", str(text)).casefold()
+    return " ".join(folded.split())
+
+
+@dataclass(frozen=True)
+class Term:
+    """One enumerated value: the key stored and sent by the API, its labels, and other names people use."""
+
+    key: str
+    zh: str
+    en: str
+    aliases: tuple[str, ...] = ()
+
+    def label(self, locale: str | None = "zh") -> str:
+        return self.zh if (locale or "zh").lower().startswith("zh") else self.en
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every spelling that means this term: key, labels, aliases."""
+        return (self.key, self.zh, self.en, *self.aliases)
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """A closed list of terms. Iterating gives the keys, so `value in vocabulary` and `list(vocabulary)` read
+    like the tuple of keys it replaces."""
+
+    name: str
+    zh: str
+    en: str
+    terms: tuple[Term, ...]
+    _index: dict[str, tuple[str, ...]] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index: dict[str, list[str]] = {}
+        for term in self.terms:
+            for name in term.names:
+                keys = index.setdefault(fold(name), [])
+                if term.key not in keys:
+                    keys.append(term.key)
+        self._index.update({name: tuple(keys) for name, keys in index.items()})
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys)
+
+    def __contains__(self, key: object) -> bool:
+        return any(t.key == key for t in self.terms)
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(t.key for t in self.terms)
+
+    def term(self, key: str) -> Term:
+        for term in self.terms:
+            if term.key == key:
+                return term
+        raise self.unknown(key)
+
+    def label(self, key: str, locale: str | None = "zh") -> str:
+        """The label of `key` in `locale`; a key the vocabulary does not hold is shown as it is."""
+        for term in self.terms:
+            if term.key == key:
+                return term.label(locale)
+        return "" if key is None else str(key)
+
+    def resolve_all(self, text: Any) -> tuple[str, ...]:
+        """Every key `text` names (a label two kinds share names both); () when it names none."""
+        if isinstance(text, bool) and "true" in self:
+            text = "true" if text else "false"
+        if text is None or isinstance(text, bool | dict | list):
+            return ()
+        return self._index.get(fold(text), ())
+
+    def resolve(self, text: Any) -> str:
+        """The key `text` names, by key, label or alias, without regard to case, width or surrounding spaces."""
+        keys = self.resolve_all(text)
+        if len(keys) == 1:
+            return keys[0]
+        if keys:
+            raise ValidationError(
+                "%(value)s is ambiguous for %(vocabulary)s: it may mean %(accepted)s.",
+                value=str(text)[:60],
+                vocabulary=self.en,
+                accepted=", ".join(keys),
+            )
+        raise self.unknown(text)
+
+    def accepted(self, locale: str | None = "zh") -> str:
+        """The accepted values for an error message: `shifo (石佛办事处), gouzhao (沟赵办事处), …`."""
+        shown = [f"{t.key} ({t.label(locale)})" if t.label(locale) != t.key else t.key for t in self.terms]
+        return ", ".join(shown[:LISTED]) + (", …" if len(shown) > LISTED else "")
+
+    def unknown(self, text: Any) -> ValidationError:
+        error = UnknownValue(
+            "Unknown %(vocabulary)s %(value)s; accepted: %(accepted)s.",
+            vocabulary=self.en,
+            value=str(text)[:60],
+            accepted=self.accepted("en"),
+        )
+        error.vocabulary = self
+        return error
+
+
+class UnknownValue(ValidationError):
+    """A value no term of a vocabulary names; the message lists what is accepted, labels in the reader's
+    language (`Vocabulary.unknown` makes one)."""
+
+    vocabulary: Vocabulary | None = None
+
+    def _labelled(self, zh: bool) -> dict[str, Any]:
+        params = dict(self.params)
+        if zh and self.vocabulary is not None:
+            params["vocabulary"] = self.vocabulary.zh
+            params["accepted"] = self.vocabulary.accepted("zh")
+        return params

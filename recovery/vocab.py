@@ -1,0 +1,212 @@
+"""One vocabulary: every enumerated value of recovery (kind, status, utility, attribute choices, sub-district,
+unit, work-item category and severity, role, yes/no) with its key, Chinese and English labels and aliases.
+
+Every door reads a value with `resolve(vocabulary, text)` (key, label or alias, any case or width) and every
+page, export and record list shows it with `label(vocabulary, key, locale)`.
+
+Vocabularies by name: `kind`, `status` (every kind's statuses; a label two kinds share resolves to both with
+`resolve_all`), `status.<kind>` (one kind's life cycle, its utilities' statuses included), `track`,
+`road_class`, `place_type`, `facility_type`, `river`, `point_type`, `subdistrict`, `unit`, `category`,
+`severity`, `work_item_status`, `role`, `boolean`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from recovery.errors import ValidationError
+from recovery.kinds import KINDS
+from recovery.terms import Term, UnknownValue, Vocabulary, fold
+
+__all__ = [
+    "SUBDISTRICT",
+    "SUBDISTRICT_ORDER",
+    "Term",
+    "UnknownValue",
+    "VOCABULARIES",
+    "Vocabulary",
+    "fold",
+    "label",
+    "labels",
+    "resolve",
+    "resolve_all",
+    "vocabulary",
+]
+
+
+def _terms(*rows: tuple) -> tuple[Term, ...]:
+    return tuple(Term(*row) for row in rows)
+
+
+#: the five sub-district offices (办事处), in the order the zone lists them in tables and reports
+SUBDISTRICT = Vocabulary(
+    "subdistrict",
+    "办事处",
+    "sub-district",
+    _terms(
+        ("shifo", "石佛办事处", "Shifo", ("石佛", "石佛街道", "Shifo Sub-district")),
+        ("gouzhao", "沟赵办事处", "Gouzhao", ("沟赵", "沟赵街道", "Gouzhao Sub-district")),
+        ("shuangqiao", "双桥办事处", "Shuangqiao", ("双桥", "双桥街道", "Shuangqiao Sub-district")),
+        ("fengyang", "枫杨办事处", "Fengyang", ("枫杨", "枫杨街道", "Fengyang Sub-district")),
+        ("wutong", "梧桐办事处", "Wutong", ("梧桐", "梧桐街道", "Wutong Sub-district")),
+    ),
+)
+SUBDISTRICT_ORDER: tuple[str, ...] = SUBDISTRICT.keys
+
+#: responsible units (责任单位): the five offices and the zone's bureaus; "高新区…" is how letters name them
+_BUREAUS = (
+    ("urban_management", "城市管理局", "Urban Management Bureau", ("城管局",)),
+    ("planning_housing", "国土规划住建局", "Land, Planning and Housing Bureau", ("住建局", "建设局")),
+    ("economic_development", "经济发展局", "Economic Development Bureau", ("经发局",)),
+    ("commerce", "商务局", "Commerce Bureau", ()),
+    ("emergency_management", "应急管理局", "Emergency Management Bureau", ("应急管理办公室", "应急办")),
+    ("health", "卫生健康局", "Health Bureau", ("卫健局",)),
+)
+UNIT = Vocabulary(
+    "unit",
+    "责任单位",
+    "responsible unit",
+    tuple(SUBDISTRICT.terms)
+    + tuple(
+        Term(key, zh, en, (*aliases, f"高新区{zh}", *(f"高新区{a}" for a in aliases)))
+        for key, zh, en, aliases in _BUREAUS
+    ),
+)
+
+CATEGORY = Vocabulary(
+    "category",
+    "事项类别",
+    "work item category",
+    _terms(
+        ("enterprise_request", "万人助万企", "enterprise request", ("企业诉求",)),
+        ("supervision", "督办", "supervision order", ("督查交办", "督办事项")),
+        ("review_problem", "周观摩问题", "weekly review problem", ("周观摩",)),
+    ),
+)
+SEVERITY = Vocabulary(
+    "severity",
+    "问题类别",
+    "severity",
+    _terms(("general", "一般问题", "general", ("一般",)), ("major", "重大问题", "major", ("重大",))),
+)
+WORK_ITEM_STATUS = Vocabulary(
+    "work_item_status",
+    "事项状态",
+    "work item status",
+    _terms(
+        ("open", "已交办", "open", ("待反馈",)),
+        ("fed_back", "已反馈", "fed back"),
+        ("resolved", "已解决", "resolved"),
+        ("closed", "已销号", "closed", ("销号",)),
+    ),
+)
+ROLE = Vocabulary(
+    "role",
+    "角色",
+    "role",
+    _terms(
+        ("field", "一线人员", "field", ("现场", "巡查员")),
+        ("commander", "指挥人员", "commander", ("指挥",)),
+        ("reporter", "报道人员", "reporter", ("报道", "记者")),
+        ("admin", "管理员", "administrator", ("administrator",)),
+    ),
+)
+BOOLEAN = Vocabulary(
+    "boolean",
+    "是否",
+    "yes or no",
+    _terms(
+        ("true", "是", "yes", ("y", "t", "1", "√", "✓", "有")),
+        ("false", "否", "no", ("n", "f", "0", "×", "✗", "无")),
+    ),
+)
+
+KIND = Vocabulary("kind", "点位类型", "site kind", tuple(Term(k.key, k.zh, k.en) for k in KINDS.values()))
+
+
+def _status_terms(kinds) -> tuple[Term, ...]:
+    seen: dict[str, Term] = {}
+    for kind in kinds:
+        for status in (*kind.statuses, *kind.track_statuses):
+            if status.key not in seen:
+                seen[status.key] = status
+            else:  # a key two kinds share (restored: 已修复, 已恢复): its other labels are aliases of it
+                first = seen[status.key]
+                extra = tuple(n for n in (status.zh, status.en, *status.aliases) if n not in first.names)
+                seen[status.key] = Term(first.key, first.zh, first.en, (*first.aliases, *extra))
+    return tuple(seen.values())
+
+
+STATUS = Vocabulary("status", "状态", "status", _status_terms(KINDS.values()))
+TRACK = Vocabulary(
+    "track",
+    "设施",
+    "utility",
+    tuple({t.key: t for k in KINDS.values() for t in k.tracks}.values()),
+)
+
+VOCABULARIES: dict[str, Vocabulary] = {
+    v.name: v
+    for v in (
+        KIND,
+        STATUS,
+        TRACK,
+        *(
+            Vocabulary(f"status.{k.key}", f"{k.zh}状态", f"{k.en} status", _status_terms([k]))
+            for k in KINDS.values()
+        ),
+        *{a.choices.name: a.choices for k in KINDS.values() for a in k.attributes if a.choices}.values(),
+        SUBDISTRICT,
+        UNIT,
+        CATEGORY,
+        SEVERITY,
+        WORK_ITEM_STATUS,
+        ROLE,
+        BOOLEAN,
+    )
+}
+
+
+def vocabulary(name: str) -> Vocabulary:
+    try:
+        return VOCABULARIES[name]
+    except (KeyError, TypeError):
+        raise ValidationError("Unknown vocabulary %(name)s.", name=str(name)) from None
+
+
+def resolve(name: str, text: Any) -> str:
+    """The key `text` names in vocabulary `name` (key, Chinese or English label, alias; case- and
+    width-insensitive, spaces trimmed). Raises ValidationError listing the accepted values."""
+    return vocabulary(name).resolve(text)
+
+
+def resolve_all(name: str, text: Any) -> tuple[str, ...]:
+    """Every key `text` names: `resolve_all("status", "已修复")` is `("restored", "repaired")`."""
+    return vocabulary(name).resolve_all(text)
+
+
+def resolve_list(name: str, text: str | list | None) -> list[str]:
+    """A comma-separated list (or a list) of values to their keys, in order, each once; `，` and `、` separate
+    too. A label that names several keys (a status two kinds share) gives all of them."""
+    items = text if isinstance(text, list | tuple) else fold(text or "").replace("、", ",").split(",")
+    out: list[str] = []
+    for item in items:
+        if item is None or not str(item).strip():
+            continue
+        keys = resolve_all(name, item) or (resolve(name, item),)
+        out.extend(k for k in keys if k not in out)
+    return out
+
+
+def label(name: str, key: str | None, locale: str | None = "zh") -> str:
+    """The label of `key` in the reader's language (`zh…` → Chinese, otherwise English); unknown keys as given."""
+    if key is None:
+        return ""
+    if name == "status" and not isinstance(key, str):
+        return str(key)
+    return vocabulary(name).label(key, locale)
+
+
+def labels(name: str, locale: str | None = "zh") -> dict[str, str]:
+    """key → label of every term, in order (for a select box, a legend or a JS table)."""
+    return {t.key: t.label(locale) for t in vocabulary(name).terms}
