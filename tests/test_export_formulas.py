@@ -190,7 +190,21 @@ def test_every_writer_goes_through_the_one_rule():
         for name in writers
         if "recovery.spreadsheet import" not in (ROOT / name).read_text(encoding="utf-8")
     }
-    # the import's rejects file (recovery/interop/importer.py, write_rejects) is another engineer's to convert
-    pending = {"recovery/interop/importer.py"}
-    assert unguarded - pending == set()
+    assert unguarded == set()
     assert set("=+-@\t\r＝＋－＠") <= FORMULA_STARTS
+
+
+def test_the_import_rejects_file_carries_no_formula(tmp_path):
+    """The rejected rows of an import, written back for the admin to open in Excel, keep hostile names as text."""
+    from types import SimpleNamespace
+
+    from recovery.interop.importer import write_rejects
+    from recovery.interop.validate import Row
+
+    rows = [Row(number=n + 2, key=f"K{n}", name=name, errors=["bad"]) for n, name in enumerate(HOSTILE)]
+    plan = SimpleNamespace(rejected=rows)
+    assert write_rejects(plan, tmp_path / "rejects.csv") == len(HOSTILE)
+    with (tmp_path / "rejects.csv").open(encoding="utf-8-sig", newline="") as handle:
+        names = [line[2] for line in list(csv.reader(handle))[1:]]
+    assert [from_csv_cell(n) for n in names] == HOSTILE
+    assert not any(is_formula_like(n) for n in names)

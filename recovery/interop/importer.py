@@ -28,6 +28,7 @@ from recovery.kinds import SiteKind, get_kind
 from recovery.ledger.record import clean_text, record_site_edit, record_site_event
 from recovery.models import Site
 from recovery.sites import SiteDraft, derive
+from recovery.spreadsheet import csv_row
 from recovery.timeutil import now
 
 OUTCOMES = {
@@ -357,5 +358,8 @@ def write_rejects(plan: ImportPlan, path: Path, render=str) -> int:
         writer = csv.writer(handle)
         writer.writerow(["行号 row", "编号 id", "名称 name", "原因 reasons"])
         for row in plan.rejected:
-            writer.writerow([row.number, row.key or "", row.name, "; ".join(render(e) for e in row.errors)])
+            # the names are the uploader's text: never a live formula in the file an admin opens in Excel
+            writer.writerow(
+                csv_row([row.number, row.key or "", row.name, "; ".join(render(e) for e in row.errors)])
+            )
     return len(plan.rejected)
