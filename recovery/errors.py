@@ -10,8 +10,8 @@ RecoveryError (500)
 ├── TransitionError (409)        a status change the kind's life cycle does not allow
 ├── PreconditionFailed (412)     If-Match names a version the site no longer has
 ├── PreconditionRequired (428)   a change to a site without If-Match
-└── IdempotencyError (422)       a client event id reused with a different body
 ├── PayloadTooLarge (413)        a request body over its route's limit (recovery.web.limits)
+└── IdempotencyError (422)       a client event id reused with a different body
 
 Messages are written in English with `%(name)s` placeholders; `translated()` renders them through the catalogue,
 with site kinds and statuses shown by their labels, so a caller gets the whole message in their language.
@@ -107,11 +107,11 @@ class PreconditionRequired(RecoveryError):
     code = "if_match_required"
 
 
-class IdempotencyError(RecoveryError):
-    http_status = 422
-    code = "idempotency_conflict"
 class PayloadTooLarge(RecoveryError):
     http_status = 413
     code = "payload_too_large"
 
 
+class IdempotencyError(RecoveryError):
+    http_status = 422
+    code = "idempotency_conflict"
