@@ -130,6 +130,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_PHOTO_MB", 10, "Largest photo accepted, in megabytes.", int),
     Setting("MAX_BODY_KB", 256, "Largest JSON request body accepted, in kilobytes.", int),
     Setting(
+        "MAX_FORM_KB",
+        64,
+        "Largest body of a form (sign-in, publish, confirm) accepted, in kilobytes. Photos and imports have "
+        "their own limits; every body is cut off at its limit while it is read.",
+        int,
+    ),
+    Setting(
         "TILE_SERVER",
         "none",
         "Base map under /map: none (the zone's own geodata, works offline), osm (OpenStreetMap), tianditu "
@@ -145,13 +152,6 @@ SETTINGS: tuple[Setting, ...] = (
         "127.0.0.1 or [::1]; otherwise links are relative to the site's root. Never taken from the Host header.",
         _public_url,
     ),
-)
-
-_BY_NAME = {setting.name: setting for setting in SETTINGS}
-
-
-def load_settings(
-    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
     Setting(
         "UPLOAD_EXPIRY_HOURS",
         24,
@@ -188,15 +188,15 @@ def load_settings(
         "request, one at a time across processes; 0: never (run the command from a timer instead).",
         _zero_or_more,
     ),
+)
+
+_BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
 ) -> dict:
     """Return the settings as a dict, from defaults, then the environment, then explicit overrides.
-    Setting(
-        "MAX_FORM_KB",
-        64,
-        "Largest body of a form (sign-in, publish, confirm) accepted, in kilobytes. Photos and imports have "
-        "their own limits; every body is cut off at its limit while it is read.",
-        int,
-    ),
 
     A value that does not parse raises `ConfigError` at start-up rather than misbehaving later.
     """
