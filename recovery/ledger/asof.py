@@ -1,7 +1,7 @@
 """The state as of valid time T, as known at record time R: the reads of the ledger that every read model shares.
 
 The cube (`metrics.cube`), the drill-down records (`metrics.records`), the report's tables (`reports.sites`),
-the map (`map.points`) and the exports (`interop.selection`) ask the ledger the same questions: which status
+the map (`map.points`) and the site query of the exports ask the ledger the same questions: which status
 each (site, track) stood in at T, which check-ins happened on T's day, where each work item stood. The answers
 live here, with what each database needs to answer them fast (the dialect branches of these reads); the
 valid-time index of status spans and the flow measures have their own modules (`ledger.spans`,
