@@ -14,6 +14,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from recovery.errors import ConfigError
+from recovery.vocab import SUBDISTRICT_ORDER
 
 CRS = "EPSG:4326"
 
@@ -108,5 +109,4 @@ def load_geodata(folder: str | Path) -> Geodata:
     return Geodata(folder, zone, subs, inside)
 
 
-#: The order in which the zone lists its sub-district offices in tables and reports.
-SUBDISTRICT_ORDER = ("shifo", "gouzhao", "shuangqiao", "fengyang", "wutong")
+__all__ = ["SUBDISTRICT_ORDER"]  # the sub-districts' order is the vocabulary's (recovery.vocab)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from recovery.errors import TransitionError, UnknownKindError, ValidationError
-from recovery.terms import Term, Vocabulary
+from recovery.terms import Term, Vocabulary, merged
 
 #: a status of a life cycle is a term of the vocabulary (key, Chinese and English labels, aliases)
 Status = Term
@@ -30,7 +31,7 @@ class Attribute:
     derived: bool = False
 
     def clean(self, value: Any) -> Any:
-        if self.type is bool:
+        if self.type is bool:  # a JSON body says true or false; a spreadsheet's 是/否 is read at the import
             if not isinstance(value, bool):
                 raise ValidationError("Attribute %(attr)s must be true or false.", attr=self.key)
         elif self.type is int:
@@ -103,6 +104,26 @@ class SiteKind:
     #: the capacity level implied by a status, for kinds that have one (enterprises)
     status_capacity: Mapping[str, float] = field(default_factory=dict)
     recurring_check_in: bool = False
+
+    @cached_property
+    def status_vocabulary(self) -> Vocabulary:
+        """This kind's statuses, its utilities' included, as the vocabulary `status.<kind>`."""
+        terms = merged((*self.statuses, *self.track_statuses))
+        return Vocabulary(f"status.{self.key}", f"{self.zh}状态", f"{self.en} status", terms)
+
+    @cached_property
+    def track_vocabulary(self) -> Vocabulary:
+        return Vocabulary(f"track.{self.key}", "设施", "utility", self.tracks)
+
+    def status_key(self, text: Any) -> Any:
+        """The status key `text` names (key, label or alias); text naming none is returned for the life cycle
+        to refuse with its own message."""
+        keys = self.status_vocabulary.resolve_all(text)
+        return keys[0] if len(keys) == 1 else text
+
+    def track_key(self, text: Any) -> Any:
+        keys = self.track_vocabulary.resolve_all(text) if self.tracks else ()
+        return keys[0] if len(keys) == 1 else text
 
     @property
     def status_keys(self) -> tuple[str, ...]:
@@ -382,11 +403,19 @@ KINDS: dict[str, SiteKind] = {
 }
 
 
+#: the kinds as a vocabulary: 道路塌陷点, road collapse and road_collapse name the same kind
+KIND = Vocabulary("kind", "点位类型", "site kind", tuple(Term(k.key, k.zh, k.en) for k in KINDS.values()))
+
+
 def get_kind(key: str) -> SiteKind:
-    try:
-        return KINDS[key]
-    except (KeyError, TypeError):
-        raise UnknownKindError("Unknown site kind %(kind)s.", kind=key) from None
+    """The kind `key` names: its key, or any label or alias of the kind vocabulary."""
+    kind = KINDS.get(key) if isinstance(key, str) else None
+    if kind is not None:
+        return kind
+    keys = KIND.resolve_all(key) if isinstance(key, str) else ()
+    if not keys:
+        raise UnknownKindError("Unknown site kind %(kind)s.", kind=key)
+    return KINDS[keys[0]]
 
 
 def clean_measures(kind: SiteKind, raw: Mapping[str, Any] | None) -> dict[str, float]:

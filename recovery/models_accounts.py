@@ -11,8 +11,10 @@ from sqlmodel import Field, SQLModel
 from recovery.db.types import JSONType, UTCDateTime
 from recovery.models import _json, _utc
 from recovery.timeutil import now
+from recovery.vocab import ROLE
 
-ROLES = ("field", "commander", "reporter", "admin")
+#: the roles a user may have, with their labels, are the vocabulary's (recovery.vocab.ROLE)
+ROLES: tuple[str, ...] = ROLE.keys
 
 
 class User(SQLModel, table=True):

@@ -29,14 +29,18 @@ class Term:
     zh: str
     en: str
     aliases: tuple[str, ...] = ()
+    #: the Chinese short form where the column already says what it is (石佛 under the heading 办事处)
+    short: str = ""
 
-    def label(self, locale: str | None = "zh") -> str:
-        return self.zh if (locale or "zh").lower().startswith("zh") else self.en
+    def label(self, locale: str | None = "zh", short: bool = False) -> str:
+        if (locale or "zh").lower().startswith("zh"):
+            return self.short if short and self.short else self.zh
+        return self.en
 
     @property
     def names(self) -> tuple[str, ...]:
-        """Every spelling that means this term: key, labels, aliases."""
-        return (self.key, self.zh, self.en, *self.aliases)
+        """Every spelling that means this term: key, labels, short form, aliases."""
+        return (self.key, self.zh, self.en, *((self.short,) if self.short else ()), *self.aliases)
 
 
 @dataclass(frozen=True)
@@ -78,20 +82,20 @@ class Vocabulary:
                 return term
         raise self.unknown(key)
 
-    def label(self, key: str, locale: str | None = "zh") -> str:
+    def label(self, key: str, locale: str | None = "zh", short: bool = False) -> str:
         """The label of `key` in `locale`; a key the vocabulary does not hold is shown as it is."""
         for term in self.terms:
             if term.key == key:
-                return term.label(locale)
+                return term.label(locale, short)
         return "" if key is None else str(key)
 
     def resolve_all(self, text: Any) -> tuple[str, ...]:
         """Every key `text` names (a label two kinds share names both); () when it names none."""
-        if isinstance(text, bool) and "true" in self:
-            text = "true" if text else "false"
         if text is None or isinstance(text, bool | dict | list):
             return ()
-        return self._index.get(fold(text), ())
+        folded = fold(text)
+        # `partly-restarted`, `Partly Restarted`: a key written with dashes or spaces for its underscores
+        return self._index.get(folded) or self._index.get(folded.replace("-", "_").replace(" ", "_"), ())
 
     def resolve(self, text: Any) -> str:
         """The key `text` names, by key, label or alias, without regard to case, width or surrounding spaces."""
@@ -135,3 +139,39 @@ class UnknownValue(ValidationError):
             params["vocabulary"] = self.vocabulary.zh
             params["accepted"] = self.vocabulary.accepted("zh")
         return params
+
+
+def merged(terms) -> tuple[Term, ...]:
+    """Terms with one key given once: a key two lists share (restored: 已修复, 已恢复) keeps its first labels
+    and takes the others' as aliases."""
+    seen: dict[str, Term] = {}
+    for term in terms:
+        first = seen.get(term.key)
+        if first is None:
+            seen[term.key] = term
+            continue
+        extra = tuple(n for n in term.names[1:] if n not in first.names)
+        seen[term.key] = Term(first.key, first.zh, first.en, (*first.aliases, *extra), first.short)
+    return tuple(seen.values())
+
+
+#: yes or no, as forms and spreadsheets write it (是/否, √/×, 1/0, true/false)
+BOOLEAN = Vocabulary(
+    "boolean",
+    "是否",
+    "yes or no",
+    (
+        Term("true", "是", "yes", ("y", "t", "1", "√", "✓", "有")),
+        Term("false", "否", "no", ("n", "f", "0", "×", "✗", "无")),
+    ),
+)
+
+
+def yes_no(value: Any) -> bool | Any:
+    """True or False from a boolean or any spelling of yes or no; anything else is returned as it is."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    keys = BOOLEAN.resolve_all(value) if isinstance(value, str) else ()
+    return keys[0] == "true" if keys else value

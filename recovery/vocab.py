@@ -15,10 +15,13 @@ from __future__ import annotations
 from typing import Any
 
 from recovery.errors import ValidationError
-from recovery.kinds import KINDS
-from recovery.terms import Term, UnknownValue, Vocabulary, fold
+from recovery.kinds import KIND, KINDS
+from recovery.terms import BOOLEAN, Term, UnknownValue, Vocabulary, fold, merged
 
 __all__ = [
+    "BOOLEAN",
+    "KIND",
+    "ROLE",
     "SUBDISTRICT",
     "SUBDISTRICT_ORDER",
     "Term",
@@ -44,11 +47,11 @@ SUBDISTRICT = Vocabulary(
     "办事处",
     "sub-district",
     _terms(
-        ("shifo", "石佛办事处", "Shifo", ("石佛", "石佛街道", "Shifo Sub-district")),
-        ("gouzhao", "沟赵办事处", "Gouzhao", ("沟赵", "沟赵街道", "Gouzhao Sub-district")),
-        ("shuangqiao", "双桥办事处", "Shuangqiao", ("双桥", "双桥街道", "Shuangqiao Sub-district")),
-        ("fengyang", "枫杨办事处", "Fengyang", ("枫杨", "枫杨街道", "Fengyang Sub-district")),
-        ("wutong", "梧桐办事处", "Wutong", ("梧桐", "梧桐街道", "Wutong Sub-district")),
+        ("shifo", "石佛办事处", "Shifo", ("石佛街道", "Shifo Sub-district"), "石佛"),
+        ("gouzhao", "沟赵办事处", "Gouzhao", ("沟赵街道", "Gouzhao Sub-district"), "沟赵"),
+        ("shuangqiao", "双桥办事处", "Shuangqiao", ("双桥街道", "Shuangqiao Sub-district"), "双桥"),
+        ("fengyang", "枫杨办事处", "Fengyang", ("枫杨街道", "Fengyang Sub-district"), "枫杨"),
+        ("wutong", "梧桐办事处", "Wutong", ("梧桐街道", "Wutong Sub-district"), "梧桐"),
     ),
 )
 SUBDISTRICT_ORDER: tuple[str, ...] = SUBDISTRICT.keys
@@ -111,17 +114,29 @@ ROLE = Vocabulary(
         ("admin", "管理员", "administrator", ("administrator",)),
     ),
 )
-BOOLEAN = Vocabulary(
-    "boolean",
-    "是否",
-    "yes or no",
+
+STATUS = Vocabulary(
+    "work_item_status",
+    "事项状态",
+    "work item status",
     _terms(
-        ("true", "是", "yes", ("y", "t", "1", "√", "✓", "有")),
-        ("false", "否", "no", ("n", "f", "0", "×", "✗", "无")),
+        ("open", "已交办", "open", ("待反馈",)),
+        ("fed_back", "已反馈", "fed back"),
+        ("resolved", "已解决", "resolved"),
+        ("closed", "已销号", "closed", ("销号",)),
     ),
 )
-
-KIND = Vocabulary("kind", "点位类型", "site kind", tuple(Term(k.key, k.zh, k.en) for k in KINDS.values()))
+ROLE = Vocabulary(
+    "role",
+    "角色",
+    "role",
+    _terms(
+        ("field", "一线人员", "field", ("现场", "巡查员")),
+        ("commander", "指挥人员", "commander", ("指挥",)),
+        ("reporter", "报道人员", "reporter", ("报道", "记者")),
+        ("admin", "管理员", "administrator", ("administrator",)),
+    ),
+)
 
 
 def _status_terms(kinds) -> tuple[Term, ...]:
@@ -137,7 +152,9 @@ def _status_terms(kinds) -> tuple[Term, ...]:
     return tuple(seen.values())
 
 
-STATUS = Vocabulary("status", "状态", "status", _status_terms(KINDS.values()))
+STATUS = Vocabulary(
+    "status", "状态", "status", merged(t for k in KINDS.values() for t in k.status_vocabulary.terms)
+)
 TRACK = Vocabulary(
     "track",
     "设施",
@@ -151,10 +168,7 @@ VOCABULARIES: dict[str, Vocabulary] = {
         KIND,
         STATUS,
         TRACK,
-        *(
-            Vocabulary(f"status.{k.key}", f"{k.zh}状态", f"{k.en} status", _status_terms([k]))
-            for k in KINDS.values()
-        ),
+        *(k.status_vocabulary for k in KINDS.values()),
         *{a.choices.name: a.choices for k in KINDS.values() for a in k.attributes if a.choices}.values(),
         SUBDISTRICT,
         UNIT,
@@ -198,13 +212,12 @@ def resolve_list(name: str, text: str | list | None) -> list[str]:
     return out
 
 
-def label(name: str, key: str | None, locale: str | None = "zh") -> str:
-    """The label of `key` in the reader's language (`zh…` → Chinese, otherwise English); unknown keys as given."""
+def label(name: str, key: str | None, locale: str | None = "zh", short: bool = False) -> str:
+    """The label of `key` in the reader's language (`zh…` → Chinese, otherwise English); unknown keys as given.
+    `short` gives the Chinese short form where there is one (石佛 for 石佛办事处, under a 办事处 heading)."""
     if key is None:
         return ""
-    if name == "status" and not isinstance(key, str):
-        return str(key)
-    return vocabulary(name).label(key, locale)
+    return vocabulary(name).label(key, locale, short)
 
 
 def labels(name: str, locale: str | None = "zh") -> dict[str, str]:

@@ -12,12 +12,10 @@ from recovery.errors import NotFoundError, TransitionError, ValidationError
 from recovery.ledger.append import Append, Recorded, append, body_hash
 from recovery.models import Event, Site, WorkItem
 from recovery.text import clean_text
+from recovery.vocab import CATEGORY, resolve
 
-CATEGORIES = {
-    "enterprise_request": ("万人助万企", "enterprise request"),
-    "supervision": ("督办", "supervision order"),
-    "review_problem": ("周观摩问题", "weekly review problem"),
-}
+#: category key → (Chinese, English) label, read from the vocabulary
+CATEGORIES = {t.key: (t.zh, t.en) for t in CATEGORY.terms}
 SEVERITY_DAYS = {"general": 7, "major": 30}
 FEEDBACK_DAYS = 3
 #: work-item life cycle; each action moves it to the status beside it
@@ -86,10 +84,7 @@ def open_work_item(
     recorded_at: datetime | None = None,
 ) -> tuple[WorkItem, Recorded]:
     """Open a work item with its `work_item_open` event (not committed); idempotent on `client_id`."""
-    if category not in CATEGORIES:
-        raise ValidationError("Unknown work item category %(category)s.", category=category)
-    if severity not in SEVERITY_DAYS:
-        raise ValidationError("Severity must be general or major.")
+    category, severity = resolve("category", category), resolve("severity", severity)
     title = clean_text(title, "title", 300, required=True)
     unit = clean_text(responsible_unit, "responsible_unit", 200, required=True)
     actor = clean_text(actor, "actor", 200, required=True)

@@ -48,10 +48,15 @@ def test_road_collapse_statuses_in_order_with_chinese_labels():
     ]
 
 
-@pytest.mark.parametrize("key", [None, "", "collapse", "ROAD_COLLAPSE", 7, ["enterprise"]])
+@pytest.mark.parametrize("key", [None, "", "collapse", "road collapse point", 7, ["enterprise"]])
 def test_unknown_kind_is_refused(key):
     with pytest.raises(UnknownKindError):
         get_kind(key)
+
+
+@pytest.mark.parametrize("name", ["road_collapse", "ROAD_COLLAPSE", "道路塌陷点", "Road Collapse", "ｒｏａｄ_ｃｏｌｌａｐｓｅ"])
+def test_a_kind_is_named_by_any_of_its_names(name):
+    assert get_kind(name).key == "road_collapse"
 
 
 @pytest.mark.parametrize(

@@ -19,24 +19,16 @@ from recovery.auth.cache import ACCOUNT_CACHE_SECONDS, AccountCache, account_cac
 from recovery.auth.passwords import check_password
 from recovery.auth.throttle import TooManyAttempts
 from recovery.errors import NotFoundError, ValidationError
-from recovery.geodata import SUBDISTRICT_ORDER
 from recovery.models import Team
-from recovery.models_accounts import ROLES, ApiToken, LoginAttempt, User, UserSession, token_lifetime
+from recovery.models_accounts import ApiToken, LoginAttempt, User, UserSession, token_lifetime
 from recovery.scope import may_change as may_change_site
 from recovery.timeutil import now
+from recovery.vocab import SUBDISTRICT_ORDER, resolve, resolve_all
 
 __all__ = ["ACCOUNT_CACHE_SECONDS", "AccountCache", "TooManyAttempts", "account_cache"]
 
 #: a token's `last_used_at` is written at most this often (it is read on the API's hot path)
 TOKEN_USE_RESOLUTION = timedelta(minutes=10)
-#: the Chinese names people type for the sub-district offices
-SUBDISTRICT_NAMES = {
-    "石佛": "shifo",
-    "沟赵": "gouzhao",
-    "双桥": "shuangqiao",
-    "枫杨": "fengyang",
-    "梧桐": "wutong",
-}
 
 
 @dataclass(frozen=True)
@@ -79,14 +71,18 @@ def account_of(session: Session, user: User, via_token: bool = False) -> Account
 
 
 def parse_scope(session: Session, text: str | list[str] | None) -> list[str]:
-    """`石佛,枫杨` or `shifo,fengyang` or team keys `T-0601` → a list of sub-district and team keys."""
-    items = text.split(",") if isinstance(text, str) else list(text or [])
+    """`石佛,枫杨` or `shifo,fengyang` or `石佛办事处，ＦＥＮＧＹＡＮＧ` or team keys `T-0601` → a list of
+    sub-district and team keys (sub-districts by any name of the vocabulary)."""
+    items = (
+        text.replace("，", ",").replace("、", ",").split(",") if isinstance(text, str) else list(text or [])
+    )
     out: list[str] = []
-    for raw in (i.strip() for i in items):
+    for raw in (str(i).strip() for i in items):
         if not raw:
             continue
-        key = SUBDISTRICT_NAMES.get(raw.removesuffix("办事处"), raw)
-        if key not in SUBDISTRICT_ORDER and session.scalar(select(Team.id).where(Team.key == key)) is None:
+        named = resolve_all("subdistrict", raw)
+        key = named[0] if named else raw
+        if not named and session.scalar(select(Team.id).where(Team.key == key)) is None:
             raise ValidationError("Unknown sub-district or team %(value)s.", value=raw)
         if key not in out:
             out.append(key)
@@ -106,8 +102,7 @@ def create_user(
     username = (username or "").strip()
     if not username or len(username) > 80 or any(c.isspace() for c in username):
         raise ValidationError("A user name is 1 to 80 characters without spaces.")
-    if role not in ROLES:
-        raise ValidationError("Role must be one of %(roles)s.", roles=", ".join(ROLES))
+    role = resolve("role", role)
     check_password(password, role, username)
     if role == "field" and not scope and not team_key:
         raise ValidationError("A field user needs a scope: sub-districts or a team.")

@@ -50,7 +50,11 @@ def _when(moment) -> str:
 
 @users.command("add")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["field", "commander", "reporter", "admin"]), required=True)
+@click.option(
+    "--role",
+    required=True,
+    help="field, commander, reporter or admin (or 一线人员, 指挥人员, 报道人员, 管理员)",
+)
 @click.option(
     "--scope", default="", help="Sub-districts or team keys a field user may change, e.g. 石佛,枫杨"
 )
@@ -61,10 +65,12 @@ def add_user(name: str, role: str, scope: str, team_key: str | None, display_nam
     """Add a user with a role (and, for field users, a scope)."""
     from recovery.auth.accounts import create_user, parse_scope
     from recovery.auth.passwords import generate_password
+    from recovery.vocab import resolve
 
     generated = password is None
-    password = password or generate_password(role, name)
     try:
+        role = resolve("role", role)
+        password = password or generate_password(role, name)
         create_user(
             _session(),
             name,

@@ -23,14 +23,13 @@ from shapely.geometry import mapping
 
 from recovery.errors import ValidationError
 from recovery.geodata import SUBDISTRICT_ORDER
-from recovery.interop.mapping import SUBDISTRICT_NAMES, short_name
+from recovery.interop.mapping import short_name
 from recovery.interop.selection import SiteRecord
 from recovery.kinds import KINDS, SiteKind
 from recovery.reports.xlsx import BOLD, StreamingWorkbook
 from recovery.spreadsheet import csv_row
 from recovery.timeutil import zone_iso
-
-SUBDISTRICT_ZH = {v: k for k, v in SUBDISTRICT_NAMES.items()}
+from recovery.vocab import label
 
 
 @dataclass(frozen=True)
@@ -132,7 +131,7 @@ def values(record: SiteRecord, fields: list[Field], office_zh: bool = False) -> 
             value = _status_label(record)
         elif f.key == "subdistrict":
             value = (
-                SUBDISTRICT_ZH.get(record.subdistrict, record.subdistrict)
+                label("subdistrict", record.subdistrict, "zh", short=True)
                 if office_zh
                 else record.subdistrict
             )

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from recovery.errors import ValidationError
-from recovery.geodata import SUBDISTRICT_ORDER
 from recovery.kinds import KINDS, SiteKind
+from recovery.vocab import resolve_all, vocabulary
 
 #: the common fields, each with the names offices use for it (compared without case, spaces or _ -)
 COMMON_ALIASES: dict[str, tuple[str, ...]] = {
@@ -43,14 +43,6 @@ INFORMATIONAL = (
     "类型名称",
     "kind_zh",
 )
-
-SUBDISTRICT_NAMES = {
-    "石佛": "shifo",
-    "沟赵": "gouzhao",
-    "双桥": "shuangqiao",
-    "枫杨": "fengyang",
-    "梧桐": "wutong",
-}
 
 #: Shapefile field names are at most 10 bytes: the short name of each field that needs one
 SHORT_NAMES = {
@@ -183,24 +175,20 @@ def read_mapping_file(path: Path) -> dict[str, str]:
 
 
 def kind_from_value(value: object) -> SiteKind | None:
-    text = str(value or "").strip()
-    for kind in KINDS.values():
-        if text in (kind.key, kind.zh, kind.en):
-            return kind
-    return None
+    """A kind from its key, label or alias (recovery.vocab); None if unknown."""
+    keys = resolve_all("kind", value)
+    return KINDS[keys[0]] if keys else None
 
 
 def status_from_value(kind: SiteKind, value: object, statuses=None) -> str | None:
-    """A status key from its key or its Chinese or English label; None if unknown."""
-    text = str(value).strip()
-    for status in statuses if statuses is not None else kind.statuses:
-        if text in (status.key, status.zh, status.en) or normalise(text) == normalise(status.key):
-            return status.key
-    return None
+    """A status key of `kind` (among `statuses`, e.g. its utilities') from its key, label or alias; None if
+    unknown."""
+    allowed = {s.key for s in (statuses if statuses is not None else kind.statuses)}
+    keys = [k for k in vocabulary(f"status.{kind.key}").resolve_all(value) if k in allowed]
+    return keys[0] if keys else None
 
 
 def subdistrict_from_value(value: object) -> str | None:
-    text = str(value or "").strip().removesuffix("办事处").removesuffix("街道")
-    if text in SUBDISTRICT_ORDER:
-        return text
-    return SUBDISTRICT_NAMES.get(text)
+    """A sub-district key from its key, name (石佛, 石佛办事处, Shifo) or alias; None if unknown."""
+    keys = resolve_all("subdistrict", value)
+    return keys[0] if keys else None

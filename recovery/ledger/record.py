@@ -137,13 +137,15 @@ def record_site_event(
         if site is None:
             raise NotFoundError("Site %(site)s does not exist.", site=site_id)
         kind = get_kind(site.kind)
+        # 已修复 or ＲＥＳＴＯＲＥＤ is read as restored before anything (the digest included) sees it
+        status, utility = kind.status_key(to_status), kind.track_key(track)
         cleaned = clean_measures(kind, measures)
         who = clean_text(actor, "actor", 200, required=True)
         text = clean_text(note, "note", 2000)
         extra = dict(details or {})
         if position is not None:
             extra["position"] = position
-        txn.claim(event_digest(action, site.key, track, to_status, cleaned, text, who, valid_at, extra))
+        txn.claim(event_digest(action, site.key, utility, status, cleaned, text, who, valid_at, extra))
         if expected_version is not None and site.version != expected_version:
             raise PreconditionFailed(
                 "The site has changed since you loaded it (your version %(yours)s, now %(now)s).",
@@ -151,11 +153,11 @@ def record_site_event(
                 now=site.version,
             )
         recorded = txn.stamp(valid_at, recorded_at)
-        level = kind.capacity_for(to_status, cleaned) if action in STATUS_CHANGES and to_status else None
+        level = kind.capacity_for(status, cleaned) if action in STATUS_CHANGES and status else None
         if action == "check_in":
             _check_once_a_day(session, site, valid_at)
         before = entries_for(session, site.id)
-        candidate = Entry(2**62, action, track, to_status, level, flow_measures(cleaned), valid_at)
+        candidate = Entry(2**62, action, utility, status, level, flow_measures(cleaned), valid_at)
         flag = None
         try:
             state, from_statuses = replay(kind, [*before, candidate])
@@ -174,9 +176,9 @@ def record_site_event(
             "site_id": site.id,
             "work_item_id": None,
             "actor": who,
-            "track": track,
+            "track": utility,
             "from_status": from_statuses[ordered.index(candidate)],
-            "to_status": to_status,
+            "to_status": status,
             "level": level,
             "measures": cleaned,
             "note": text,

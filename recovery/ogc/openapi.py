@@ -6,6 +6,7 @@ from typing import Any
 
 from recovery.kinds import KINDS
 from recovery.ogc.core import DEFAULT_LIMIT, MAX_LIMIT
+from recovery.vocab import SUBDISTRICT_ORDER
 
 
 def _param(name: str, description: str, schema: dict, where: str = "query", required: bool = False) -> dict:
@@ -52,7 +53,7 @@ def ogc_openapi(base: str) -> dict[str, Any]:
         _param(
             "subdistrict",
             "sub-district key",
-            {"type": "string", "enum": ["shifo", "gouzhao", "shuangqiao", "fengyang", "wutong"]},
+            {"type": "string", "enum": list(SUBDISTRICT_ORDER)},
         ),
         f,
     ]

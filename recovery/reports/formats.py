@@ -11,12 +11,13 @@ from datetime import datetime
 from pathlib import Path
 
 from recovery.errors import ValidationError
-from recovery.interop.export import SUBDISTRICT_ZH
+from recovery.geodata import SUBDISTRICT_ORDER
 from recovery.kinds import KINDS, MEASURES
 from recovery.reports.sites import FLOW_MEASURES, ReportSite
 from recovery.reports.xlsx import BOLD, DATE, StreamingWorkbook, cell, excel_date, text, text_cell
 from recovery.spreadsheet import csv_row
 from recovery.timeutil import parse_instant, zone_iso
+from recovery.vocab import label
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: format → (file suffix, media type); `text` is kept as an alias of `txt`
@@ -54,7 +55,7 @@ def sub_label(sub: str | None) -> str:
     """A row's sub-district in Chinese: None is the total row, "" the sites outside every sub-district."""
     if sub is None:
         return "合计"
-    return SUBDISTRICT_ZH.get(sub, sub) if sub else "辖区外"
+    return label("subdistrict", sub, "zh", short=True) if sub else "辖区外"
 
 
 def to_txt(payload: dict) -> str:
@@ -179,7 +180,7 @@ def xlsx_chunks(
 
     counts = counts if counts is not None else {}
     counts.update(dict.fromkeys(KINDS, 0))
-    subs = {None: None, "": None, **{k: sub_label(k) for k in SUBDISTRICT_ZH}}
+    subs = {None: None, "": None, **{k: sub_label(k) for k in SUBDISTRICT_ORDER}}
     open_sheet: tuple | None = None
     done = 0
 

@@ -8,24 +8,21 @@ from typing import Any
 from shapely.geometry import mapping
 
 from recovery.geodata import SUBDISTRICT_ORDER
-from recovery.kinds import MEASURES, get_kind
+from recovery.kinds import MEASURES, ROAD_CLASS, get_kind
 from recovery.models import Event, Site
 from recovery.timeutil import now, zone_iso
+from recovery.vocab import SUBDISTRICT
 
-SUBDISTRICT_LABELS = {
-    "shifo": ("石佛办事处", "Shifo"),
-    "gouzhao": ("沟赵办事处", "Gouzhao"),
-    "shuangqiao": ("双桥办事处", "Shuangqiao"),
-    "fengyang": ("枫杨办事处", "Fengyang"),
-    "wutong": ("梧桐办事处", "Wutong"),
-}
-ROAD_CLASS_RANK = {"main": 0, "secondary": 1, "branch": 2}
+#: key → (Chinese, English) label of each sub-district, read from the vocabulary
+SUBDISTRICT_LABELS = {t.key: (t.zh, t.en) for t in SUBDISTRICT.terms}
+#: 先主后次: main roads first, in the road-class vocabulary's order
+ROAD_CLASS_RANK = {key: rank for rank, key in enumerate(ROAD_CLASS)}
 
 
 def subdistrict_label(key: str | None, zh: bool) -> str | None:
-    if key not in SUBDISTRICT_LABELS:
+    if key not in SUBDISTRICT:
         return None
-    return SUBDISTRICT_LABELS[key][0 if zh else 1]
+    return SUBDISTRICT.label(key, "zh" if zh else "en")
 
 
 def is_overdue(site: Site, at: datetime | None = None) -> bool:
