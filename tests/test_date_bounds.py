@@ -278,3 +278,35 @@ def test_carried_figures_equal_the_figures_of_each_day(shared_app):
                     day,
                     cutoff,
                 )
+
+
+@pytest.mark.parametrize(
+    "valid_at", ["0001-01-01T00:00:00+08:00", "2021-06-30T23:59:00+08:00", "9999-12-31T00:00"]
+)
+def test_an_events_time_outside_the_window_is_refused_and_nothing_is_stored(seeded_app, valid_at):
+    client = seeded_app.test_client()
+    site = client.get("/api/v1/sites?limit=1", headers=auth("commander")).get_json()["features"][0]
+    body = {"status": "secured", "valid_at": valid_at}
+    response = client.post(
+        f"/api/v1/sites/{site['id']}/events",
+        json=body,
+        headers={**auth("commander"), "If-Match": f'"{site["properties"]["version"]}"'},
+    )
+    assert response.status_code == 400, response.get_json()
+    # year 1 at +08:00 is before the first instant UTC can hold: refused as not a time at all
+    assert response.get_json()["error"]["code"] in ("date_out_of_range", "invalid_input")
+    after = client.get(f"/api/v1/sites/{site['id']}", headers=auth("commander")).get_json()
+    assert after["properties"]["version"] == site["properties"]["version"]
+
+
+def test_the_dashboards_date_control_and_steps_stay_in_the_window(seeded_app):
+    from recovery.timeutil import query_window
+
+    client = signed_in(seeded_app, "commander")
+    first, last = query_window()
+    page = client.get(f"/?date={first.isoformat()}").get_data(as_text=True)
+    assert f'min="{first.isoformat()}" max="{last.isoformat()}"' in page
+    assert f"?date={(first - timedelta(days=1)).isoformat()}" not in page  # no step out of the window
+    assert f"?date={(first + timedelta(days=1)).isoformat()}" in page
+    page = client.get(f"/?date={last.isoformat()}").get_data(as_text=True)
+    assert f"?date={(last + timedelta(days=1)).isoformat()}" not in page

@@ -13,7 +13,7 @@ from recovery.geodata import SUBDISTRICT_ORDER, load_geodata
 from recovery.i18n import current_locale
 from recovery.metrics import cube_at, evaluate_all
 from recovery.reports.daily import BULLETIN_KEYS, bulletin_text
-from recovery.timeutil import end_of_day
+from recovery.timeutil import end_of_day, query_window
 from recovery.web.params import day_param
 from recovery.web.policy import SIGNED_IN, allow
 
@@ -64,6 +64,7 @@ def home():
     return render_template(
         "home.html",
         day=day,
+        window=query_window(),
         previous_day=day - timedelta(days=1),
         next_day=day + timedelta(days=1),
         headline=[figures[k] for k in HEADLINE_KEYS],

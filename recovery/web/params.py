@@ -13,7 +13,15 @@ from recovery.errors import ValidationError
 from recovery.geodata import SUBDISTRICT_ORDER
 from recovery.models import Event
 from recovery.text import refuse_lone_surrogates
-from recovery.timeutil import end_of_day, local_day, now, parse_as_of, parse_day, parse_instant
+from recovery.timeutil import (
+    end_of_day,
+    instant_in_window,
+    local_day,
+    now,
+    parse_as_of,
+    parse_day,
+    parse_instant,
+)
 
 
 def init_app(app: Flask) -> None:
@@ -76,4 +84,6 @@ def instant_field(body: dict, name: str = "valid_at") -> datetime | None:
     value = body[name]
     if not isinstance(value, str) or not value.strip():
         raise ValidationError("%(name)s must be a date and time (ISO 8601), or left out.", name=name)
-    return parse_instant(value)
+    # an event happens within the incident's window like every date a request names (the future is refused
+    # later, against the server's clock with its allowance for skew)
+    return instant_in_window(parse_instant(value), value)
