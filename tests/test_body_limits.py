@@ -235,6 +235,7 @@ def test_gunicorn_worker_memory_does_not_grow_with_huge_bodies(seeded_url, tmp_p
         **os.environ,
         "RECOVERY_DATABASE_URL": seeded_url,
         "RECOVERY_SECURE_COOKIES": "0",
+        "RECOVERY_CLEANUP_INTERVAL_MINUTES": "0",  # no background run beside the measurement
         "RECOVERY_PHOTO_DIR": str(tmp_path / "photos"),
     }
     log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115 - the child keeps it

@@ -66,6 +66,7 @@ class Server:
             **os.environ,
             "RECOVERY_DATABASE_URL": url,
             "RECOVERY_SECURE_COOKIES": "0",
+            "RECOVERY_CLEANUP_INTERVAL_MINUTES": "0",  # no background run beside the measurement
             "RECOVERY_PHOTO_DIR": str(folder / "photos"),
         }
         self.proc: subprocess.Popen | None = None
