@@ -32,13 +32,26 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from recovery.interop import web as interop_web
     from recovery.map import views as map_views
     from recovery.reports import views as reports_views
-    from recovery.web import api, conflicts_api, errors, field, openapi, pages, photos_api, policy, sites_api
-    from recovery.web import headers
-    from recovery.web import converters, params
+    from recovery.web import (
+        api,
+        conflicts_api,
+        converters,
+        errors,
+        field,
+        headers,
+        limits,
+        openapi,
+        pages,
+        params,
+        photos_api,
+        policy,
+        sites_api,
+    )
 
     converters.register(app)  # <id:…> and <int:…>: whole numbers the databases can hold
     db.init_app(app)
     i18n.init_app(app)
+    limits.init_app(app)  # every body bounded by its route's limit, whoever reads it
     policy.init_app(app)  # first: who may call a route is decided before anything else looks at the request
     auth.init_app(app)
     errors.init_app(app)
@@ -57,6 +70,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
         # JSON APIs: the CSRF token is required only of browser sessions (recovery.auth), not of bearer tokens
         auth.csrf.exempt(blueprint)
+    from recovery import cleanup
+
+    cleanup.init_app(app)  # old uploads, imports and sign-in rows removed in the background, at most hourly
     from recovery.cli import register_commands
 
     register_commands(app)
@@ -67,6 +83,3 @@ def _setting_names() -> set[str]:
     from recovery.settings import SETTINGS
 
     return {s.name for s in SETTINGS}
-    from recovery import cleanup
-
-    cleanup.init_app(app)  # old uploads, imports and sign-in rows removed in the background, at most hourly
