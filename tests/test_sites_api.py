@@ -124,7 +124,10 @@ def test_who_may_change_a_fengyang_site(client, fengyang_point, who, status):
     headers = {"If-Match": '"1"', **(auth(who) if who else {})}
     response = client.post(f"/api/v1/sites/{site_id}/events", json={"status": "secured"}, headers=headers)
     assert response.status_code == status
-    assert response.get_json().get("error", {}).get("message") or status == 201
+    if status == 201:
+        assert "error" not in response.get_json()
+    else:
+        assert response.get_json()["error"]["status"] == status and response.get_json()["error"]["message"]
 
 
 def test_field_user_cannot_report_outside_their_scope(client, geodata):
