@@ -517,6 +517,30 @@ def document(server: str = "/api/v1") -> dict[str, Any]:
     }
 
 
+def drift(app) -> list[str]:
+    """How the document and the app's routes under /api/v1 disagree: a route missing from the document, an
+    operation with no route, or roles that differ from the route's policy. Empty when they agree."""
+    import re
+
+    from recovery.web.policy import policy_of
+
+    documented = {(op.method.upper(), "/api/v1" + op.path): op for op in OPERATIONS}
+    problems, seen = [], set()
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1") or rule.endpoint == "openapi.docs":
+            continue
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            op = documented.get((method, path))
+            seen.add((method, path))
+            if op is None:
+                problems.append(f"{method} {path} is not in the OpenAPI document")
+            elif policy_of(app, rule.endpoint) != frozenset(op.roles):
+                problems.append(f"{method} {path}: the document's roles differ from the route's policy")
+    problems += [f"{m} {p} is documented but no route answers it" for m, p in sorted(set(documented) - seen)]
+    return problems
+
+
 @bp.get("/openapi.json")
 @allow("anonymous")
 def openapi_json():
