@@ -50,8 +50,9 @@ from recovery.geodata import load_geodata  # noqa: E402
 from recovery.interop.archive import Limits  # noqa: E402
 from recovery.interop.export import FORMATS, write_file  # noqa: E402
 from recovery.interop.importer import apply_import, plan_import  # noqa: E402
-from recovery.interop.selection import SiteFilter, select_sites  # noqa: E402
 from recovery.models import Site  # noqa: E402
+from recovery.query.sites import SiteQuery  # noqa: E402
+from recovery.query.sql import select_sites  # noqa: E402
 from recovery.seeding import load_synthetic  # noqa: E402
 
 DATA_DIR = BENCH_DIR / ".data"
@@ -268,7 +269,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     engine = make_engine(source_database(args.sites, args.reuse))
     with Session(engine) as session:
-        select_s, (records, _) = timed(select_sites, session, SiteFilter())
+        select_s, (records, _) = timed(select_sites, session, SiteQuery())
     engine.dispose()
     rows = []
     for fmt in args.formats:

@@ -274,7 +274,8 @@ def _old_summary(table, rows, at):
 def clusters_1m_work(table, rounds: int = 4) -> dict:
     """The endpoint's work for 1,000,000 sites (filter, bin, summarise, serialise), now and as before, on the same
     requests. The cells of each zoom are numbered on first use; that first use is timed apart."""
-    from recovery.map.query import MapFilter, cell_degrees, clusters, in_box, select_rows, summary
+    from recovery.map.query import cell_degrees, clusters, in_box, select_rows, summary
+    from recovery.query.sites import parse_site_query
     from recovery.timeutil import now
 
     at = now()
@@ -293,7 +294,7 @@ def clusters_1m_work(table, rounds: int = 4) -> dict:
             for zoom, bbox in VIEWS:
                 for args in FILTERS:
                     started = time.perf_counter()
-                    flt = MapFilter.parse(args)
+                    flt = parse_site_query(args)
                     rows = select_rows(table, flt, at)
                     view = rows & in_box(table, bbox)
                     body = json.dumps(

@@ -15,8 +15,9 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from recovery.interop.export import write_file
-from recovery.interop.selection import SiteFilter, select_sites
 from recovery.models import Site
+from recovery.query.sites import SiteQuery
+from recovery.query.sql import select_sites
 from recovery.spreadsheet import FORMULA_STARTS, csv_cell, from_csv_cell, is_formula_like
 
 DAY = "2021-07-29"
@@ -121,7 +122,7 @@ def zipfile_of(data: bytes):
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_recovery_export_files(seeded_session, hostile, tmp_path, fmt):
     """`recovery export` (write_file) in both office formats, with Chinese and English headers."""
-    records, _ = select_sites(seeded_session, SiteFilter("road_collapse"))
+    records, _ = select_sites(seeded_session, SiteQuery(("road_collapse",)))
     for lang in ("zh", "en"):
         out = write_file(records, fmt, tmp_path / f"sites-{lang}.{fmt}", kind="road_collapse", lang=lang)
         if fmt == "csv":

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from recovery.db.engine import make_engine
 from recovery.interop.export import FORMATS, write_file
 from recovery.interop.importer import apply_import, plan_import
-from recovery.interop.selection import SiteFilter, select_sites
 from recovery.ledger.bulk import verify
 from recovery.models import Site
+from recovery.query.sites import SiteQuery
+from recovery.query.sql import select_sites
 from recovery.timeutil import parse_as_of
 
 
@@ -39,7 +40,7 @@ def _state(session) -> dict:
 
 def test_as_of_export_matches_the_article(seeded_session, tmp_path):
     records, matched = select_sites(
-        seeded_session, SiteFilter("road_collapse", as_of=parse_as_of("2021-07-29")), count=True
+        seeded_session, SiteQuery(("road_collapse",), as_of=parse_as_of("2021-07-29")), count=True
     )
     assert matched == 236 and sum(r.status == "restored" for r in records) == 167
     out = write_file(records, "geojson", tmp_path / "rc.geojson", kind="road_collapse")
@@ -48,7 +49,7 @@ def test_as_of_export_matches_the_article(seeded_session, tmp_path):
     assert data["features"][0]["geometry"]["coordinates"][0] > 100  # longitude first
     restored, _ = select_sites(
         seeded_session,
-        SiteFilter("road_collapse", ("restored",), as_of=parse_as_of("2021-07-29")),
+        SiteQuery(("road_collapse",), ("restored",), as_of=parse_as_of("2021-07-29")),
         count=True,
     )
     assert len(restored) == 167
@@ -57,7 +58,7 @@ def test_as_of_export_matches_the_article(seeded_session, tmp_path):
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
 def test_round_trip_into_an_empty_database(seeded_session, db_url, geodata, tmp_path, fmt):
     kinds = ("road_collapse", "enterprise", "residential_community")
-    records = [r for k in kinds for r in select_sites(seeded_session, SiteFilter(k))[0][:40]]
+    records = [r for k in kinds for r in select_sites(seeded_session, SiteQuery((k,)))[0][:40]]
     out = write_file(records, fmt, tmp_path / f"sites{FORMATS[fmt].suffix}")
     engine = make_engine(db_url)
     with Session(engine, expire_on_commit=False) as empty:
@@ -77,7 +78,7 @@ def test_round_trip_into_an_empty_database(seeded_session, db_url, geodata, tmp_
 
 
 def test_shapefile_zip_has_cpg_prj_and_field_table(seeded_session, tmp_path):
-    records, _ = select_sites(seeded_session, SiteFilter("municipal_facility"))
+    records, _ = select_sites(seeded_session, SiteQuery(("municipal_facility",)))
     out = write_file(records, "shapefile", tmp_path / "mf.zip", kind="municipal_facility")
     with zipfile.ZipFile(out) as z:
         names = set(z.namelist())
@@ -92,7 +93,7 @@ def test_shapefile_zip_has_cpg_prj_and_field_table(seeded_session, tmp_path):
 
 
 def test_excel_and_csv_are_chinese_for_offices(seeded_session, tmp_path):
-    records, _ = select_sites(seeded_session, SiteFilter("enterprise"))
+    records, _ = select_sites(seeded_session, SiteQuery(("enterprise",)))
     xlsx = write_file(records[:10], "xlsx", tmp_path / "e.xlsx", kind="enterprise")
     sheet = load_workbook(xlsx).active
     header = [c.value for c in sheet[1]]

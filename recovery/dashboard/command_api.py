@@ -14,9 +14,9 @@ from recovery.db import get_session
 from recovery.errors import ValidationError
 from recovery.map.build import display_crs
 from recovery.map.points import point_table
-from recovery.map.query import MapFilter
 from recovery.map.selection import parse_polygon, select_within
 from recovery.numbers import is_record_id
+from recovery.query.sites import parse_site_query
 from recovery.timeutil import deadline_window, end_of_day, now, parse_day, zone_iso
 from recovery.web.policy import allow
 from recovery.web.sites_api import json_body
@@ -38,14 +38,12 @@ def _site_ids(body: dict) -> list[int]:
         raw = {}
     if not isinstance(raw, dict):
         raise ValidationError("Send site_ids or the map's filter.")
-    args = {k: str(v) for k, v in raw.items()}
-    flt = MapFilter.parse(args)
+    crs = display_crs(current_app.config["RECOVERY"].get("TILE_SERVER", "none"))
+    flt = parse_site_query(raw, crs=crs)
     # the sites as the map showed them: as of its date (the end of that day) or now
-    as_of = end_of_day(parse_day(args["date"])) if args.get("date") else None
+    as_of = flt.as_of
     if polygon is not None:
-        polygon = parse_polygon(
-            polygon, display_crs(current_app.config["RECOVERY"].get("TILE_SERVER", "none"))
-        )
+        polygon = parse_polygon(polygon, crs)
     session = get_session()
     cache = current_app.extensions.setdefault("recovery.map_tables", OrderedDict())
     table = point_table(cache, session, as_of, fresh=True)  # what is assigned is what is there now

@@ -147,13 +147,12 @@ def export_cmd(fmt, kind, status, subdistrict, bbox, as_of, out, lang) -> None:
     """Export sites in GeoJSON, GeoPackage, zipped Shapefile, CSV, Excel or KML."""
     from recovery.cli import _fail, _session
     from recovery.interop.export import file_name, get_format, write_file
-    from recovery.interop.selection import SiteFilter, parse_bbox, select_sites
-    from recovery.timeutil import parse_as_of
+    from recovery.query.sites import parse_site_query
+    from recovery.query.sql import select_sites
 
     try:
-        moment = parse_as_of(as_of) if as_of else None
-        site_filter = SiteFilter(kind, tuple(status), subdistrict, parse_bbox(bbox), moment)
-        records, _ = select_sites(_session(), site_filter)
+        args = {"kind": kind, "status": list(status), "subdistrict": subdistrict, "bbox": bbox, "as_of": as_of}
+        records, _ = select_sites(_session(), parse_site_query(args))
         target = out or Path(file_name(kind, (as_of or "current").replace(":", ""), get_format(fmt)))
         write_file(records, fmt, target, kind=kind, lang=lang)
     except RecoveryError as exc:

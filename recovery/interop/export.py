@@ -24,8 +24,8 @@ from shapely.geometry import mapping
 from recovery.errors import ValidationError
 from recovery.geodata import SUBDISTRICT_ORDER
 from recovery.interop.mapping import short_name
-from recovery.interop.selection import SiteRecord
 from recovery.kinds import KINDS, SiteKind
+from recovery.query.sql import SiteRecord
 from recovery.reports.xlsx import BOLD, StreamingWorkbook
 from recovery.spreadsheet import csv_row
 from recovery.timeutil import zone_iso

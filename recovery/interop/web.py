@@ -27,10 +27,10 @@ from recovery.interop.export import csv_chunks, file_name, geojson_chunks, get_f
 from recovery.interop.importer import OUTCOMES, apply_import, plan_import
 from recovery.interop.messages import render
 from recovery.interop.readers import read_source
-from recovery.interop.selection import SiteFilter, parse_bbox, select_sites
 from recovery.interop.sniff import check_layer_name, expected_format
 from recovery.kinds import KINDS
-from recovery.timeutil import parse_as_of
+from recovery.query.sites import parse_site_query
+from recovery.query.sql import select_sites
 from recovery.web.limits import body_limit
 from recovery.web.policy import READERS, allow
 
@@ -42,29 +42,12 @@ def _lang() -> str:
     return "zh" if current_locale().startswith("zh") else "en"
 
 
-def site_filter_from(args) -> SiteFilter:
-    """The filters the map, the export and the OGC items share: kind, status (repeatable or comma-separated),
-    subdistrict, bbox and as_of."""
-    kind = args.get("kind") or None
-    if kind is not None and kind not in KINDS:
-        raise ValidationError("Unknown site kind %(kind)s.", kind=kind[:40])
-    statuses = tuple(s for raw in args.getlist("status") for s in raw.split(",") if s)
-    as_of = args.get("as_of") or args.get("datetime")
-    return SiteFilter(
-        kind,
-        statuses,
-        args.get("subdistrict") or None,
-        parse_bbox(args.get("bbox")),
-        parse_as_of(as_of) if as_of else None,
-    )
-
-
 @api_bp.get("/export")
 @allow(*READERS)
 def export():
     """Every site matching the filters, in `format`; GeoJSON and CSV stream, the others are built then sent."""
     spec = get_format(request.args.get("format", "geojson"))
-    site_filter = site_filter_from(request.args)
+    site_filter = parse_site_query(request.args)
     lang = request.args.get("headers", _lang())
     if lang not in ("zh", "en"):
         raise ValidationError("headers must be zh or en.")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import Engine, event, func, or_, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
 from recovery.geodata import SUBDISTRICT_ORDER
@@ -230,10 +230,7 @@ def point_table(
 
 def text_matches(session: Session, text: str) -> np.ndarray:
     """Ids of the sites whose name or address contains `text` (case-insensitive)."""
-    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    ids = session.scalars(
-        select(Site.id).where(
-            or_(Site.name.ilike(pattern, escape="\\"), Site.address.ilike(pattern, escape="\\"))
-        )
-    ).all()
+    from recovery.query.sql import text_condition
+
+    ids = session.scalars(select(Site.id).where(text_condition(text))).all()
     return np.array(sorted(ids), dtype=np.int64)

@@ -1,4 +1,4 @@
-"""The map's filters and its server-side clusters: pure functions over a PointTable, no Flask.
+"""The map's filters (a SiteQuery) and its server-side clusters: pure functions over a PointTable, no Flask.
 
 Each site falls in exactly one grid cell per zoom (by the centre of its bounding box), so the counts of the
 clusters in a box add up to the number of sites in that box, and over the whole zone to the totals.
@@ -6,17 +6,13 @@ clusters in a box add up to the number of sites in that box, and over the whole 
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 
-from recovery.errors import ValidationError
 from recovery.geodata import SUBDISTRICT_ORDER
-from recovery.kinds import KINDS
 from recovery.map.points import KIND_KEYS, STATUS_KEYS, PointTable
-from recovery.numbers import read_whole_number
+from recovery.query.sites import SiteQuery
 
 #: size of a cluster cell on screen, in pixels of a 256-pixel tile
 CELL_PX = 64
@@ -25,45 +21,11 @@ FEATURE_ZOOM = 16
 FEATURE_LIMIT = 400
 
 
-@dataclass(frozen=True)
-class MapFilter:
-    kinds: tuple[str, ...] = ()
-    statuses: tuple[str, ...] = ()
-    subdistrict: str | None = None
-    overdue: bool = False
-    team: int | None = None
-    text: str = ""
-
-    @classmethod
-    def parse(cls, args) -> MapFilter:
-        """From request arguments (`kind`, `status` comma-separated; `subdistrict`, `overdue`, `team`, `q`)."""
-        kinds = tuple(k for k in (args.get("kind") or "").split(",") if k)
-        unknown = [k for k in kinds if k not in KINDS]
-        if unknown:
-            raise ValidationError("Unknown kind %(kind)s.", kind=unknown[0][:30])
-        statuses = tuple(s for s in (args.get("status") or "").split(",") if s)
-        if any(s not in STATUS_KEYS and s not in ("open", "done") for s in statuses):
-            raise ValidationError("Unknown status %(status)s.", status=statuses[0][:30])
-        sub = args.get("subdistrict") or None
-        if sub is not None and sub not in SUBDISTRICT_ORDER:
-            raise ValidationError("Unknown sub-district %(subdistrict)s.", subdistrict=sub[:30])
-        team = args.get("team") or None
-        if team is not None and read_whole_number(team) is None:
-            raise ValidationError("team must be a team id.")
-        return cls(
-            kinds=kinds,
-            statuses=statuses,
-            subdistrict=sub,
-            overdue=(args.get("overdue") or "") in ("1", "true", "on"),
-            team=int(team) if team is not None else None,
-            text=(args.get("q") or "").strip()[:100],
-        )
-
-
 def select_rows(
-    table: PointTable, flt: MapFilter, at: datetime, text_ids: np.ndarray | None = None
+    table: PointTable, flt: SiteQuery, at: datetime, text_ids: np.ndarray | None = None
 ) -> np.ndarray:
-    """Boolean mask of the rows the filter keeps (`text_ids`: the ids matching the free text, from SQL)."""
+    """Boolean mask of the rows the query's filters keep (`text_ids`: the ids matching the free text, from SQL;
+    the box is the view's, applied by `in_box`). The same filters as `recovery.query.sql.conditions`."""
     mask = np.ones(len(table), dtype=bool)
     if flt.kinds:
         mask &= _lookup(len(KIND_KEYS) + 1, [KIND_KEYS.index(k) for k in flt.kinds])[table.kind]
@@ -97,21 +59,6 @@ def _lookup(size: int, wanted: list[int]) -> np.ndarray:
     table = np.zeros(size, dtype=bool)
     table[wanted] = True
     return table
-
-
-def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
-    if not raw:
-        return None
-    try:
-        values = [float(v) for v in raw.split(",")]
-    except ValueError:
-        values = []
-    if len(values) != 4 or not all(math.isfinite(v) for v in values):
-        raise ValidationError("bbox must be minLon,minLat,maxLon,maxLat within the world's bounds.")
-    minx, miny, maxx, maxy = values
-    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise ValidationError("bbox must be minLon,minLat,maxLon,maxLat within the world's bounds.")
-    return minx, miny, maxx, maxy
 
 
 def in_box(table: PointTable, bbox: tuple[float, float, float, float] | None) -> np.ndarray:

@@ -20,7 +20,8 @@ from recovery.coords import to_wgs84
 from recovery.errors import GeometryError, ValidationError
 from recovery.geometry import parse_geometry, validate_geometry
 from recovery.map.points import PointTable, text_matches
-from recovery.map.query import MapFilter, select_rows
+from recovery.map.query import select_rows
+from recovery.query.sites import SiteQuery
 
 #: a hand-drawn shape has a few dozen vertices; more is not a drawing
 MAX_VERTICES = 1000
@@ -71,7 +72,7 @@ def inside(table: PointTable, polygon: Polygon) -> np.ndarray:
 
 
 def select_within(
-    session: Session, table: PointTable, flt: MapFilter, at: datetime, polygon: Polygon | None
+    session: Session, table: PointTable, flt: SiteQuery, at: datetime, polygon: Polygon | None
 ) -> np.ndarray:
     """The rows the map's filter keeps (at `at`), and, with a polygon, only those inside it."""
     rows = select_rows(table, flt, at, text_matches(session, flt.text) if flt.text else None)

@@ -11,7 +11,6 @@ from flask import Blueprint, current_app, jsonify, render_template, request, url
 from shapely.geometry import mapping
 from sqlalchemy import select
 
-from recovery.coords import to_wgs84
 from recovery.db import get_session
 from recovery.errors import ValidationError
 from recovery.geodata import SUBDISTRICT_ORDER
@@ -19,22 +18,14 @@ from recovery.i18n import current_locale
 from recovery.kinds import KINDS
 from recovery.map.build import build_map, display_crs, shift_geometry
 from recovery.map.points import PointTable, point_table, text_matches
-from recovery.map.query import (
-    FEATURE_LIMIT,
-    FEATURE_ZOOM,
-    MapFilter,
-    clusters,
-    in_box,
-    parse_bbox,
-    select_rows,
-    status_of,
-    summary,
-)
+from recovery.map.query import FEATURE_LIMIT, FEATURE_ZOOM, clusters, in_box, select_rows, status_of, summary
 from recovery.map.selection import parse_polygon, select_within
 from recovery.map.style import all_status_colours, completion_by_subdistrict, legend
-from recovery.models import Site, Team
+from recovery.models import Team
 from recovery.numbers import read_whole_number
-from recovery.timeutil import end_of_day, now, parse_day, query_window, zone_iso
+from recovery.query.sites import SiteQuery, parse_site_query
+from recovery.query.sql import site_shapes
+from recovery.timeutil import now, query_window, zone_iso
 from recovery.web.features import subdistrict_label
 from recovery.web.policy import SIGNED_IN, allow
 
@@ -45,10 +36,9 @@ def _zh() -> bool:
     return current_locale().startswith("zh")
 
 
-def _as_of() -> datetime | None:
-    """The end of the `date` asked for, or None for now (the live map)."""
-    raw = request.args.get("date") or request.args.get("as_of")
-    return end_of_day(parse_day(raw)) if raw else None
+def _query() -> SiteQuery:
+    """The map's filters, its view's box (in the display CRS) and its `date` (the end of that day; none: now)."""
+    return parse_site_query(request.args, crs=display_crs(_tile_server()))
 
 
 def _table(as_of: datetime | None) -> PointTable:
@@ -65,8 +55,8 @@ def _tile_server() -> str:
 def map_page():
     started = time.perf_counter()
     zh = _zh()
-    as_of = _as_of()
-    table = _table(as_of)
+    moment = {k: v for k in ("date", "as_of") if (v := request.args.get(k))}
+    table = _table(parse_site_query(moment).as_of)
     settings = current_app.config["RECOVERY"]
     first_day, last_day = (d.isoformat() for d in query_window())
     built = build_map(
@@ -123,21 +113,17 @@ def clusters_data():
     """`z`, `bbox`, the filters and `date`: clusters per kind and grid cell (or the sites themselves when few
     or zoomed in), the counts in view and in the whole zone, and the sub-districts' completion."""
     session = get_session()
-    as_of = _as_of()
-    at = as_of or now()
     zoom = read_whole_number(request.args.get("z", "12"))
     if zoom is None or not 0 <= zoom <= 22:
         raise ValidationError("z must be a zoom level from 0 to 22.")
     crs = display_crs(_tile_server())
-    bbox = parse_bbox(request.args.get("bbox"))
-    if bbox is not None and crs != "wgs84":
-        (x0, y0), (x1, y1) = to_wgs84(bbox[0], bbox[1], crs), to_wgs84(bbox[2], bbox[3], crs)
-        bbox = (x0, y0, x1, y1)
-    flt = MapFilter.parse(request.args)
+    flt = _query()
+    as_of = flt.as_of
+    at = as_of or now()
     table = _table(as_of)
     text_ids = text_matches(session, flt.text) if flt.text else None
     rows = select_rows(table, flt, at, text_ids)
-    view = rows & in_box(table, bbox)
+    view = rows & in_box(table, flt.bbox)
     in_view = int(view.sum())
     payload = {
         "as_of": zone_iso(as_of),
@@ -164,13 +150,14 @@ def selection_data():
     """`polygon` (a GeoJSON Polygon, as drawn on the map), the filters and `date`: how many sites it selects.
 
     The assign API takes the same polygon, filter and date and assigns exactly these sites."""
-    as_of = _as_of()
+    flt = _query()
+    as_of = flt.as_of
     at = as_of or now()
     if not request.args.get("polygon"):
         raise ValidationError("The selection must be a GeoJSON Polygon.")
     polygon = parse_polygon(request.args["polygon"], display_crs(_tile_server()))
     table = _table(as_of)
-    rows = select_within(get_session(), table, MapFilter.parse(request.args), at, polygon)
+    rows = select_within(get_session(), table, flt, at, polygon)
     return jsonify({"as_of": zone_iso(as_of), "count": int(rows.sum()), "summary": summary(table, rows, at)})
 
 
@@ -188,19 +175,12 @@ def _features(session, table: PointTable, view: np.ndarray, crs: str) -> list[di
     """The sites in view with their geometry as stored (lines and polygons as such), at most FEATURE_LIMIT
     unless zoomed in past FEATURE_ZOOM (then at most 5,000)."""
     statuses = status_of(table, view)
-    ids = sorted(statuses)[:5000]
-    out = []
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        for site_id, kind, name, geom in session.execute(
-            select(Site.id, Site.kind, Site.name, Site.geom).where(Site.id.in_(chunk)).order_by(Site.id)
-        ):
-            out.append(
-                {
-                    "type": "Feature",
-                    "id": site_id,
-                    "geometry": shift_geometry(mapping(geom), crs),
-                    "properties": {"id": site_id, "kind": kind, "name": name, "status": statuses[site_id]},
-                }
-            )
-    return out
+    return [
+        {
+            "type": "Feature",
+            "id": site_id,
+            "geometry": shift_geometry(mapping(geom), crs),
+            "properties": {"id": site_id, "kind": kind, "name": name, "status": statuses[site_id]},
+        }
+        for site_id, kind, name, geom in site_shapes(session, sorted(statuses)[:5000])
+    ]

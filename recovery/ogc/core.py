@@ -11,13 +11,13 @@ from shapely.geometry import mapping
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from recovery.errors import DateOutOfRange, NotFoundError, ValidationError
+from recovery.errors import NotFoundError
 from recovery.interop.export import fields_for, values
-from recovery.interop.selection import SiteFilter, SiteRecord, select_sites
 from recovery.kinds import KINDS, get_kind
 from recovery.models import Site
-from recovery.numbers import read_whole_number
-from recovery.timeutil import now, parse_as_of, zone_iso
+from recovery.query.sites import SiteQuery
+from recovery.query.sql import SiteRecord, select_sites
+from recovery.timeutil import now, zone_iso
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
@@ -126,46 +126,6 @@ def one_collection(session: Session, base: str, kind_key: str, zh: bool) -> dict
     return collection(base, kind_key, _extents(session).get(kind_key), zh)
 
 
-def parse_datetime(text: str | None) -> datetime | None:
-    """An instant or a day (its end), or an interval `start/end` whose end is taken ('..' = now)."""
-    if text is None or text == "":
-        return None
-    end = text.split("/")[-1].strip()
-    if end in ("..", ""):
-        return None if "/" in text else _bad_datetime(text)
-    try:
-        return parse_as_of(end)
-    except DateOutOfRange:
-        raise
-    except ValidationError:
-        return _bad_datetime(text)
-
-
-def _bad_datetime(text: str):
-    raise ValidationError(
-        "datetime must be an RFC 3339 instant, a date, or an interval ending in one: %(value)s.",
-        value=text[:60],
-    )
-
-
-def parse_limit(raw: str | None) -> int:
-    if raw is None or raw == "":
-        return DEFAULT_LIMIT
-    value = read_whole_number(raw)
-    if value is None or not 1 <= value <= MAX_LIMIT:
-        raise ValidationError("limit must be a whole number from 1 to %(max)s.", max=MAX_LIMIT)
-    return value
-
-
-def parse_offset(raw: str | None) -> int:
-    if raw is None or raw == "":
-        return 0
-    value = read_whole_number(raw)
-    if value is None or value > 10**9:
-        raise ValidationError("offset must be a whole number, 0 or more.")
-    return value
-
-
 def feature(record: SiteRecord, base: str, fields) -> dict[str, Any]:
     properties = {k: v for k, v in values(record, fields).items() if v is not None and k != "key"}
     href = f"{base}/collections/{record.kind}/items/{record.key}"
@@ -185,15 +145,14 @@ def items(
     session: Session,
     base: str,
     kind_key: str,
-    site_filter: SiteFilter,
-    limit: int,
-    offset: int,
+    site_query: SiteQuery,
     query: dict[str, str],
 ) -> dict[str, Any]:
     """One page of a collection's features, with numberMatched/numberReturned and next/prev links."""
     if kind_key not in KINDS:
         raise NotFoundError("Unknown collection %(collection)s.", collection=kind_key[:40])
-    records, matched = select_sites(session, site_filter, offset=offset, limit=limit, count=True)
+    records, matched = select_sites(session, site_query, count=True)
+    limit, offset = site_query.limit or DEFAULT_LIMIT, site_query.offset
     fields = fields_for([KINDS[kind_key]])
     href = f"{base}/collections/{kind_key}/items"
 
@@ -223,7 +182,7 @@ def items(
 def item(session: Session, base: str, kind_key: str, key: str, as_of: datetime | None) -> dict[str, Any]:
     if kind_key not in KINDS:
         raise NotFoundError("Unknown collection %(collection)s.", collection=kind_key[:40])
-    records, _ = select_sites(session, SiteFilter(kind_key, as_of=as_of, keys=(key,)))
+    records, _ = select_sites(session, SiteQuery(kinds=(kind_key,), as_of=as_of, keys=(key,)))
     if not records:
         raise NotFoundError("Site %(site)s does not exist.", site=key[:40])
     return feature(records[0], base, fields_for([KINDS[kind_key]]))

@@ -7,10 +7,9 @@ from flask import Blueprint, jsonify, render_template, request
 from recovery.db import get_session
 from recovery.errors import ValidationError
 from recovery.i18n import current_locale
-from recovery.interop.selection import SiteFilter, parse_bbox
 from recovery.ogc import core
 from recovery.ogc.openapi import ogc_openapi
-from recovery.web.params import subdistrict_param
+from recovery.query.sites import parse_datetime, parse_site_query
 from recovery.web.policy import READERS, allow
 from recovery.web.public_url import public_root
 
@@ -86,28 +85,18 @@ def collection(kind: str):
 @bp.get("/collections/<kind>/items")
 @allow(*READERS)
 def items(kind: str):
-    args = request.args
-    site_filter = SiteFilter(
-        kind if kind in core.KINDS else None,
-        tuple(s for raw in args.getlist("status") for s in raw.split(",") if s),
-        subdistrict_param(),
-        parse_bbox(args.get("bbox")),
-        core.parse_datetime(args.get("datetime")),
+    site_query = parse_site_query(
+        request.args,
+        kind=kind if kind in core.KINDS else None,
+        default_limit=core.DEFAULT_LIMIT,
+        max_limit=core.MAX_LIMIT,
     )
-    doc = core.items(
-        get_session(),
-        _base(),
-        kind,
-        site_filter,
-        core.parse_limit(args.get("limit")),
-        core.parse_offset(args.get("offset")),
-        args.to_dict(),
-    )
+    doc = core.items(get_session(), _base(), kind, site_query, request.args.to_dict())
     return _respond(doc, "items", core.GEOJSON, title=kind)
 
 
 @bp.get("/collections/<kind>/items/<key>")
 @allow(*READERS)
 def item(kind: str, key: str):
-    doc = core.item(get_session(), _base(), kind, key, core.parse_datetime(request.args.get("datetime")))
+    doc = core.item(get_session(), _base(), kind, key, parse_datetime(request.args.get("datetime")))
     return _respond(doc, "item", core.GEOJSON, title=key)

@@ -16,6 +16,7 @@ from recovery.i18n import current_locale
 from recovery.kinds import kind_label
 from recovery.metrics import METRICS_BY_KEY
 from recovery.metrics.records import records_for
+from recovery.query.sites import parse_subdistrict
 from recovery.reports import publish as publishing
 from recovery.reports.atom import feed
 from recovery.reports.build import build_report, figures_by_key, moment
@@ -188,7 +189,7 @@ def table_cell(day: str, kind: str, column: str):
     """The sites one cell of the table by sub-district and kind counted (`?subdistrict=`; none: the total row),
     at the report's moment and record-time cutoff; as many rows as the cell shows."""
     parsed, as_of, known_at = _record_moment(day)
-    subdistrict = request.args.get("subdistrict")
+    subdistrict = parse_subdistrict(request.args.get("subdistrict"), outside=True)
     rows = cell_records(get_session(), kind, column, as_of, known_at, subdistrict)
     zh = _locale() == "zh"
     where = sub_label(subdistrict) if zh else (subdistrict or _("Total"))

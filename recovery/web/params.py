@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from recovery.errors import ValidationError
-from recovery.geodata import SUBDISTRICT_ORDER
 from recovery.models import Event
+from recovery.query.sites import parse_subdistrict
 from recovery.text import refuse_lone_surrogates
 from recovery.timeutil import (
     end_of_day,
@@ -68,12 +68,7 @@ def known_at_param() -> datetime | None:
 
 
 def subdistrict_param() -> str | None:
-    raw = request.args.get("subdistrict")
-    if raw in (None, ""):
-        return None
-    if raw not in SUBDISTRICT_ORDER:
-        raise ValidationError("Unknown sub-district %(value)s.", value=raw[:40])
-    return raw
+    return parse_subdistrict(request.args.get("subdistrict"))
 
 
 def instant_field(body: dict, name: str = "valid_at") -> datetime | None:

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import math
-
 from flask import Blueprint, current_app, jsonify, request, url_for
 from shapely.geometry import Point, mapping
-from sqlalchemy import Float, Integer, and_, column, or_, select, table, text
+from sqlalchemy import select
 
 from recovery import jsondoc, scope
 from recovery.auth import current_account
 from recovery.db import get_session
 from recovery.errors import NotFoundError, PreconditionRequired, RecoveryError, ValidationError
-from recovery.geodata import SUBDISTRICT_ORDER, load_geodata
+from recovery.geodata import load_geodata
 from recovery.i18n import current_locale
-from recovery.kinds import KINDS, get_kind
 from recovery.ledger.record import record_site_event, sync_site
 from recovery.models import Event, Site, WorkItem
-from recovery.numbers import read_whole_number, whole_number
+from recovery.numbers import read_whole_number
+from recovery.query.sites import parse_site_query
+from recovery.query.sql import list_sites as list_sites_of
 from recovery.sites import draft_site, report_site
 from recovery.timeutil import now, zone_iso
 from recovery.web import idempotency
@@ -100,83 +99,13 @@ def me():
     )
 
 
-def _floats(raw: str, count: int, name: str) -> list[float]:
-    try:
-        values = [float(v) for v in raw.split(",")]
-    except ValueError:
-        raise ValidationError(
-            "%(name)s must be %(count)s comma-separated numbers.", name=name, count=count
-        ) from None
-    if len(values) != count or not all(math.isfinite(v) for v in values):
-        raise ValidationError("%(name)s must be %(count)s comma-separated numbers.", name=name, count=count)
-    return values
-
-
-def bbox_condition(session, raw: str):
-    minx, miny, maxx, maxy = _floats(raw, 4, "bbox")
-    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise ValidationError("bbox must be minLon,minLat,maxLon,maxLat within the world's bounds.")
-    if session.bind.dialect.name == "sqlite":
-        rtree = table(
-            "site_rtree", column("id", Integer), *(column(n, Float) for n in ("minx", "maxx", "miny", "maxy"))
-        )
-        c = rtree.c
-        return Site.id.in_(select(c.id).where(c.minx <= maxx, c.maxx >= minx, c.miny <= maxy, c.maxy >= miny))
-    envelope = text("ST_MakeEnvelope(:x1, :y1, :x2, :y2, 4326)").bindparams(
-        x1=minx, y1=miny, x2=maxx, y2=maxy
-    )
-    return Site.__table__.c.geom.op("&&")(envelope)
-
-
-def _distance_m(site: Site, lon: float, lat: float) -> float:
-    point = site.geom.representative_point()
-    dx = math.radians(point.x - lon) * math.cos(math.radians(lat)) * 6_371_000
-    dy = math.radians(point.y - lat) * 6_371_000
-    return math.hypot(dx, dy)
-
-
 @bp.get("/sites")
 @allow(*SIGNED_IN)
 def list_sites():
     """GeoJSON of sites; `mine=1` gives the caller's sites, most urgent first, then nearest to `near`."""
-    session, account, args = get_session(), current_account(), request.args
-    conditions = []
-    if args.get("kind"):
-        conditions.append(Site.kind == get_kind(args["kind"]).key)
-    if args.get("status"):
-        conditions.append(Site.status.in_(args["status"].split(",")))
-    if args.get("subdistrict"):
-        if args["subdistrict"] not in SUBDISTRICT_ORDER:
-            raise ValidationError("Unknown sub-district %(value)s.", value=args["subdistrict"][:40])
-        conditions.append(Site.subdistrict == args["subdistrict"])
-    if args.get("bbox"):
-        conditions.append(bbox_condition(session, args["bbox"]))
-    mine = args.get("mine") in ("1", "true")
-    if mine:
-        theirs = []
-        if account.team_ids:
-            theirs.append(Site.team_id.in_(account.team_ids))
-        if account.subdistricts:
-            theirs.append(Site.subdistrict.in_(account.subdistricts))
-        conditions.append(or_(*theirs) if theirs else Site.id.is_(None))
-        if args.get("include_done") not in ("1", "true"):
-            done = [and_(Site.kind == k.key, Site.status == k.done_status) for k in KINDS.values()]
-            conditions.append(~or_(*done))
-    limit = _int_arg("limit", 500, 1, 5000)
-    offset = _int_arg("offset", 0, 0, 10_000_000)
-    near = _floats(args["near"], 2, "near") if args.get("near") else None
-    query = select(Site).where(*conditions)
-    if mine or near:
-        sites = list(session.scalars(query))
-        distances = {s.id: _distance_m(s, *near) if near else None for s in sites}
-        sites.sort(key=lambda s: urgency_key(s, distances[s.id]))
-        total, sites = len(sites), sites[offset : offset + limit]
-    else:
-        from sqlalchemy import func
-
-        total = session.scalar(select(func.count()).select_from(query.subquery()))
-        sites = list(session.scalars(query.order_by(Site.id).offset(offset).limit(limit)))
-        distances = {}
+    session, account = get_session(), current_account()
+    query = parse_site_query(request.args, default_limit=500, max_limit=5000)
+    sites, total, distances = list_sites_of(session, query, account, urgency_key)
     zh = _zh()
     features = [
         site_feature(s, zh, may_change=account.may_change(s), distance_m=distances.get(s.id)) for s in sites
@@ -189,11 +118,6 @@ def list_sites():
             "numberReturned": len(features),
         }
     )
-
-
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    return default if raw is None else whole_number(raw, name, low, high)
 
 
 @bp.get("/sites/<id:site_id>")
