@@ -10,36 +10,20 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
-from tqdm import tqdm
 
+from recovery.cli_support import bar as _bar
+from recovery.cli_support import fail as _fail
+from recovery.cli_support import geodata as _geodata
+from recovery.cli_support import session as _session
 from recovery.errors import RecoveryError
 
 
 def _app() -> Flask:
-    from recovery import create_app
+    # the app by name, as `flask --app recovery` finds it: the factory registers these commands, so the
+    # command line must not import the factory's module itself (an import cycle)
+    from flask.cli import locate_app
 
-    return create_app()
-
-
-def _session():
-    from recovery.db import get_session
-
-    return get_session()
-
-
-def _geodata():
-    from recovery.geodata import load_geodata
-
-    return load_geodata(current_app.config["RECOVERY"]["GEODATA_DIR"])
-
-
-def _fail(exc: RecoveryError) -> None:
-    click.echo(f"错误 / error: {exc}", err=True)
-    sys.exit(2)
-
-
-def _bar(total: int | None, desc: str) -> tqdm:
-    return tqdm(total=total, desc=desc, unit="条", file=sys.stderr, dynamic_ncols=True, mininterval=0.5)
+    return locate_app("recovery", None)
 
 
 def register_commands(app: Flask) -> None:

@@ -6,6 +6,8 @@ RecoveryError (500)
 │   ├── GeometryError (400)      invalid, empty, non-finite or out-of-range geometry, wrong type for the kind
 │   ├── UnknownKindError (400)   a site kind that is not in the registry
 │   └── DateOutOfRange (400)     a date outside the incident's window (recovery.incident)
+├── Unauthorized (401)           a request that needs a signed-in user (recovery.web.policy)
+├── Forbidden (403)              a caller whose role or scope does not admit the request
 ├── NotFoundError (404)          a site, work item or report that does not exist
 ├── TransitionError (409)        a status change the kind's life cycle does not allow
 ├── PreconditionFailed (412)     If-Match names a version the site no longer has
@@ -85,6 +87,16 @@ class UnknownKindError(ValidationError):
 
 class DateOutOfRange(ValidationError):
     code = "date_out_of_range"
+
+
+class Unauthorized(RecoveryError):
+    http_status = 401
+    code = "unauthorized"
+
+
+class Forbidden(RecoveryError):
+    http_status = 403
+    code = "forbidden"
 
 
 class NotFoundError(RecoveryError):

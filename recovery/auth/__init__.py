@@ -65,7 +65,7 @@ def _load_from_bearer(req) -> Account | None:
 
 
 def _unauthorized():
-    from recovery.web.policy import Unauthorized
+    from recovery.errors import Unauthorized
 
     raise Unauthorized("Please sign in.")
 

@@ -19,7 +19,7 @@ from recovery.numbers import is_record_id
 from recovery.query.sites import parse_site_query
 from recovery.timeutil import deadline_window, end_of_day, now, parse_day, zone_iso
 from recovery.web.policy import allow
-from recovery.web.sites_api import json_body
+from recovery.web.site_access import json_body
 
 bp = Blueprint("command_api", __name__, url_prefix="/api/v1/command")
 COMMANDERS = ("commander", "admin")

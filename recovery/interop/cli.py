@@ -79,7 +79,10 @@ def import_cmd(
     file: Path, kind, crs, layer, mapping_file, skip_invalid, rejects, actor, valid_at, dry_run, lang
 ) -> None:
     """Import sites from GeoJSON, GeoPackage, zipped Shapefile, CSV, Excel or KML (validated before storing)."""
-    from recovery.cli import _bar, _fail, _geodata, _session
+    from recovery.cli_support import bar as _bar
+    from recovery.cli_support import fail as _fail
+    from recovery.cli_support import geodata as _geodata
+    from recovery.cli_support import session as _session
     from recovery.interop.importer import apply_import, plan_import, write_rejects
     from recovery.interop.mapping import read_mapping_file
     from recovery.interop.messages import render
@@ -145,7 +148,8 @@ def import_cmd(
 )
 def export_cmd(fmt, kind, status, subdistrict, bbox, as_of, out, lang) -> None:
     """Export sites in GeoJSON, GeoPackage, zipped Shapefile, CSV, Excel or KML."""
-    from recovery.cli import _fail, _session
+    from recovery.cli_support import fail as _fail
+    from recovery.cli_support import session as _session
     from recovery.interop.export import file_name, get_format, write_file
     from recovery.query.sites import parse_site_query
     from recovery.query.sql import select_sites

@@ -15,7 +15,7 @@ from recovery.models import Event, Site
 from recovery.timeutil import now
 from recovery.web.features import event_dict, site_feature
 from recovery.web.policy import allow
-from recovery.web.sites_api import _check_scope, json_body
+from recovery.web.site_access import check_scope, json_body
 
 bp = Blueprint("conflicts_api", __name__, url_prefix="/api/v1")
 COMMANDERS = ("commander", "admin")
@@ -65,7 +65,7 @@ def decide(event_id: int):
     if decision not in ("apply", "dismiss"):
         raise ValidationError("decision must be apply or dismiss.")
     site = session.get(Site, event.site_id)
-    _check_scope(site)
+    check_scope(site)
     kind = get_kind(site.kind)
     details = {"resolves": event.id, "decision": decision}
     note = body.get("note")  # checked as every note is, by the ledger: text, at most 2,000 characters

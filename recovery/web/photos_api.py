@@ -6,18 +6,18 @@ import hashlib
 import re
 from pathlib import Path
 
-from flask import Blueprint, current_app, jsonify, request, send_file, url_for
+from flask import Blueprint, current_app, jsonify, request, send_file
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from recovery.auth import current_account
 from recovery.db import get_session
 from recovery.db.engine import begin_write
-from recovery.errors import NotFoundError, ValidationError
+from recovery.errors import NotFoundError, PayloadTooLarge, ValidationError
 from recovery.models_accounts import Photo
-from recovery.timeutil import now, zone_iso
+from recovery.timeutil import now
 from recovery.web.policy import SIGNED_IN, allow
-from recovery.web.sites_api import WRITERS, PayloadTooLarge, _check_scope, _site_or_404
+from recovery.web.site_access import WRITERS, check_scope, photo_dict, site_or_404
 
 bp = Blueprint("photos_api", __name__, url_prefix="/api/v1")
 RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
@@ -31,27 +31,6 @@ def photo_store():
     return PhotoStore(root)
 
 
-def photo_dict(photo: Photo) -> dict:
-    return {
-        "id": photo.id,
-        "upload_id": photo.upload_id,
-        "content_type": photo.content_type,
-        "width": photo.width,
-        "height": photo.height,
-        "size": photo.size,
-        "created_at": zone_iso(photo.created_at),
-        "url": url_for("photos_api.photo_file", photo_id=photo.id),
-        "thumb_url": url_for("photos_api.photo_thumb", photo_id=photo.id),
-    }
-
-
-def photos_of(session, site_id: int) -> list[dict]:
-    rows = session.scalars(
-        select(Photo).where(Photo.site_id == site_id, Photo.complete.is_(True)).order_by(Photo.id)
-    )
-    return [photo_dict(p) for p in rows]
-
-
 def _max_bytes() -> int:
     return current_app.config["RECOVERY"]["MAX_PHOTO_MB"] * 1024 * 1024
 
@@ -62,8 +41,8 @@ def _max_bytes() -> int:
 def upload(site_id: int, upload_id: str | None):
     """Append a chunk (`Content-Range: bytes a-b/total`) or a whole photo; the last chunk stores it."""
     session, account = get_session(), current_account()
-    site = _site_or_404(site_id)
-    _check_scope(site)
+    site = site_or_404(site_id)
+    check_scope(site)
     upload_id = upload_id or request.headers.get("Upload-Id")
     if not upload_id:
         raise ValidationError("Give the upload an id (Upload-Id header or in the address).")
@@ -124,7 +103,7 @@ def upload(site_id: int, upload_id: str | None):
 def upload_status(site_id: int, upload_id: str):
     """How much of an upload the server has, so a client can resume where it stopped."""
     session, account = get_session(), current_account()
-    _site_or_404(site_id)
+    site_or_404(site_id)
     photo = session.scalar(select(Photo).where(Photo.user_id == account.id, Photo.upload_id == upload_id))
     if photo is not None and photo.complete:
         return jsonify({"received": photo.size, "complete": True, "photo": photo_dict(photo)})
@@ -136,8 +115,6 @@ UPLOAD_ID_MAX = Photo.__table__.c.upload_id.type.length
 UPLOAD_ID = re.compile(rf"[A-Za-z0-9_-]{{8,{UPLOAD_ID_MAX}}}")
 #: the longest name of a partial upload that `PhotoStore` takes
 STORE_ID_MAX = 100
-#: the most photos one change may carry
-MAX_EVENT_PHOTOS = 20
 
 
 def _store_id(user_id: int, upload_id: str) -> str:
@@ -150,23 +127,6 @@ def _store_id(user_id: int, upload_id: str) -> str:
     if len(plain) <= STORE_ID_MAX:
         return plain
     return f"u{user_id}_{hashlib.sha256(upload_id.encode()).hexdigest()}"
-
-
-def unusable_photos(session, user_id: int, site_id: int, upload_ids: list[str]) -> list[str]:
-    """Those of `upload_ids` that are not finished uploads of this user's for this site."""
-    if not upload_ids:
-        return []
-    usable = set(
-        session.scalars(
-            select(Photo.upload_id).where(
-                Photo.user_id == user_id,
-                Photo.site_id == site_id,
-                Photo.complete.is_(True),
-                Photo.upload_id.in_(upload_ids),
-            )
-        )
-    )
-    return [u for u in upload_ids if u not in usable]
 
 
 #: the largest id an INTEGER column holds; a larger one would overflow in PostgreSQL instead of not being found

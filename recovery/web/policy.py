@@ -12,7 +12,9 @@ from typing import TypeVar
 
 from flask import Flask, current_app, request
 
-from recovery.errors import RecoveryError
+from recovery.errors import Forbidden, Unauthorized
+
+__all__ = ["READERS", "ROLES", "SIGNED_IN", "Forbidden", "Unauthorized", "allow", "check_request", "policy_of"]
 
 ROLES = ("anonymous", "field", "commander", "reporter", "admin")
 SIGNED_IN = ("field", "commander", "reporter", "admin")
@@ -21,16 +23,6 @@ READERS = ("commander", "reporter", "admin")
 BUILTIN_POLICIES = {"static": frozenset({"anonymous"})}
 
 F = TypeVar("F", bound=Callable)
-
-
-class Unauthorized(RecoveryError):
-    http_status = 401
-    code = "unauthorized"
-
-
-class Forbidden(RecoveryError):
-    http_status = 403
-    code = "forbidden"
 
 
 def allow(*roles: str) -> Callable[[F], F]:

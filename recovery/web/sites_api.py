@@ -6,10 +6,10 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from shapely.geometry import Point, mapping
 from sqlalchemy import select
 
-from recovery import jsondoc, scope
+from recovery import scope
 from recovery.auth import current_account
 from recovery.db import get_session
-from recovery.errors import NotFoundError, PreconditionRequired, RecoveryError, ValidationError
+from recovery.errors import PreconditionRequired, ValidationError
 from recovery.geodata import load_geodata
 from recovery.i18n import current_locale
 from recovery.ledger.record import record_site_event, sync_site
@@ -23,14 +23,17 @@ from recovery.web import idempotency
 from recovery.web.features import etag_for, event_dict, site_feature, urgency_key
 from recovery.web.params import instant_field
 from recovery.web.policy import SIGNED_IN, Forbidden, allow
+from recovery.web.site_access import (
+    MAX_EVENT_PHOTOS,
+    WRITERS,
+    check_scope,
+    json_body,
+    photos_of,
+    site_or_404,
+    unusable_photos,
+)
 
 bp = Blueprint("sites_api", __name__, url_prefix="/api/v1")
-WRITERS = ("field", "commander", "admin")
-
-
-class PayloadTooLarge(RecoveryError):
-    http_status = 413
-    code = "payload_too_large"
 
 
 def _zh() -> bool:
@@ -39,20 +42,6 @@ def _zh() -> bool:
 
 def _geodata():
     return load_geodata(current_app.config["RECOVERY"]["GEODATA_DIR"])
-
-
-def json_body() -> dict:
-    limit = current_app.config["RECOVERY"]["MAX_BODY_KB"] * 1024
-    if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge("The request body is larger than %(kb)s KB.", kb=limit // 1024)
-    raw = request.get_data(cache=True)
-    if len(raw) > limit:
-        raise PayloadTooLarge("The request body is larger than %(kb)s KB.", kb=limit // 1024)
-    # parsed by the one parser of outside JSON: too deep, NaN, huge numbers, NUL, lone surrogates are 400s
-    body = jsondoc.loads(raw) if request.is_json else None
-    if not isinstance(body, dict):
-        raise ValidationError("The body must be a JSON object.")
-    return body
 
 
 def _position(body: dict) -> dict | None:
@@ -67,18 +56,6 @@ def _position(body: dict) -> dict | None:
 
 def _valid_at(body: dict):
     return instant_field(body, "valid_at") or now()
-
-
-def _site_or_404(site_id: int) -> Site:
-    site = get_session().get(Site, site_id)
-    if site is None:
-        raise NotFoundError("Site %(site)s does not exist.", site=site_id)
-    return site
-
-
-def _check_scope(site: Site) -> None:
-    if not scope.may_change(current_account(), site):
-        raise Forbidden("This site is outside your scope.")
 
 
 @bp.get("/me")
@@ -125,7 +102,7 @@ def list_sites():
 def get_site(site_id: int):
     """One site with its history, photos and work items; the ETag carries its version for If-Match."""
     session, zh = get_session(), _zh()
-    site = _site_or_404(site_id)
+    site = site_or_404(site_id)
     feature = site_feature(site, zh, may_change=current_account().may_change(site))
     events = session.scalars(select(Event).where(Event.site_id == site.id).order_by(Event.valid_at, Event.id))
     feature["properties"]["history"] = [event_dict(e, zh, site.kind) for e in events]
@@ -141,8 +118,6 @@ def get_site(site_id: int):
         }
         for w in session.scalars(select(WorkItem).where(WorkItem.site_id == site.id).order_by(WorkItem.id))
     ]
-    from recovery.web.photos_api import photos_of
-
     feature["properties"]["photos"] = photos_of(session, site.id)
     response = jsonify(feature)
     response.headers["ETag"] = etag_for(site)
@@ -164,8 +139,8 @@ def _if_match() -> int:
 def post_event(site_id: int):
     """Record a change to a site. Needs If-Match; honours Idempotency-Key."""
     session, account = get_session(), current_account()
-    site = _site_or_404(site_id)
-    _check_scope(site)
+    site = site_or_404(site_id)
+    check_scope(site)
     expected = _if_match()
     body = json_body()
     key = idempotency.idempotency_key()
@@ -210,8 +185,6 @@ def post_event(site_id: int):
 
 def _photo_ids(session, user_id: int, site_id: int, body: dict) -> list[str]:
     """The upload ids an event names: photos of this site that this user has finished uploading."""
-    from recovery.web.photos_api import MAX_EVENT_PHOTOS, unusable_photos
-
     photos = body.get("photos", [])
     if not isinstance(photos, list) or not all(isinstance(p, str) for p in photos):
         raise ValidationError("photos must be a list of upload ids.")
@@ -253,8 +226,8 @@ def _answer(recorded, site: Site) -> tuple[int, dict, dict]:
 def check_in(site_id: int):
     """Today's visit to a disinfection point: once per point per day."""
     session, account = get_session(), current_account()
-    site = _site_or_404(site_id)
-    _check_scope(site)
+    site = site_or_404(site_id)
+    check_scope(site)
     body = json_body() if request.get_data() else {}
     key = idempotency.idempotency_key()
     digest = idempotency.request_digest(body)

@@ -1,0 +1,81 @@
+"""What the API's views share when a request acts on a site: its JSON body, the site it names, whether the caller
+may change it, and the site's photos as the API shows them. No routes: views import this, never each other."""
+
+from __future__ import annotations
+
+from flask import request, url_for
+from sqlalchemy import select
+
+from recovery import jsondoc, scope
+from recovery.auth import current_account
+from recovery.db import get_session
+from recovery.errors import NotFoundError, ValidationError
+from recovery.models import Site
+from recovery.models_accounts import Photo
+from recovery.timeutil import zone_iso
+from recovery.web.policy import Forbidden
+
+#: the roles that record changes to sites
+WRITERS = ("field", "commander", "admin")
+#: the most photos one change may carry
+MAX_EVENT_PHOTOS = 20
+
+
+def json_body() -> dict:
+    # the body is bounded while it is read (recovery.web.limits): over the route's limit this raises a 413
+    raw = request.get_data(cache=True)
+    # parsed by the one parser of outside JSON: too deep, NaN, huge numbers, NUL, lone surrogates are 400s
+    body = jsondoc.loads(raw) if request.is_json else None
+    if not isinstance(body, dict):
+        raise ValidationError("The body must be a JSON object.")
+    return body
+
+
+def site_or_404(site_id: int) -> Site:
+    site = get_session().get(Site, site_id)
+    if site is None:
+        raise NotFoundError("Site %(site)s does not exist.", site=site_id)
+    return site
+
+
+def check_scope(site: Site) -> None:
+    if not scope.may_change(current_account(), site):
+        raise Forbidden("This site is outside your scope.")
+
+
+def photo_dict(photo: Photo) -> dict:
+    return {
+        "id": photo.id,
+        "upload_id": photo.upload_id,
+        "content_type": photo.content_type,
+        "width": photo.width,
+        "height": photo.height,
+        "size": photo.size,
+        "created_at": zone_iso(photo.created_at),
+        "url": url_for("photos_api.photo_file", photo_id=photo.id),
+        "thumb_url": url_for("photos_api.photo_thumb", photo_id=photo.id),
+    }
+
+
+def photos_of(session, site_id: int) -> list[dict]:
+    rows = session.scalars(
+        select(Photo).where(Photo.site_id == site_id, Photo.complete.is_(True)).order_by(Photo.id)
+    )
+    return [photo_dict(p) for p in rows]
+
+
+def unusable_photos(session, user_id: int, site_id: int, upload_ids: list[str]) -> list[str]:
+    """Those of `upload_ids` that are not finished uploads of this user's for this site."""
+    if not upload_ids:
+        return []
+    usable = set(
+        session.scalars(
+            select(Photo.upload_id).where(
+                Photo.user_id == user_id,
+                Photo.site_id == site_id,
+                Photo.complete.is_(True),
+                Photo.upload_id.in_(upload_ids),
+            )
+        )
+    )
+    return [u for u in upload_ids if u not in usable]
