@@ -82,7 +82,9 @@ FILTERS = [
 
 
 @pytest.mark.parametrize(("filters", "table"), FILTERS, ids=[json.dumps(f[0]) for f in FILTERS])
-def test_the_same_filter_selects_the_same_sites_through_every_door(seeded_client, seeded_session, filters, table):
+def test_the_same_filter_selects_the_same_sites_through_every_door(
+    seeded_client, seeded_session, filters, table
+):
     doors = _through_every_door(seeded_client, seeded_session, filters, table)
     assert doors["api"], "the filter selects no site: a weak test"
     assert all(keys == doors["api"] for keys in doors.values()), {k: len(v) for k, v in doors.items()}
