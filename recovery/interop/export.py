@@ -4,9 +4,6 @@ and labels by default. Every format imports back into the same sites."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import tempfile
 import zipfile
 from collections import Counter
@@ -19,17 +16,16 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 import shapely
-from shapely.geometry import mapping
 
 from recovery.errors import ValidationError
 from recovery.geodata import SUBDISTRICT_ORDER
 from recovery.interop.mapping import short_name
 from recovery.kinds import KINDS, SiteKind
 from recovery.query.sql import SiteRecord
-from recovery.reports.xlsx import BOLD, StreamingWorkbook
-from recovery.spreadsheet import csv_row
 from recovery.timeutil import zone_iso
 from recovery.vocab import label
+from recovery.writers import csv as csv_file
+from recovery.writers import geojson, xlsx
 
 
 @dataclass(frozen=True)
@@ -43,11 +39,11 @@ class Format:
 FORMATS = {
     f.key: f
     for f in (
-        Format("geojson", ".geojson", "application/geo+json", True),
-        Format("csv", ".csv", "text/csv; charset=utf-8", True),
+        Format("geojson", ".geojson", geojson.MEDIA_TYPE, True),
+        Format("csv", ".csv", csv_file.MEDIA_TYPE, True),
         Format("gpkg", ".gpkg", "application/geopackage+sqlite3", False),
         Format("shapefile", ".zip", "application/zip", False),
-        Format("xlsx", ".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", False),
+        Format("xlsx", ".xlsx", xlsx.MEDIA_TYPE, False),
         Format("kml", ".kml", "application/vnd.google-earth.kml+xml", False),
     )
 }
@@ -166,44 +162,38 @@ def _kinds_of(records: list[SiteRecord], kind: str | None) -> list[SiteKind]:
 def geojson_chunks(records: list[SiteRecord], kind: str | None = None) -> Iterator[str]:
     """RFC 7946: a FeatureCollection in CRS84 (longitude, latitude), no `crs` member, ids as strings."""
     fields = [f for f in fields_for(_kinds_of(records, kind)) if f.key != "key"]
-    yield '{"type":"FeatureCollection","features":['
-    for index, record in enumerate(records):
+
+    def feature(record: SiteRecord) -> str:
         properties = {k: v for k, v in values(record, fields).items() if v is not None}
-        feature = {
-            "type": "Feature",
-            "id": record.key,
-            "geometry": mapping(record.geom),
-            "properties": {"key": record.key, **properties},
-        }
-        yield ("," if index else "") + json.dumps(feature, ensure_ascii=False, separators=(",", ":"))
-    yield "]}\n"
+        return geojson.feature(record.key, record.geom, {"key": record.key, **properties})
+
+    return geojson.chunks(feature(record) for record in records)
+
+
+def office_table(
+    records: list[SiteRecord], kinds: list[SiteKind], zh: bool
+) -> tuple[list[str], Iterator[list[Any]]]:
+    """The header and rows of an office export (CSV, Excel): labels for keys when `zh`; longitude/latitude for
+    points, WKT for all."""
+    fields = [f for f in fields_for(kinds) if f.key != "status_zh"]
+    header = headers(fields, zh) + (["经度", "纬度", "WKT"] if zh else ["lon", "lat", "wkt"])
+
+    def rows() -> Iterator[list[Any]]:
+        for record in records:
+            row = values(record, fields, office_zh=zh)
+            point = record.geom.geom_type == "Point"
+            yield [row[f.key] for f in fields] + [
+                record.geom.x if point else None,
+                record.geom.y if point else None,
+                shapely.to_wkt(record.geom, rounding_precision=-1),
+            ]
+
+    return header, rows()
 
 
 def csv_chunks(records: list[SiteRecord], kind: str | None = None, lang: str = "zh") -> Iterator[str]:
-    """CSV in UTF-8 with a BOM (Excel then opens Chinese right); longitude/latitude for points, WKT for all."""
-    zh = lang == "zh"
-    fields = [f for f in fields_for(_kinds_of(records, kind)) if f.key != "status_zh"]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(headers(fields, zh) + (["经度", "纬度", "WKT"] if zh else ["lon", "lat", "wkt"]))
-    yield "\ufeff" + buffer.getvalue()
-    for start in range(0, len(records), 2000):
-        buffer.seek(0)
-        buffer.truncate()
-        for record in records[start : start + 2000]:
-            row = values(record, fields, office_zh=zh)
-            point = record.geom.geom_type == "Point"
-            writer.writerow(
-                csv_row(
-                    [row[f.key] for f in fields]
-                    + [
-                        record.geom.x if point else None,
-                        record.geom.y if point else None,
-                        shapely.to_wkt(record.geom, rounding_precision=-1),
-                    ]
-                )
-            )
-        yield buffer.getvalue()
+    """CSV in UTF-8 with a BOM (Excel then opens Chinese right)."""
+    return csv_file.chunks(*office_table(records, _kinds_of(records, kind), lang == "zh"))
 
 
 # -- file formats ----------------------------------------------------------------------------------------------
@@ -299,11 +289,11 @@ def _write_shapefile_zip(records, kinds, out: Path) -> None:
                     encoding="UTF-8",
                     geometry_type=_shape_type(family),
                 )
-        with (folder / "fields.csv").open("w", encoding="utf-8-sig", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["字段 field", "全名 full name", "中文", "English"])
-            for short, f in table.items():
-                writer.writerow(csv_row([short, f.key, f.zh, f.en]))
+        csv_file.write(
+            folder / "fields.csv",
+            ["字段 field", "全名 full name", "中文", "English"],
+            ([short, f.key, f.zh, f.en] for short, f in table.items()),
+        )
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(folder.iterdir()):
                 archive.write(path, path.name)
@@ -322,28 +312,12 @@ def _shape_type(family: str) -> str:
 
 def _write_xlsx(records, kinds, out: Path, lang: str) -> None:
     """The offices' ledger (台账): Chinese headers, the header row frozen, filters on every column. Written by
-    the daily ledger's streaming writer, so memory stays flat however many sites and text is never a formula."""
+    the streaming Excel writer, so memory stays flat however many sites and text is never a formula."""
     zh = lang == "zh"
-    fields = [f for f in fields_for(kinds) if f.key != "status_zh"]
-    names = headers(fields, zh) + (["经度", "纬度", "WKT"] if zh else ["lon", "lat", "wkt"])
-    title = "点位台账" if zh else "sites"
+    header, rows = office_table(records, kinds, zh)
+    widths = [max(10, min(40, len(name) * 3)) for name in header]
     with Path(out).open("wb") as handle:
-        book = StreamingWorkbook([title], out=handle)
-        sheet = book.sheet(title, [max(10, min(40, len(header) * 3)) for header in names])
-        sheet.append(names, BOLD)
-        for record in records:
-            row = values(record, fields, office_zh=zh)
-            point = record.geom.geom_type == "Point"
-            sheet.append(
-                [row[f.key] for f in fields]
-                + [
-                    record.geom.x if point else None,
-                    record.geom.y if point else None,
-                    shapely.to_wkt(record.geom, rounding_precision=-1),
-                ]
-            )
-        sheet.close(filter_rows=max(len(records) + 1, 2))
-        book.close()
+        xlsx.write_table(handle, "点位台账" if zh else "sites", header, rows, widths, min_filter_rows=2)
 
 
 def file_name(kind: str | None, as_of_label: str, spec: Format) -> str:

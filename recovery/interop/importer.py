@@ -3,7 +3,6 @@ then its application through the ledger — new sites in one bulk load, status c
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,8 +27,8 @@ from recovery.kinds import SiteKind, get_kind
 from recovery.ledger.record import clean_text, record_site_edit, record_site_event
 from recovery.models import Site
 from recovery.sites import SiteDraft, derive
-from recovery.spreadsheet import csv_row
 from recovery.timeutil import now
+from recovery.writers import csv as csv_file
 
 OUTCOMES = {
     "new": N_("new"),
@@ -354,12 +353,12 @@ def _update_site(
 
 def write_rejects(plan: ImportPlan, path: Path, render=str) -> int:
     """The rejected rows and why, as CSV (UTF-8 with BOM for Excel); `render` turns an error into text."""
-    with Path(path).open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["行号 row", "编号 id", "名称 name", "原因 reasons"])
-        for row in plan.rejected:
-            # the names are the uploader's text: never a live formula in the file an admin opens in Excel
-            writer.writerow(
-                csv_row([row.number, row.key or "", row.name, "; ".join(render(e) for e in row.errors)])
-            )
-    return len(plan.rejected)
+    # the names are the uploader's text: the CSV writer keeps them from being a live formula in Excel
+    return csv_file.write(
+        path,
+        ["行号 row", "编号 id", "名称 name", "原因 reasons"],
+        (
+            [row.number, row.key or "", row.name, "; ".join(render(e) for e in row.errors)]
+            for row in plan.rejected
+        ),
+    )

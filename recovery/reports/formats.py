@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
-import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -14,19 +12,31 @@ from recovery.errors import ValidationError
 from recovery.geodata import SUBDISTRICT_ORDER
 from recovery.kinds import KINDS, MEASURES
 from recovery.reports.sites import FLOW_MEASURES, ReportSite
-from recovery.reports.xlsx import BOLD, DATE, StreamingWorkbook, cell, excel_date, text, text_cell
-from recovery.spreadsheet import csv_row
 from recovery.timeutil import parse_instant, zone_iso
 from recovery.vocab import label
+from recovery.writers import csv as csv_file
+from recovery.writers import geojson
+from recovery.writers.xlsx import (
+    BOLD,
+    DATE,
+    MEDIA_TYPE,
+    StreamingWorkbook,
+    cell,
+    excel_date,
+    sheet_name,
+    text,
+    text_cell,
+    write_table,
+)
 
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_MIME = MEDIA_TYPE
 #: format → (file suffix, media type); `text` is kept as an alias of `txt`
 FORMATS = {
     "txt": (".txt", "text/plain; charset=utf-8"),
     "md": (".md", "text/markdown; charset=utf-8"),
     "json": (".json", "application/json"),
     "xlsx": (".xlsx", XLSX_MIME),
-    "geojson": (".geojson", "application/geo+json"),
+    "geojson": (".geojson", geojson.MEDIA_TYPE),
 }
 ALIASES = {"text": "txt"}
 KIND_LABELS = {
@@ -102,10 +112,6 @@ def to_md(payload: dict) -> str:
     return "\n".join(lines)
 
 
-GEOJSON_HEAD = '{"type":"FeatureCollection","features":['
-GEOJSON_TAIL = "]}\n"
-
-
 def geojson_feature(site: ReportSite) -> str:
     """One site as a GeoJSON Feature (compact JSON) with its status as of the report's moment."""
     kind = KINDS[site.kind]
@@ -124,16 +130,12 @@ def geojson_feature(site: ReportSite) -> str:
         **({"capacity_pct": site.level} if site.level is not None else {}),
         **site.attributes,
     }
-    feature = {"type": "Feature", "id": site.key, "geometry": site.geometry, "properties": properties}
-    return json.dumps(feature, ensure_ascii=False, separators=(",", ":"))
+    return geojson.feature(site.key, site.geometry, properties)
 
 
 def geojson_chunks(sites: Iterator[ReportSite]) -> Iterator[str]:
     """RFC 7946, CRS84: one Feature per site with its status as of the report's moment."""
-    yield GEOJSON_HEAD
-    for index, site in enumerate(sites):
-        yield ("," if index else "") + geojson_feature(site)
-    yield GEOJSON_TAIL
+    return geojson.chunks(geojson_feature(site) for site in sites)
 
 
 def _columns(kind) -> tuple[list[str], list[str], list[str], list[int]]:
@@ -271,24 +273,14 @@ RECORD_HEADERS = ("类型", "ID", "编号", "名称", "状态", "办事处", "�
 
 
 def records_csv(rows: list[dict]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(RECORD_HEADERS)
-    for row in rows:
-        writer.writerow(csv_row([row.get(c) for c in RECORD_COLUMNS]))
-    return "\ufeff" + buffer.getvalue()
+    """The records behind a figure as CSV."""
+    return csv_file.text(RECORD_HEADERS, ([row.get(c) for c in RECORD_COLUMNS] for row in rows))
 
 
 def records_xlsx(rows: list[dict], out: io.BufferedIOBase, title: str) -> None:
-    """The records behind a figure as one sheet, written by the ledger's writer (text stays text)."""
-    name = re.sub(r"[\[\]:*?/\\]", "_", title)[:31] or "records"  # what a sheet name may not hold
-    book = StreamingWorkbook([name], out=out)
-    sheet = book.sheet(name, [16, 10, 14, 28, 10, 10, 22, 12])
-    sheet.append(RECORD_HEADERS, BOLD)
-    for row in rows:
-        sheet.append([row.get(c) for c in RECORD_COLUMNS])
-    sheet.close()
-    book.close()
+    """The records behind a figure as one sheet."""
+    rows_out = ([row.get(c) for c in RECORD_COLUMNS] for row in rows)
+    write_table(out, sheet_name(title, "records"), RECORD_HEADERS, rows_out, [16, 10, 14, 28, 10, 10, 22, 12])
 
 
 def as_instant(value: str | None) -> datetime | None:

@@ -10,19 +10,11 @@ from collections.abc import Callable, Iterator
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from recovery.reports.formats import (
-    GEOJSON_HEAD,
-    GEOJSON_TAIL,
-    geojson_chunks,
-    geojson_feature,
-    to_json,
-    to_md,
-    to_txt,
-    xlsx_chunks,
-)
+from recovery.reports.formats import geojson_chunks, geojson_feature, to_json, to_md, to_txt, xlsx_chunks
 from recovery.reports.models import PublishedReport, PublishedReportFile
 from recovery.reports.sites import ReportSite, iter_sites
 from recovery.timeutil import parse_instant
+from recovery.writers.geojson import Collection
 
 #: stored chunk size, before compression
 CHUNK = 1 << 20
@@ -72,19 +64,19 @@ def freeze(
         chunker.write(render(payload).encode())
         chunker.flush()
     geojson = _Chunker(session, report.id, "geojson", compress=True)
-    geojson.write(GEOJSON_HEAD.encode())
+    features = Collection(lambda text: geojson.write(text.encode()))
     xlsx = _Chunker(session, report.id, "xlsx", compress=False)
     sites = iter_sites(session, parse_instant(payload["as_of"]), report.cutoff)
 
     def tee() -> Iterator[ReportSite]:
-        for index, site in enumerate(sites):
-            geojson.write((("," if index else "") + geojson_feature(site)).encode())
+        for site in sites:
+            features.add(geojson_feature(site))
             yield site
 
     for chunk in xlsx_chunks(payload, tee(), progress):
         xlsx.write(chunk)
     xlsx.flush()
-    geojson.write(GEOJSON_TAIL.encode())
+    features.close()
     geojson.flush()
 
 

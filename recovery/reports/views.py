@@ -27,6 +27,8 @@ from recovery.reports.responses import published_response, report_response
 from recovery.timeutil import parse_as_of, parse_day, zone_iso
 from recovery.web.policy import READERS, allow
 from recovery.web.public_url import public_url
+from recovery.writers import csv as csv_file
+from recovery.writers import xlsx
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 api_bp = Blueprint("reports_api", __name__, url_prefix="/api/v1")
@@ -234,7 +236,7 @@ def _record_list(parsed, rows, as_of, known_at, *, stem, title, definition, side
     if fmt == "csv":
         return Response(
             records_csv(rows),
-            mimetype="text/csv; charset=utf-8",
+            mimetype=csv_file.MEDIA_TYPE,
             headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'},
         )
     if fmt == "xlsx":
@@ -242,7 +244,7 @@ def _record_list(parsed, rows, as_of, known_at, *, stem, title, definition, side
         records_xlsx(rows, buffer, title)
         return Response(
             buffer.getvalue(),
-            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            mimetype=xlsx.MEDIA_TYPE,
             headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'},
         )
     if fmt != "html":
