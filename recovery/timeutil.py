@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -83,6 +84,47 @@ def parse_instant(value: str | datetime) -> datetime:
         return moment.astimezone(UTC)
     except OverflowError:  # 0001-01-01T00:00+08:00 and 9999-12-31T23:00-05:00 have no UTC form
         raise ValidationError("Not a date and time (ISO 8601): %(value)s.", value=str(value)[:40]) from None
+
+
+#: 2021年7月29日, 2021/7/29, 2021.7.29, 2021-7-29, each with an optional time 14:30[:00] (or 14时30分)
+_OFFICE_DATE = re.compile(
+    r"(\d{4})\s*[年/.\-]\s*(\d{1,2})\s*[月/.\-]\s*(\d{1,2})\s*日?"
+    r"(?:[\sT]*(\d{1,2})\s*[:时点]\s*(\d{1,2})\s*分?(?:\s*[:]\s*(\d{1,2})\s*秒?)?)?"
+)
+#: Excel's day 0 in its 1900 date system (as Excel counts it, with its phantom 29 February 1900)
+EXCEL_EPOCH = datetime(1899, 12, 30)
+#: serial numbers read as Excel dates: 1 January 2000 to 31 December 2099, so a count is never taken for a date
+EXCEL_SERIALS = (36526, 73415)
+
+
+def parse_office_instant(value: object) -> datetime:
+    """A date and time as an office spreadsheet writes it: a cell already read as a date, an Excel serial date
+    (44406 is 2021-07-29, a fraction the time of day), `2021年7月29日`, `2021/7/29 14:30`, full-width digits
+    too, or ISO 8601. Without an offset it is zone time; a day alone is its start, as in ISO 8601."""
+    if hasattr(value, "to_pydatetime"):  # a pandas Timestamp
+        value = value.to_pydatetime()
+    if isinstance(value, datetime):
+        return parse_instant(value)
+    if isinstance(value, date):
+        return parse_instant(datetime.combine(value, time(0)))
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    try:
+        serial = float(text) if not isinstance(value, bool) else None
+    except ValueError:
+        serial = None
+    if serial is not None and EXCEL_SERIALS[0] <= serial < EXCEL_SERIALS[1]:
+        moment = EXCEL_EPOCH + timedelta(days=serial)
+        return parse_instant(
+            moment.replace(microsecond=0) + timedelta(seconds=round(moment.microsecond / 1e6))
+        )
+    match = _OFFICE_DATE.fullmatch(text)
+    if match:
+        year, month, day, hour, minute, second = (int(g) if g else 0 for g in match.groups())
+        try:
+            return parse_instant(datetime(year, month, day, hour, minute, second))
+        except ValueError:
+            raise ValidationError("Not a date and time (ISO 8601): %(value)s.", value=text[:40]) from None
+    return parse_instant(text)
 
 
 def parse_as_of(text: str) -> datetime:

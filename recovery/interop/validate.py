@@ -21,10 +21,9 @@ from recovery.errors import GeometryError, RecoveryError, ValidationError
 from recovery.interop.mapping import ColumnMap, kind_from_value, status_from_value, subdistrict_from_value
 from recovery.kinds import Attribute, SiteKind
 from recovery.ledger.record import clean_text
-from recovery.timeutil import parse_instant
+from recovery.terms import yes_no
+from recovery.timeutil import parse_office_instant
 
-TRUE_WORDS = {"true", "1", "yes", "y", "是", "√", "t"}
-FALSE_WORDS = {"false", "0", "no", "n", "否", "×", "f"}
 SPACE = re.compile(r"\s")
 
 
@@ -75,14 +74,7 @@ def blank(value: Any) -> bool:
 def coerce(attribute: Attribute, value: Any) -> Any:
     """Text from a spreadsheet to the attribute's type ("120" → 120, "是" → True); the kind checks the rest."""
     if attribute.type is bool:
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in TRUE_WORDS:
-            return True
-        if text in FALSE_WORDS:
-            return False
-        return value
+        return yes_no(value)
     if attribute.type in (int, float) and isinstance(value, str):
         try:
             number = float(value.strip().replace(",", ""))
@@ -280,6 +272,6 @@ def _read_priority_deadline(row: Row, record: dict, mapping: ColumnMap) -> None:
     deadline = _text(record, mapping, "deadline")
     if deadline is not None:
         try:
-            row.deadline = parse_instant(deadline if isinstance(deadline, datetime) else str(deadline))
+            row.deadline = parse_office_instant(deadline)
         except RecoveryError as exc:
             row.fail(exc)
