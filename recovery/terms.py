@@ -89,6 +89,9 @@ class Vocabulary:
                 return term.label(locale, short)
         return "" if key is None else str(key)
 
+    def labels(self, locale: str | None = "zh") -> tuple[str, ...]:
+        return tuple(t.label(locale) for t in self.terms)
+
     def resolve_all(self, text: Any) -> tuple[str, ...]:
         """Every key `text` names (a label two kinds share names both); () when it names none."""
         if text is None or isinstance(text, bool | dict | list):

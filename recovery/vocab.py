@@ -114,43 +114,18 @@ ROLE = Vocabulary(
         ("admin", "管理员", "administrator", ("administrator",)),
     ),
 )
-
-STATUS = Vocabulary(
-    "work_item_status",
-    "事项状态",
-    "work item status",
+#: what a row of a figure's record list is
+RECORD_TYPE = Vocabulary(
+    "record_type",
+    "记录类型",
+    "record type",
     _terms(
-        ("open", "已交办", "open", ("待反馈",)),
-        ("fed_back", "已反馈", "fed back"),
-        ("resolved", "已解决", "resolved"),
-        ("closed", "已销号", "closed", ("销号",)),
+        ("site", "点位", "site"),
+        ("event", "事件", "event"),
+        ("team", "队伍", "team"),
+        ("work_item", "事项", "work item"),
     ),
 )
-ROLE = Vocabulary(
-    "role",
-    "角色",
-    "role",
-    _terms(
-        ("field", "一线人员", "field", ("现场", "巡查员")),
-        ("commander", "指挥人员", "commander", ("指挥",)),
-        ("reporter", "报道人员", "reporter", ("报道", "记者")),
-        ("admin", "管理员", "administrator", ("administrator",)),
-    ),
-)
-
-
-def _status_terms(kinds) -> tuple[Term, ...]:
-    seen: dict[str, Term] = {}
-    for kind in kinds:
-        for status in (*kind.statuses, *kind.track_statuses):
-            if status.key not in seen:
-                seen[status.key] = status
-            else:  # a key two kinds share (restored: 已修复, 已恢复): its other labels are aliases of it
-                first = seen[status.key]
-                extra = tuple(n for n in (status.zh, status.en, *status.aliases) if n not in first.names)
-                seen[status.key] = Term(first.key, first.zh, first.en, (*first.aliases, *extra))
-    return tuple(seen.values())
-
 
 STATUS = Vocabulary(
     "status", "状态", "status", merged(t for k in KINDS.values() for t in k.status_vocabulary.terms)
@@ -175,6 +150,7 @@ VOCABULARIES: dict[str, Vocabulary] = {
         CATEGORY,
         SEVERITY,
         WORK_ITEM_STATUS,
+        RECORD_TYPE,
         ROLE,
         BOOLEAN,
     )

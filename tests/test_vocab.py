@@ -320,3 +320,40 @@ def test_an_office_spreadsheet_written_entirely_in_chinese(session, geodata, tmp
     }
     assert {s.deadline for s in sites.values()} == {deadline}
     assert sites["乙公司"].capacity_pct == 60
+
+
+# -- what readers see ----------------------------------------------------------------------------------------
+
+DAY = "2021-07-29"
+
+
+def _cells(html: str) -> list[list[str]]:
+    import re
+
+    return [re.findall(r"<td>(.*?)</td>", row) for row in re.findall(r"<tr><td>.*?</tr>", html)]
+
+
+def test_record_lists_show_labels_in_the_readers_language(seeded_client):
+    url = f"/reports/daily/{DAY}/records/road_collapse_handled"
+    zh = _cells(seeded_client.get(url, headers=auth("reporter")).get_data(as_text=True))
+    assert len(zh) == 167
+    assert {row[3] for row in zh} == {"已修复"}
+    assert {row[4] for row in zh} <= set(VOCABULARIES["subdistrict"].labels("zh")) | {""}
+    assert "石佛办事处" in {row[4] for row in zh}
+    csv = seeded_client.get(url + "?format=csv", headers=auth("reporter")).get_data(as_text=True)
+    lines = csv.lstrip("\ufeff").splitlines()[1:]
+    assert all(line.startswith("点位,") and ",已修复," in line for line in lines)
+    assert any(",石佛办事处," in line for line in lines) and not any(",shifo," in line for line in lines)
+    items = seeded_client.get(
+        f"/reports/daily/{DAY}/records/work_items_closed?format=csv", headers=auth("reporter")
+    )
+    item_lines = items.get_data(as_text=True).lstrip("\ufeff").splitlines()[1:]
+    assert item_lines and all(line.startswith("事项,") and ",已销号," in line for line in item_lines)
+    cell = seeded_client.get(
+        f"/reports/daily/{DAY}/table/road_collapse/in_progress?subdistrict=shifo", headers=auth("reporter")
+    ).get_data(as_text=True)
+    statuses = {row[3] for row in _cells(cell)}
+    assert statuses and statuses <= {"已上报", "已围挡", "抢修中", "已通行"}
+    # last: ?lang=en is remembered in a cookie
+    en = _cells(seeded_client.get(url + "?lang=en", headers=auth("reporter")).get_data(as_text=True))
+    assert "Shifo" in {row[4] for row in en} and "shifo" not in {row[4] for row in en}

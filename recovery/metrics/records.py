@@ -16,6 +16,7 @@ from recovery.metrics.compute import segment_matches
 from recovery.metrics.registry import METRICS_BY_KEY, Selector
 from recovery.models import Event, EventMeasure, Site, Team, WorkItem
 from recovery.timeutil import zone_iso
+from recovery.vocab import label
 
 
 def records_for(
@@ -97,6 +98,7 @@ def _sites(session, selector: Selector, as_of, known_at, subdistrict) -> list[di
             "type": "site",
             "id": row.id,
             "key": row.key,
+            "kind": selector.kind,
             "name": row.name,
             "status": status,
             "subdistrict": row.subdistrict,
@@ -135,6 +137,7 @@ def _flows(session, selector: Selector, as_of, known_at, subdistrict) -> list[di
             "type": "event",
             "id": r.event_id,
             "key": r.key,
+            "kind": selector.kind,
             "name": r.name,
             "value": r.value,
             "valid_at": zone_iso(r.valid_at),
@@ -158,6 +161,7 @@ def _check_ins(session, selector: Selector, as_of, known_at, subdistrict) -> lis
             "type": "event",
             "id": r.id,
             "key": r.key,
+            "kind": selector.kind,
             "name": r.name,
             "value": 1,
             "valid_at": zone_iso(r.valid_at),
@@ -313,6 +317,32 @@ def overdue_records(
                 "subdistrict": row.subdistrict,
                 "valid_at": zone_iso(row.deadline),
                 "value": 1,
+            }
+        )
+    return out
+
+
+def with_labels(rows: list[dict], locale: str | None) -> list[dict]:
+    """The records as a reader sees them: each with `type_label`, `kind_label`, `status_label` and
+    `subdistrict_label` in `locale` (已修复, 石佛办事处), the keys kept for links and machines."""
+    out = []
+    for row in rows:
+        kind = row.get("kind")
+        statuses = (
+            "work_item_status"
+            if row.get("type") == "work_item"
+            else f"status.{kind}"
+            if kind in KINDS
+            else None
+        )
+        status = row.get("status")
+        out.append(
+            {
+                **row,
+                "type_label": label("record_type", row.get("type"), locale),
+                "kind_label": label("kind", kind, locale) if kind in KINDS else "",
+                "status_label": label(statuses, status, locale) if statuses and status else (status or ""),
+                "subdistrict_label": label("subdistrict", row.get("subdistrict"), locale),
             }
         )
     return out

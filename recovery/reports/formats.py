@@ -268,7 +268,8 @@ def write_xlsx(
     return counts
 
 
-RECORD_COLUMNS = ("type", "id", "key", "name", "status", "subdistrict", "valid_at", "value")
+#: an office file shows labels (已修复, 石佛办事处), not keys: the rows come through metrics.records.with_labels
+RECORD_COLUMNS = ("type_label", "id", "key", "name", "status_label", "subdistrict_label", "valid_at", "value")
 RECORD_HEADERS = ("类型", "ID", "编号", "名称", "状态", "办事处", "发生时间", "计数/数值")
 
 

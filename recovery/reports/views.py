@@ -15,7 +15,7 @@ from recovery.errors import NotFoundError, ValidationError
 from recovery.i18n import current_locale
 from recovery.kinds import kind_label
 from recovery.metrics import METRICS_BY_KEY
-from recovery.metrics.records import records_for
+from recovery.metrics.records import records_for, with_labels
 from recovery.query.sites import parse_subdistrict
 from recovery.reports import publish as publishing
 from recovery.reports.atom import feed
@@ -233,6 +233,8 @@ def _record_moment(day: str) -> tuple:
 def _record_list(parsed, rows, as_of, known_at, *, stem, title, definition, side, links, time_label=None):
     """A record list as a page, or `format=csv|xlsx` to download it."""
     fmt = request.args.get("format", "html")
+    # the files' headers are Chinese, so are their labels; the page speaks the reader's language
+    rows = with_labels(rows, "zh" if fmt in ("csv", "xlsx") else _locale())
     if fmt == "csv":
         return Response(
             records_csv(rows),
