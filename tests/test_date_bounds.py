@@ -230,7 +230,7 @@ def test_a_far_date_draws_no_more_than_a_near_one(shared_app, page_client, path)
 
 
 def test_thinning_keeps_the_line_it_draws():
-    from recovery.dashboard.svg import thin
+    from recovery.charts import thin
 
     points = [(0, 5), (1, 5), (2, 5), (3, 4), (4, 4), (5, 4), (6, 4), (7, 9)]
     assert thin(points) == [(0, 5), (2, 5), (3, 4), (6, 4), (7, 9)]

@@ -7,9 +7,9 @@ from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
+from recovery.charts import Line, Marker, chart, day_label
 from recovery.dashboard.overdue import overdue_by_unit
 from recovery.dashboard.ranking import ranking_with_change
-from recovery.dashboard.svg import Series, line_chart
 from recovery.dashboard.trends import burn_down, daily_figures
 from recovery.incident import FIRST_DAY
 from recovery.incident import ROAD_DEADLINE as DEADLINE
@@ -39,32 +39,32 @@ def dashboard(session: Session, day: date, cache: OrderedDict, zh: bool) -> dict
 
 def _burn_chart(figures: dict, burn, last: date, zh: bool):
     days = sorted(figures)
-    end = max(DEADLINE, burn.projected_zero or DEADLINE, last) + timedelta(days=1)
     total = max((figures[d]["road_collapse_total"] or 0) for d in days) if days else 0
     left = burn.remaining[-1] if burn.remaining else 0
     series = [
-        Series("剩余塌陷点" if zh else "points left", list(zip(days, burn.remaining, strict=True)), "#b3261e")
+        Line("剩余塌陷点" if zh else "points left", list(zip(days, burn.remaining, strict=True)), "#b3261e")
     ]
     if left > 0 and burn.needed is not None:
         series.append(
-            Series("所需进度" if zh else "pace needed", [(last, left), (DEADLINE, 0)], "#1a9850", True)
+            Line("所需进度" if zh else "pace needed", [(last, left), (DEADLINE, 0)], "#1a9850", True, False)
         )
     if left > 0 and burn.projected_zero is not None:
         series.append(
-            Series(
+            Line(
                 "当前进度" if zh else "current pace",
                 [(last, left), (burn.projected_zero, 0)],
                 "#f16913",
                 True,
+                False,
             )
         )
-    return line_chart(
+    return chart(
         "塌陷点倒排工期" if zh else "Collapse points burn-down",
-        series,
+        lines=series,
         start=FIRST_DAY,
-        end=end,
+        end=last,
         y_max=max(total, 1),
-        marker=(DEADLINE, "8月15日节点" if zh else "15 Aug deadline"),
+        marker=Marker(DEADLINE, f"{day_label(DEADLINE)}节点" if zh else "15 Aug deadline"),
         css_class="chart burn",
     )
 
@@ -79,15 +79,15 @@ def _restart_chart(figures: dict, last: date, zh: bool):
     ]
     low = min([v * 100 for v in values] or [0.0])
     y_min = max(0.0, (int(low) // 10) * 10)
-    return line_chart(
+    return chart(
         "企业复工复产曲线" if zh else "Enterprise restart curve",
-        [
-            Series(
+        lines=[
+            Line(
                 "复工率(按家数)" if zh else "head-count rate",
                 [(d, _pct(figures[d]["restart_headcount_rate"])) for d in days],
                 "#2166ac",
             ),
-            Series(
+            Line(
                 "综合复工率" if zh else "composite rate",
                 [(d, _pct(figures[d]["composite_restart_rate"])) for d in days],
                 "#c51b7d",
