@@ -57,8 +57,9 @@ class RecoveryError(Exception):
         kind = KINDS.get(params["kind"]) if isinstance(params.get("kind"), str) else None
         if kind is None:
             return params
+        locale = "zh" if zh else "en"
         params["kind"] = kind.zh if zh else kind.en
-        labels = {s.key: (s.zh if zh else s.en) for s in (*kind.track_statuses, *kind.statuses)}
+        labels = {t.key: t.label(locale) for t in kind.status_vocabulary.terms}
         for name in ("status", "from", "to"):
             if isinstance(params.get(name), str) and params[name] in labels:
                 params[name] = labels[params[name]]

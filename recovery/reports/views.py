@@ -25,6 +25,7 @@ from recovery.reports.formats import KIND_LABELS, check_format, records_csv, rec
 from recovery.reports.kindtable import CELL_COLUMNS, CELL_DEFINITIONS, cell_records
 from recovery.reports.responses import published_response, report_response
 from recovery.timeutil import parse_as_of, parse_day, zone_iso
+from recovery.vocab import label
 from recovery.web.policy import READERS, allow
 from recovery.web.public_url import public_url
 from recovery.writers import csv as csv_file
@@ -194,7 +195,7 @@ def table_cell(day: str, kind: str, column: str):
     subdistrict = parse_subdistrict(request.args.get("subdistrict"), outside=True)
     rows = cell_records(get_session(), kind, column, as_of, known_at, subdistrict)
     zh = _locale() == "zh"
-    where = sub_label(subdistrict) if zh else (subdistrict or _("Total"))
+    where = sub_label(subdistrict) if zh else (label("subdistrict", subdistrict, "en") or _("Total"))
     title = f"{kind_label(kind, _locale())} · {where} · {_(CELL_COLUMNS[column])}"
     args = {
         "at": request.args.get("at"),

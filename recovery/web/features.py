@@ -11,7 +11,7 @@ from recovery.geodata import SUBDISTRICT_ORDER
 from recovery.kinds import MEASURES, ROAD_CLASS, get_kind
 from recovery.models import Event, Site
 from recovery.timeutil import now, zone_iso
-from recovery.vocab import SUBDISTRICT
+from recovery.vocab import SUBDISTRICT, label
 
 #: key → (Chinese, English) label of each sub-district, read from the vocabulary
 SUBDISTRICT_LABELS = {t.key: (t.zh, t.en) for t in SUBDISTRICT.terms}
@@ -46,20 +46,20 @@ def site_properties(
     site: Site, zh: bool, *, may_change: bool = False, distance_m: float | None = None
 ) -> dict:
     kind = get_kind(site.kind)
-    statuses = {s.key: (s.zh if zh else s.en) for s in (*kind.statuses, *kind.track_statuses)}
+    locale = "zh" if zh else "en"
     allowed = kind.allowed_next(site.status) if may_change and not kind.tracks else ()
     props: dict[str, Any] = {
         "id": site.id,
         "key": site.key,
         "kind": site.kind,
-        "kind_label": kind.zh if zh else kind.en,
+        "kind_label": label("kind", kind.key, locale),
         "name": site.name,
         "address": site.address,
         "status": site.status,
-        "status_label": statuses.get(site.status, site.status),
+        "status_label": kind.status_vocabulary.label(site.status, locale),
         "done": site.status == kind.done_status,
         "track_status": site.track_status or {},
-        "tracks": [{"key": t.key, "label": t.zh if zh else t.en} for t in kind.tracks],
+        "tracks": [{"key": t.key, "label": t.label(locale)} for t in kind.tracks],
         "subdistrict": site.subdistrict,
         "subdistrict_label": subdistrict_label(site.subdistrict, zh),
         "priority": site.priority,
@@ -71,7 +71,7 @@ def site_properties(
         "last_valid_at": zone_iso(site.last_valid_at),
         "capacity_pct": site.capacity_pct,
         "may_change": may_change,
-        "allowed_next": [{"status": s, "label": statuses[s]} for s in allowed],
+        "allowed_next": [{"status": s, "label": kind.status_vocabulary.label(s, locale)} for s in allowed],
         "measures": [
             {"key": m, "label": MEASURES[m].zh if zh else MEASURES[m].en, "unit": MEASURES[m].unit}
             for m in kind.measures
@@ -96,7 +96,7 @@ def event_dict(event: Event, zh: bool, kind_key: str | None = None) -> dict:
     labels: dict[str, str] = {}
     if kind_key:
         kind = get_kind(kind_key)
-        labels = {s.key: (s.zh if zh else s.en) for s in (*kind.statuses, *kind.track_statuses)}
+        labels = {t.key: t.label("zh" if zh else "en") for t in kind.status_vocabulary.terms}
     position = (event.details or {}).get("position")
     return {
         "id": event.id,
