@@ -182,8 +182,6 @@ def geopandas_write(layers: list[tuple[str, gpd.GeoDataFrame]], fmt: str, folder
         data.to_file(target, driver=driver, engine="pyogrio", layer=name, append=index > 0, **extra)
 
 
-def run_format(fmt: str, records, args, folder: Path) -> dict[str, Any]:
-    geodata = load_geodata(PROJECT_ROOT / "geodata")
 def geopandas_baseline(path: Path, fmt: str, folder: Path) -> dict[str, Any]:
     """GeoPandas' read and write of the file, timed in a process of its own.
 
@@ -205,6 +203,8 @@ def _gpd_baseline_main(path: str, fmt: str, folder: str) -> None:
     print(json.dumps({"gpd_read_s": read_s, "gpd_rows": rows, "gpd_write_s": write_s}))
 
 
+def run_format(fmt: str, records, args, folder: Path) -> dict[str, Any]:
+    geodata = load_geodata(PROJECT_ROOT / "geodata")
     path = folder / f"sites{FORMATS[fmt].suffix}"
     row: dict[str, Any] = {"format": fmt}
     row["export_s"], _ = timed(write_file, records, fmt, path)

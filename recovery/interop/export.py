@@ -126,6 +126,7 @@ def values(record: SiteRecord, fields: list[Field], office_zh: bool = False) -> 
         elif f.key == "status_zh":
             value = _status_label(record)
         elif f.key == "subdistrict":
+            # the short form (石佛) under the heading 办事处, as offices write it
             value = (
                 label("subdistrict", record.subdistrict, "zh", short=True)
                 if office_zh

@@ -13,9 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from recovery.auth import current_account
 from recovery.db import get_session
 from recovery.db.engine import begin_write
-from recovery.errors import NotFoundError, PayloadTooLarge, ValidationError
+from recovery.errors import NotFoundError, ValidationError
 from recovery.models_accounts import Photo
 from recovery.timeutil import now
+from recovery.web.limits import body_limit
 from recovery.web.policy import SIGNED_IN, allow
 from recovery.web.site_access import WRITERS, check_scope, photo_dict, site_or_404
 
@@ -37,6 +38,7 @@ def _max_bytes() -> int:
 
 @bp.route("/sites/<id:site_id>/photos/<upload_id>", methods=["PUT", "POST"])
 @bp.post("/sites/<id:site_id>/photos", defaults={"upload_id": None})
+@body_limit("photo")  # one chunk, or a whole photo, read no further than the photo limit
 @allow(*WRITERS)
 def upload(site_id: int, upload_id: str | None):
     """Append a chunk (`Content-Range: bytes a-b/total`) or a whole photo; the last chunk stores it."""
@@ -49,8 +51,6 @@ def upload(site_id: int, upload_id: str | None):
     existing = session.scalar(select(Photo).where(Photo.user_id == account.id, Photo.upload_id == upload_id))
     if existing is not None and existing.complete:
         return jsonify({"photo": photo_dict(existing), "received": existing.size, "complete": True})
-    if request.content_length is not None and request.content_length > _max_bytes():
-        raise PayloadTooLarge("The photo is larger than %(mb)s MB.", mb=_max_bytes() // (1024 * 1024))
     data = request.get_data()
     header = request.headers.get("Content-Range")
     if header:
