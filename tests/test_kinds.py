@@ -54,7 +54,9 @@ def test_unknown_kind_is_refused(key):
         get_kind(key)
 
 
-@pytest.mark.parametrize("name", ["road_collapse", "ROAD_COLLAPSE", "道路塌陷点", "Road Collapse", "ｒｏａｄ_ｃｏｌｌａｐｓｅ"])
+@pytest.mark.parametrize(
+    "name", ["road_collapse", "ROAD_COLLAPSE", "道路塌陷点", "Road Collapse", "ｒｏａｄ_ｃｏｌｌａｐｓｅ"]
+)
 def test_a_kind_is_named_by_any_of_its_names(name):
     assert get_kind(name).key == "road_collapse"
 

@@ -155,7 +155,13 @@ def export_cmd(fmt, kind, status, subdistrict, bbox, as_of, out, lang) -> None:
     from recovery.query.sql import select_sites
 
     try:
-        args = {"kind": kind, "status": list(status), "subdistrict": subdistrict, "bbox": bbox, "as_of": as_of}
+        args = {
+            "kind": kind,
+            "status": list(status),
+            "subdistrict": subdistrict,
+            "bbox": bbox,
+            "as_of": as_of,
+        }
         records, _ = select_sites(_session(), parse_site_query(args))
         target = out or Path(file_name(kind, (as_of or "current").replace(":", ""), get_format(fmt)))
         write_file(records, fmt, target, kind=kind, lang=lang)

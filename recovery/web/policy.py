@@ -14,7 +14,16 @@ from flask import Flask, current_app, request
 
 from recovery.errors import Forbidden, Unauthorized
 
-__all__ = ["READERS", "ROLES", "SIGNED_IN", "Forbidden", "Unauthorized", "allow", "check_request", "policy_of"]
+__all__ = [
+    "READERS",
+    "ROLES",
+    "SIGNED_IN",
+    "Forbidden",
+    "Unauthorized",
+    "allow",
+    "check_request",
+    "policy_of",
+]
 
 ROLES = ("anonymous", "field", "commander", "reporter", "admin")
 SIGNED_IN = ("field", "commander", "reporter", "admin")
