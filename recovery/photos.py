@@ -22,8 +22,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from PIL import Image, ImageOps
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from recovery.db.engine import begin_write
 from recovery.errors import NotFoundError, ValidationError
+from recovery.models_accounts import Photo
+from recovery.numbers import MAX_INT
+from recovery.timeutil import now
 
 #: sniffed type -> (content type, file extension, the formats Pillow may report for it); phones' JPEGs with
 #: several pictures in them (depth maps, previews) open as MPO.
@@ -596,3 +602,66 @@ def _on_white(image: Image.Image) -> Image.Image:
     rgba = image.convert("RGBA")
     background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     return Image.alpha_composite(background, rgba).convert("RGB")
+
+
+# -- the photo table: which uploads are finished, whose and of which site -----------------------------------
+
+
+def upload_of(session: Session, user_id: int, upload_id: str) -> Photo | None:
+    """The user's photo stored under `upload_id` (upload ids are the user's own: two phones may pick one)."""
+    return session.scalar(select(Photo).where(Photo.user_id == user_id, Photo.upload_id == upload_id))
+
+
+def finished_photo(session: Session, photo_id: int) -> Photo | None:
+    """Photo `photo_id` when it exists and its upload is finished (an id past an INTEGER column's range names
+    nothing, rather than overflowing in PostgreSQL)."""
+    photo = session.get(Photo, photo_id) if photo_id <= MAX_INT else None
+    return photo if photo is not None and photo.complete else None
+
+
+def site_photos(session: Session, site_id: int) -> list[Photo]:
+    """A site's finished photos, in the order they were stored."""
+    rows = session.scalars(
+        select(Photo).where(Photo.site_id == site_id, Photo.complete.is_(True)).order_by(Photo.id)
+    )
+    return list(rows)
+
+
+def unusable_uploads(session: Session, user_id: int, site_id: int, upload_ids: list[str]) -> list[str]:
+    """Those of `upload_ids` that are not finished uploads of this user's for this site."""
+    if not upload_ids:
+        return []
+    usable = set(
+        session.scalars(
+            select(Photo.upload_id).where(
+                Photo.user_id == user_id,
+                Photo.site_id == site_id,
+                Photo.complete.is_(True),
+                Photo.upload_id.in_(upload_ids),
+            )
+        )
+    )
+    return [u for u in upload_ids if u not in usable]
+
+
+def add_photo(session: Session, stored: StoredPhoto, *, upload_id: str, site_id: int, user_id: int) -> Photo:
+    """The row of a finished upload, added to the session (the caller commits). The write lock is taken first
+    (SQLite), so that the request's earlier reads do not make its write fail with "database is locked" when
+    another connection has written since."""
+    begin_write(session)
+    photo = Photo(
+        upload_id=upload_id,
+        site_id=site_id,
+        user_id=user_id,
+        content_type=stored.content_type,
+        size=stored.size,
+        received=stored.size,
+        width=stored.width,
+        height=stored.height,
+        sha256=stored.sha256,
+        path=str(stored.path),
+        complete=True,
+        created_at=now(),
+    )
+    session.add(photo)
+    return photo
