@@ -15,9 +15,10 @@ from recovery.errors import ValidationError
 from recovery.map.build import display_crs
 from recovery.map.points import point_table
 from recovery.map.selection import parse_polygon, select_within
-from recovery.numbers import is_record_id
 from recovery.query.sites import parse_site_query
 from recovery.timeutil import deadline_window, end_of_day, now, parse_day, zone_iso
+from recovery.web.apidoc import operation
+from recovery.web.declared import ASSIGN_BODY, SUPERVISE_BODY
 from recovery.web.policy import allow
 from recovery.web.site_access import json_body
 
@@ -27,11 +28,8 @@ COMMANDERS = ("commander", "admin")
 
 def _site_ids(body: dict) -> list[int]:
     """The ids sent, or the sites the map's filter (and date) keeps, inside the drawn polygon if one is sent."""
-    if body.get("site_ids") is not None:
-        ids = body["site_ids"]
-        if not isinstance(ids, list) or not all(is_record_id(i) for i in ids):
-            raise ValidationError("site_ids must be a list of site ids.")
-        return ids
+    if body.get("site_ids") is not None:  # a list of ids (ASSIGN_BODY)
+        return body["site_ids"]
     raw = body.get("filter")
     polygon = body.get("polygon")
     if raw is None and polygon is not None:
@@ -52,15 +50,19 @@ def _site_ids(body: dict) -> list[int]:
 
 
 @bp.post("/assign")
+@operation(
+    "Assign sites to a team with a deadline (by id, the map's filter or a drawn polygon)",
+    tag="command",
+    body=ASSIGN_BODY,
+    responses={"201": "the sites assigned and their events"},
+)
 @allow(*COMMANDERS)
 def assign():
     """`{"site_ids": [..]}`, or `{"filter": {kind, status, subdistrict, overdue, team, q, date}}` and/or
     `{"polygon": <GeoJSON Polygon drawn on the map>}`, with `team_id` and `deadline` (a day: the end of it,
     Asia/Shanghai)."""
-    body = json_body()
-    team_id = body.get("team_id")
-    if not is_record_id(team_id):
-        raise ValidationError("team_id must be a team id.")
+    body = ASSIGN_BODY.read(json_body())
+    team_id = body["team_id"]
     deadline = body.get("deadline")
     # a deadline is a day ahead, not a day to look at: it may lie up to a year past today
     deadline = end_of_day(parse_day(str(deadline), deadline_window())) if deadline else None
@@ -88,13 +90,17 @@ def assign():
 
 
 @bp.post("/supervise")
+@operation(
+    "Issue a supervision order (督办) to a responsible unit",
+    tag="command",
+    body=SUPERVISE_BODY,
+    responses={"201": "the work item with its 13710 deadlines"},
+)
 @allow(*COMMANDERS)
 def supervise():
     """`{"title", "responsible_unit", "severity": "general"|"major", "site_id"}`: a 督办 work item."""
-    body = json_body()
+    body = SUPERVISE_BODY.read(json_body())
     site_id = body.get("site_id")
-    if site_id is not None and not is_record_id(site_id):
-        raise ValidationError("site_id must be a site id.")
     item = command.issue_supervision_order(
         get_session(),
         title=str(body.get("title") or ""),

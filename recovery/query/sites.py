@@ -19,6 +19,7 @@ from typing import Any
 
 from recovery.coords import CRS_NAMES, to_wgs84
 from recovery.errors import DateOutOfRange, ValidationError
+from recovery.fields import Args, Param, any_name, vocab_schema
 from recovery.numbers import read_whole_number, whole_number
 from recovery.terms import Term, Vocabulary
 from recovery.timeutil import parse_as_of
@@ -31,6 +32,53 @@ PROGRESS = Vocabulary(
 PSEUDO_STATUSES = PROGRESS.keys
 TRUE = ("1", "true", "on", "yes")
 MAX_LIMIT = 10_000
+FLAG = {"type": "string", "enum": ["1", "true", "on", "yes", "0", "false"]}
+MOMENT = "; `as_of`, `date` and `datetime` name one moment, the first given wins"
+
+
+def site_filters(*, max_limit: int = MAX_LIMIT, default_limit: int | None = None) -> tuple[Param, ...]:
+    """The site filter parameters as a door with these limits reads them (the parser below reads exactly
+    these names; the OpenAPI document lists them)."""
+    limit = {"type": "integer", "minimum": 1, "maximum": max_limit}
+    return (
+        Param(
+            "kind", {"type": "array", "items": vocab_schema("kind")}, any_name("kind") + "; comma-separated"
+        ),
+        Param(
+            "status",
+            {"type": "array", "items": vocab_schema("status", *PSEUDO_STATUSES)},
+            "A status of the kinds asked for (or of their utilities), or open / done; comma-separated. "
+            + any_name("status"),
+        ),
+        Param("subdistrict", vocab_schema("subdistrict"), any_name("subdistrict")),
+        Param("team", {"type": "integer", "minimum": 1}, "A team id"),
+        Param("overdue", FLAG, "Only sites past their deadline: 1 or true"),
+        Param("q", {"type": "string"}, "Text in the name or address (its first 100 characters)"),
+        Param(
+            "bbox",
+            {"type": "string", "example": "113.5,34.7,113.7,34.9"},
+            "minLon,minLat,maxLon,maxLat in `crs`",
+        ),
+        Param("near", {"type": "string", "example": "113.6,34.8"}, "lon,lat in `crs`: nearest first"),
+        Param("crs", {"type": "string", "enum": list(CRS_NAMES)}, "The system of `bbox` and `near`"),
+        Param("mine", FLAG, "Only the caller's scope: 1 or true"),
+        Param("include_done", FLAG, "Include finished sites: 1 or true"),
+        Param(
+            "limit", limit | ({"default": default_limit} if default_limit else {}), "At most this many sites"
+        ),
+        Param("offset", {"type": "integer", "minimum": 0, "maximum": 10_000_000}, "Skip this many sites"),
+        Param(
+            "as_of",
+            {"type": "string", "example": "2021-07-29"},
+            "A day (its end, Asia/Shanghai) or an ISO instant" + MOMENT,
+        ),
+        Param("date", {"type": "string", "format": "date"}, "A day: its end" + MOMENT),
+        Param("datetime", {"type": "string"}, "An instant, a day or an interval whose end is taken" + MOMENT),
+    )
+
+
+#: the site filters every door accepts, by name
+SITE_FILTERS = site_filters()
 
 
 @dataclass(frozen=True)
@@ -69,7 +117,8 @@ def parse_site_query(
     """A SiteQuery from request arguments (a MultiDict) or a JSON filter (a dict of strings, numbers, lists).
 
     `crs` is the door's coordinate system for `bbox` and `near` (the map's display system) unless the request
-    names one; `kind` is a kind the door fixes (an OGC collection)."""
+    names one; `kind` is a kind the door fixes (an OGC collection). Only the names of SITE_FILTERS are read."""
+    args = Args(args, SITE_FILTERS)
     kinds = tuple(dict.fromkeys(resolve("kind", v) for v in _values(args, "kind")))
     if kind is not None:
         kinds = (kind,)

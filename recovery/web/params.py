@@ -1,5 +1,6 @@
-"""Parsing the query parameters the pages and the API share (dates, as-of times, sub-districts), and the one
-check every request's text passes first (`refuse_unstorable_text`)."""
+"""Parsing the query parameters the pages and the API share (dates, as-of times, sub-districts), each read by its
+declaration (`Param`, documented as declared by the OpenAPI document), and the one check every request's text
+passes first (`refuse_unstorable_text`)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from recovery.errors import ValidationError
+from recovery.fields import Param
 from recovery.models import Event
-from recovery.query.sites import parse_subdistrict
+from recovery.query.sites import SITE_FILTERS, parse_subdistrict
 from recovery.text import refuse_lone_surrogates
 from recovery.timeutil import (
     end_of_day,
@@ -22,6 +24,17 @@ from recovery.timeutil import (
     parse_day,
     parse_instant,
 )
+
+AS_OF = Param(
+    "as_of",
+    {"type": "string", "example": "2021-07-29"},
+    "A day (its end, Asia/Shanghai) or an ISO instant; default the last day with data",
+)
+DATE = Param("date", {"type": "string", "format": "date"}, "A day (its end), when `as_of` is not given")
+KNOWN_AT = Param("known_at", {"type": "string"}, "Count only what the server had recorded by then")
+SUBDISTRICT = next(p for p in SITE_FILTERS if p.name == "subdistrict")
+#: the moment a figure is read at, and as known when
+MOMENT = (AS_OF, DATE, KNOWN_AT)
 
 
 def init_app(app: Flask) -> None:
@@ -56,19 +69,19 @@ def day_param(session: Session, name: str = "date") -> date:
 
 
 def as_of_param(session: Session) -> datetime:
-    raw = request.args.get("as_of") or request.args.get("date")
+    raw = request.args.get(AS_OF.name) or request.args.get(DATE.name)
     if raw:
         return parse_as_of(raw)
     return end_of_day(default_day(session))
 
 
 def known_at_param() -> datetime | None:
-    raw = request.args.get("known_at")
+    raw = request.args.get(KNOWN_AT.name)
     return parse_as_of(raw) if raw else None
 
 
 def subdistrict_param() -> str | None:
-    return parse_subdistrict(request.args.get("subdistrict"))
+    return parse_subdistrict(request.args.get(SUBDISTRICT.name))
 
 
 def instant_field(body: dict, name: str = "valid_at") -> datetime | None:
