@@ -4,6 +4,7 @@ passes first (`refuse_unstorable_text`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 
 from flask import Flask, request
@@ -25,14 +26,15 @@ from recovery.timeutil import (
     parse_instant,
 )
 
-AS_OF = Param(
-    "as_of",
-    {"type": "string", "example": "2021-07-29"},
-    "A day (its end, Asia/Shanghai) or an ISO instant; default the last day with data",
+_FILTERS = {p.name: p for p in SITE_FILTERS}
+#: the moment as every door reads it (the site filters' declaration), with the default of the figures' pages
+AS_OF = replace(
+    _FILTERS["as_of"],
+    description="A day (its end, Asia/Shanghai) or an ISO instant; default the last day with data",
 )
-DATE = Param("date", {"type": "string", "format": "date"}, "A day (its end), when `as_of` is not given")
+DATE = replace(_FILTERS["date"], description="A day (its end), when `as_of` is not given")
 KNOWN_AT = Param("known_at", {"type": "string"}, "Count only what the server had recorded by then")
-SUBDISTRICT = next(p for p in SITE_FILTERS if p.name == "subdistrict")
+SUBDISTRICT = _FILTERS["subdistrict"]
 #: the moment a figure is read at, and as known when
 MOMENT = (AS_OF, DATE, KNOWN_AT)
 
