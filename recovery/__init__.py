@@ -26,7 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(test_config)
     app.json.ensure_ascii = False
 
-    from recovery import auth, db, i18n, ogc
+    from recovery import auth, db, i18n, incident, ogc
     from recovery.auth import views as auth_views
     from recovery.dashboard import command_api
     from recovery.interop import web as interop_web
@@ -49,6 +49,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
 
     converters.register(app)  # <id:…> and <int:…>: whole numbers the databases can hold
+    incident.init_app(app)  # the incident the app follows (RECOVERY_INCIDENT), read once here
     db.init_app(app)
     i18n.init_app(app)
     limits.init_app(app)  # every body bounded by its route's limit, whoever reads it

@@ -4,8 +4,9 @@ labels, every text escaped, printable.
 A chart plots days. Its axis runs from `start` over the incident's span: up to the last of its deadlines and
 of the days its observed series change. A chart asked to reach much further (a report or dashboard for a day
 years on, a projection far ahead) does not stretch: the span keeps most of the width and what lies beyond it
-is drawn compressed behind a break mark on the axis, whose far end is labelled with its date. When the axis
-crosses a year, its dates carry their year (the first one, and each in a new year).
+is drawn compressed behind a break mark on the axis, whose far end is labelled with its date, and a note says
+where the data end ("数据截至2021年8月31日"). An incident with a configured last day ends the span there. When the
+axis crosses a year, its dates carry their year (the first one, and each in a new year).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from markupsafe import Markup, escape
+
+from recovery.i18n import translate
 
 WIDTH, HEIGHT = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 52, 16, 28, 40
@@ -148,12 +151,16 @@ def chart(
     bars: Sequence[Bars] = (),
     marker: Marker | None = None,
     css_class: str = "chart",
+    span_end: date | None = None,
 ) -> Markup:
     """A chart of `lines` and `bars` from `start` to `end` (or the last point, if later); see the module's
-    docstring for how far the axis runs at scale."""
+    docstring for how far the axis runs at scale. `span_end` (an incident's configured last day) ends the span
+    there whatever the series do after it."""
     observed = [d for line in lines if line.observed and (d := last_change(line.points))]
     observed += [d for series in bars for d, v in series.points if v]
     cut = max([start, *observed, *([marker.day] if marker else [])])
+    if span_end is not None:
+        cut = max(start, span_end)
     far = max([end, *(d for line in lines for d, v in line.points if v is not None)])
     axis = Axis(start, cut, far, slots=bool(bars))
     y_span = (y_max - y_min) or 1.0
@@ -181,6 +188,13 @@ def chart(
             f"{escape(y_unit)}</text>"
         )
     parts += axis.ticks()
+    if axis.broken:  # said in words too, not only by the break mark: the data stop changing here
+        last = axis.cut - axis.shift
+        note = translate("Data until %(day)s") % {"day": day_label(last, axis.with_year)}
+        parts.append(
+            f'<text x="{WIDTH - RIGHT - 4}" y="{HEIGHT - BOTTOM - 6}" text-anchor="end" class="span-note" font-size="11" '
+            f'fill="{MUTED}">{escape(note)}</text>'
+        )
     if marker is not None:
         x = axis.x(marker.day)
         parts.append(

@@ -17,6 +17,7 @@ from recovery.errors import NotFoundError, ValidationError
 from recovery.ledger.record import record_site_event
 from recovery.models import Site, Team, WorkItem
 from recovery.timeutil import now, zone_iso
+from recovery.vocab import labels
 from recovery.workitems import open_work_item
 
 #: one assignment touches at most this many sites (each is an event); narrow the filter for more
@@ -71,6 +72,12 @@ def assign_sites(
         session.add(site)
         events.append(recorded.event.id)
     return Assignment(session.get(Team, team_id), deadline, ids, tuple(events))
+
+
+def unit_choices(locale: str | None = "zh") -> list[tuple[str, str]]:
+    """The responsible units a supervision order may be handed to, (key, label in `locale`), in the vocabulary's
+    order: the five offices, then the bureaus."""
+    return list(labels("unit", locale).items())
 
 
 def issue_supervision_order(

@@ -47,6 +47,16 @@ def _public_url(text: str) -> str:
     return value
 
 
+def _incident(text: str):
+    """The incident the file names, read now so that a bad file stops the start-up with what is wrong."""
+    from recovery.incident import load_incident
+
+    try:
+        return load_incident(text.strip())
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+
+
 def _at_least_one(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -103,6 +113,15 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "SEED_DIR", str(PROJECT_ROOT / "seed" / "data"), "Folder holding the committed 7·20 seed data set."
+    ),
+    Setting(
+        "INCIDENT",
+        None,
+        "A TOML or JSON file defining the incident the tracker follows: its name, zone, first day, optional "
+        "last day, deadlines (the roads' one required), the first day a query may name, and the report's title "
+        "and source (see recovery/incident.py). Default: the 7·20 rainstorm of 2021 in Zhengzhou High-tech Zone. "
+        "A file that cannot be read or is not valid stops the start-up with what is wrong.",
+        _incident,
     ),
     Setting(
         "SQLITE_SYNCHRONOUS",

@@ -10,8 +10,8 @@ from typing import Any
 
 from recovery.errors import ValidationError
 
-#: how many accepted values an error message lists before it says "…"
-LISTED = 12
+#: how many accepted values an error message lists before it says "…" (every responsible unit, 14, is listed)
+LISTED = 16
 
 
 def fold(text: Any) -> str:

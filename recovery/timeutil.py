@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from recovery.errors import DateOutOfRange, ValidationError
-from recovery.incident import DEADLINE_HORIZON_DAYS, WINDOW_START
+from recovery.incident import DEADLINE_HORIZON_DAYS, current_incident
 
 ZONE = ZoneInfo("Asia/Shanghai")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -33,14 +33,15 @@ def local_day(moment: datetime) -> date:
 
 
 def query_window() -> tuple[date, date]:
-    """The first and the last day a request or command may ask about: the incident's window, from
-    `recovery.incident.WINDOW_START` to tomorrow in the zone (the data cannot know anything later)."""
-    return WINDOW_START, local_day(now()) + timedelta(days=1)
+    """The first and the last day a request or command may ask about: the incident's window, from its
+    `window_start` (`recovery.incident.current_incident`) to tomorrow in the zone (the data cannot know anything
+    later)."""
+    return current_incident().window_start, local_day(now()) + timedelta(days=1)
 
 
 def deadline_window() -> tuple[date, date]:
     """The days a deadline may be set to: from the window's start to a year ahead."""
-    return WINDOW_START, local_day(now()) + timedelta(days=DEADLINE_HORIZON_DAYS)
+    return current_incident().window_start, local_day(now()) + timedelta(days=DEADLINE_HORIZON_DAYS)
 
 
 def parse_day(text: str, window: tuple[date, date] | None = None) -> date:

@@ -64,6 +64,20 @@ _BUREAUS = (
     ("commerce", "商务局", "Commerce Bureau", ()),
     ("emergency_management", "应急管理局", "Emergency Management Bureau", ("应急管理办公室", "应急办")),
     ("health", "卫生健康局", "Health Bureau", ("卫健局",)),
+    ("science_technology", "科技局", "Science and Technology Bureau", ("科学技术局",)),
+    # the utilities' local companies, to which enterprise requests about water and power are handed
+    (
+        "water_supply",
+        "郑州自来水高新营业所",
+        "Zhengzhou Water, High-tech Office",
+        ("自来水高新营业所", "自来水公司"),
+    ),
+    (
+        "power_supply",
+        "国网郑州高新供电公司",
+        "State Grid Zhengzhou High-tech Power",
+        ("高新供电公司", "供电公司"),
+    ),
 )
 UNIT = Vocabulary(
     "unit",

@@ -86,7 +86,9 @@ def open_work_item(
     """Open a work item with its `work_item_open` event (not committed); idempotent on `client_id`."""
     category, severity = resolve("category", category), resolve("severity", severity)
     title = clean_text(title, "title", 300, required=True)
-    unit = clean_text(responsible_unit, "responsible_unit", 200, required=True)
+    # the unit by its key, whatever spelling the door was given (城管局, 城市管理局, urban_management): one unit is
+    # one key, so its overdue list and its ranking never split, and a retry in another spelling replays
+    unit = resolve("unit", clean_text(responsible_unit, "responsible_unit", 200, required=True))
     actor = clean_text(actor, "actor", 200, required=True)
     note = clean_text(note, "note", 2000)
     digest = body_hash(

@@ -7,9 +7,22 @@ from pathlib import Path
 import pytest
 
 from recovery.errors import ConfigError
+from recovery.incident import load_incident
 from recovery.settings import PROJECT_ROOT, SETTINGS, describe_settings, load_settings
 
 NAMES = [s.name for s in SETTINGS]
+INCIDENT_TOML = """
+key = "ice-storm"
+first_day = 2023-12-28
+last_day = 2024-01-20
+name = { zh = "冰冻灾害", en = "ice storm" }
+zone = { zh = "某区", en = "a district" }
+office = { zh = "指挥部", en = "command post" }
+report_title = { zh = "冰冻灾害日报", en = "Ice storm daily report" }
+source = { zh = "指挥部", en = "command post" }
+[deadlines]
+roads = 2024-01-10
+"""
 
 
 def test_defaults_without_environment():
@@ -26,7 +39,9 @@ def test_defaults_without_environment():
     assert (Path(values["SEED_DIR"]) / "MANIFEST.json").is_file()
 
 
-def test_every_setting_is_read_from_its_recovery_variable():
+def test_every_setting_is_read_from_its_recovery_variable(tmp_path):
+    incident_file = tmp_path / "incident.toml"
+    incident_file.write_text(INCIDENT_TOML, encoding="utf-8")
     assert all(s.env_var == f"RECOVERY_{s.name}" for s in SETTINGS)
     environ = {
         "RECOVERY_DATABASE_URL": "postgresql+psycopg://recovery@db/recovery",
@@ -52,6 +67,7 @@ def test_every_setting_is_read_from_its_recovery_variable():
         "RECOVERY_LOGIN_RECORD_DAYS": "90",
         "RECOVERY_IDEMPOTENCY_DAYS": "7",
         "RECOVERY_CLEANUP_INTERVAL_MINUTES": "0",
+        "RECOVERY_INCIDENT": str(incident_file),
     }
     assert set(environ) == {s.env_var for s in SETTINGS}, "a new setting needs a line here"
     values = load_settings(environ)
@@ -79,6 +95,7 @@ def test_every_setting_is_read_from_its_recovery_variable():
         "LOGIN_RECORD_DAYS": 90,
         "IDEMPOTENCY_DAYS": 7,
         "CLEANUP_INTERVAL_MINUTES": 0,
+        "INCIDENT": load_incident(incident_file),
     }
 
 
@@ -142,3 +159,19 @@ def test_sqlite_synchronous_spellings(text, expected):
 def test_a_bad_sqlite_synchronous_is_a_config_error_at_start_up(text):
     with pytest.raises(ConfigError, match="RECOVERY_SQLITE_SYNCHRONOUS"):
         load_settings({"RECOVERY_SQLITE_SYNCHRONOUS": text})
+
+
+def test_the_incident_defaults_to_the_7_20_flood():
+    assert load_settings({})["INCIDENT"] is None  # the app then follows recovery.incident.DEFAULT
+
+
+def test_a_bad_incident_file_is_a_config_error_naming_the_variable_and_the_fault(tmp_path):
+    missing = tmp_path / "nowhere.toml"
+    with pytest.raises(ConfigError, match="RECOVERY_INCIDENT.*cannot be read"):
+        load_settings({"RECOVERY_INCIDENT": str(missing)})
+    bad = tmp_path / "bad.toml"
+    bad.write_text(INCIDENT_TOML.replace("roads = 2024-01-10", "roads = 2023-12-01"), encoding="utf-8")
+    with pytest.raises(
+        ConfigError, match="RECOVERY_INCIDENT.*deadlines.roads 2023-12-01 is before first_day"
+    ):
+        load_settings({"RECOVERY_INCIDENT": str(bad)})

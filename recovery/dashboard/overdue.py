@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from recovery.metrics.records import records_for
 from recovery.models import WorkItem
 from recovery.timeutil import zone_iso
+from recovery.vocab import label
 
 #: (list key, registry figure, severity it keeps or None for all)
 LISTS = (
@@ -32,13 +33,14 @@ class OverdueUnit:
     method, not the list (the dashboard answered 500 as soon as any item was overdue).
     """
 
-    unit: str
+    unit: str  # the vocabulary's key (a unit stored before 0011 that no term names: its text as written)
+    label: str  # in the reader's language
     work_items: list[dict]
 
 
-def overdue_by_unit(session: Session, as_of: datetime) -> dict[str, list[OverdueUnit]]:
+def overdue_by_unit(session: Session, as_of: datetime, locale: str = "zh") -> dict[str, list[OverdueUnit]]:
     """For each list, the responsible units, each with its overdue items oldest first; units with the oldest
-    item first."""
+    item first, each labelled in `locale`."""
     out: dict[str, list[OverdueUnit]] = {}
     for name, metric, severity in LISTS:
         ids = [r["id"] for r in records_for(session, metric, as_of)]
@@ -60,7 +62,7 @@ def overdue_by_unit(session: Session, as_of: datetime) -> dict[str, list[Overdue
                 }
             )
         out[name] = [
-            OverdueUnit(unit, rows)
+            OverdueUnit(unit, label("unit", unit, locale), rows)
             for unit, rows in sorted(units.items(), key=lambda u: u[1][0]["opened_at"])
         ]
     return out

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
-from recovery.incident import FIRST_DAY, ROAD_DEADLINE
+from recovery.incident import current_incident
 from recovery.reports.series import daily_values
 
 PACE_DAYS = 7
@@ -34,21 +34,23 @@ class BurnDown:
 
 
 def daily_figures(session: Session, last: date) -> dict[date, dict]:
-    """Registry figures (SERIES_KEYS) at the end of every day from 20 July to `last`, from the roll-up in one
+    """Registry figures (SERIES_KEYS) at the end of every day from the incident's first day to `last`, from the roll-up in one
     query (`daily_values`: evaluated on the days with data, carried over the others), so that a far `last`
     costs no more than a near one. Days before the roll-up's first have no figures yet (None)."""
     days, values = daily_values(session, last, SERIES_KEYS)
     known = {d: {k: values[k][i] for k in SERIES_KEYS} for i, d in enumerate(days)}
     empty = dict.fromkeys(SERIES_KEYS)
     out = {}
-    day = FIRST_DAY
+    day = current_incident().first_day
     while day <= last:
         out[day] = known.get(day, empty)
         day += timedelta(days=1)
     return out
 
 
-def burn_down(figures: dict[date, dict], today: date, deadline: date = ROAD_DEADLINE) -> BurnDown:
+def burn_down(figures: dict[date, dict], today: date, deadline: date | None = None) -> BurnDown:
+    """The collapse points' burn-down on `today` against `deadline` (by default the incident's roads' one)."""
+    deadline = deadline or current_incident().road_deadline
     days = sorted(figures)
     remaining = [figures[d]["road_collapse_remaining"] or 0 for d in days]
     now_left = remaining[-1] if remaining else 0

@@ -300,7 +300,7 @@ def _insert_work_items(session, work_items, item_states, site_ids, site_index) -
                 "key": raw["key"],
                 "category": raw["category"],
                 "title": raw["title"],
-                "responsible_unit": raw["responsible_unit"],
+                "responsible_unit": _unit(raw),
                 "severity": raw.get("severity", "general"),
                 "site_id": site_id,
                 "status": state.status,
@@ -316,6 +316,18 @@ def _insert_work_items(session, work_items, item_states, site_ids, site_index) -
     if rows:
         session.execute(insert(WorkItem.__table__), rows)
     return [r["id"] for r in rows]
+
+
+def _unit(raw: dict) -> str:
+    """A work item's responsible unit by its vocabulary key (the seed writes 高新区城市管理局, 沟赵办事处 …)."""
+    from recovery.vocab import resolve
+
+    try:
+        return resolve("unit", raw.get("responsible_unit"))
+    except ValidationError as exc:
+        raise ValidationError(
+            "Work item %(item)s: %(problem)s", item=raw.get("key"), problem=str(exc)
+        ) from None
 
 
 def _insert_events(session, prepared, site_ids, item_ids, tick) -> None:

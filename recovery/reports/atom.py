@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from xml.etree import ElementTree as ET
 
+from recovery.incident import current_incident
 from recovery.reports.models import PublishedReport
 from recovery.timeutil import now, zone_iso
 
@@ -21,14 +22,15 @@ def feed(
     public URL is set (RFC 4287 resolves them against the feed's own address)."""
     ET.register_namespace("", ATOM)
     root = ET.Element(f"{{{ATOM}}}feed")
-    ET.SubElement(root, f"{{{ATOM}}}title").text = "郑州高新区灾后恢复重建日报"
+    incident = current_incident()
+    ET.SubElement(root, f"{{{ATOM}}}title").text = incident.report_title.zh
     ET.SubElement(root, f"{{{ATOM}}}id").text = (
         self_url if self_url.startswith(("http:", "https:")) else FEED_ID
     )
     ET.SubElement(root, f"{{{ATOM}}}updated").text = zone_iso(reports[0].published_at if reports else now())
     ET.SubElement(root, f"{{{ATOM}}}link", rel="self", href=self_url, type="application/atom+xml")
     author = ET.SubElement(root, f"{{{ATOM}}}author")
-    ET.SubElement(author, f"{{{ATOM}}}name").text = "高新区智慧运营中心"
+    ET.SubElement(author, f"{{{ATOM}}}name").text = incident.office.zh
     for report in reports:
         entry = ET.SubElement(root, f"{{{ATOM}}}entry")
         ET.SubElement(entry, f"{{{ATOM}}}title").text = f"灾后恢复重建日报 {report.day}(第{report.version}版)"

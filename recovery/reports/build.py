@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy.orm import Session
 
 from recovery.errors import ValidationError
+from recovery.incident import current_incident
 from recovery.metrics.compute import cube_at
 from recovery.reports.daily import report_from_cube
 from recovery.reports.kindtable import kind_table
@@ -34,7 +35,6 @@ HEADLINE_KEYS = (
     "disinfection_coverage",
     "work_items_open",
 )
-SOURCE_ZH = "郑州高新区智慧运营中心 灾后恢复重建跟踪系统(由事件台账计算)"
 
 
 def moment(day: date, at: str | None) -> datetime:
@@ -69,7 +69,7 @@ def build_report(
     payload["series"] = daily_series(
         session, min(day, (as_of - timedelta(microseconds=1)).astimezone(ZONE).date()), known_at
     )
-    payload["source"] = SOURCE_ZH
+    payload["source"] = current_incident().source.get(locale)
     return payload
 
 

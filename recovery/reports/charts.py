@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from markupsafe import Markup
 
 from recovery.charts import Bars, Line, Marker, chart, day_label, number_label
-from recovery.incident import FIRST_DAY
+from recovery.incident import current_incident
 
 COLOURS = ("#b3261e", "#12263a", "#2e7d32", "#8a5a00")
 
@@ -18,7 +18,8 @@ def _days(series: dict) -> list[date]:
 
 
 def _empty(title: str) -> Markup:
-    return chart(title, start=FIRST_DAY, end=FIRST_DAY + timedelta(days=1), y_max=1)
+    first = current_incident().first_day
+    return chart(title, start=first, end=first + timedelta(days=1), y_max=1)
 
 
 def burndown(series: dict) -> Markup:
@@ -45,7 +46,8 @@ def burndown(series: dict) -> Markup:
             ),
             Line("按期完成参考线", [(days[peak], remaining[peak]), (deadline, 0)], COLOURS[3], True, False),
         ],
-        marker=Marker(deadline, f"{day_label(deadline)} 完成时限"),
+        marker=Marker(deadline, f"{day_label(deadline, deadline.year != days[0].year)} 完成时限"),
+        span_end=current_incident().last_day,
     )
 
 
@@ -63,6 +65,7 @@ def restart_curve(series: dict) -> Markup:
         end=days[-1],
         y_max=100,
         y_unit="%",
+        span_end=current_incident().last_day,
         lines=[
             Line("复工率(按家数)", list(zip(days, head, strict=True)), COLOURS[1]),
             Line(
@@ -88,6 +91,7 @@ def removal_bars(series: dict) -> Markup:
         end=days[-1],
         y_max=max([*silt, *garbage, 1]) * 1.1,
         y_unit="立方米 / 吨",
+        span_end=current_incident().last_day,
         bars=[
             Bars("淤泥(立方米)", list(zip(days, silt, strict=True)), COLOURS[3]),
             Bars("垃圾杂物(吨)", list(zip(days, garbage, strict=True)), COLOURS[1]),

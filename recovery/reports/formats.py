@@ -10,6 +10,7 @@ from pathlib import Path
 
 from recovery.errors import ValidationError
 from recovery.geodata import SUBDISTRICT_ORDER
+from recovery.incident import current_incident
 from recovery.kinds import KINDS, MEASURES
 from recovery.reports.sites import FLOW_MEASURES, ReportSite
 from recovery.timeutil import parse_instant, zone_iso
@@ -79,7 +80,7 @@ def to_json(payload: dict) -> str:
 def to_md(payload: dict) -> str:
     """The report in Markdown: bulletin, headline figures with change and definition, the kind table, sources."""
     figures = {f["key"]: f for f in payload["figures"]}
-    lines = [f"# 高新区灾后恢复重建日报 {payload['date']}", ""]
+    lines = [f"# {current_incident().heading.zh} {payload['date']}", ""]
     lines += [
         f"截至 {payload['as_of']}" + (f",记录截至 {payload['known_at']}" if payload.get("known_at") else ""),
         "",

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
-from recovery.incident import ROAD_DEADLINE
+from recovery.incident import current_incident
 from recovery.metrics.compute import evaluate
 from recovery.metrics.cube import Cube, cube_from_ledger
 from recovery.metrics.registry import METRICS_BY_KEY
@@ -44,7 +44,7 @@ def daily_series(session: Session, day: date, known_at: datetime | None = None) 
         "days": [d.isoformat() for d in days],
         "cumulative": values,
         "per_day": per_day,
-        "deadline": ROAD_DEADLINE.isoformat(),
+        "deadline": current_incident().road_deadline.isoformat(),
     }
 
 
