@@ -125,7 +125,10 @@ def _path_parameters(rule: Rule, declared: tuple[Param, ...]) -> list[dict[str, 
         given = by_name.get(name)
         out.append(
             Param(
-                name, schema | (given.schema if given else {}), given.description if given else name, "path"
+                name,
+                schema | (given.schema if given else {}),
+                given.description if given else name.replace("_", " "),
+                "path",
             ).openapi()
         )
     return out
