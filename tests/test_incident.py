@@ -167,3 +167,37 @@ def test_a_missing_incident_file_stops_the_start_up(tmp_path, monkeypatch):
     monkeypatch.setenv("RECOVERY_INCIDENT", str(tmp_path / "nowhere.toml"))
     with pytest.raises(ConfigError, match="RECOVERY_INCIDENT.*cannot be read"):
         create_app({"TESTING": True})
+
+
+def test_the_map_s_date_control_follows_the_incident(ice_storm_app):
+    client = ice_storm_app.test_client()
+    login(client, "commander")
+    html = client.get("/map").get_data(as_text=True)
+    assert 'id="date" name="date" min="2023-12-20"' in html
+    assert '"firstDay": "2023-12-20"' in html or '"firstDay":"2023-12-20"' in html
+
+
+def test_a_configured_last_day_ends_the_span_and_the_chart_says_so(ice_storm_file):
+    """With last_day set, a chart for a later day keeps the span to it and says where it ends, with its year
+    (the span crosses New Year)."""
+    from recovery.charts import Line, chart
+
+    text = ice_storm_file.read_text(encoding="utf-8").replace(
+        "window_start = 2023-12-20", "window_start = 2023-12-20\nlast_day = 2024-01-20"
+    )
+    ice_storm_file.write_text(text, encoding="utf-8")
+    incident = load_incident(ice_storm_file)
+    assert incident.last_day == date(2024, 1, 20) and incident.crosses_year()
+    first = incident.first_day
+    far = date(2024, 6, 30)
+    points = [(first, 10.0), (date(2024, 3, 1), 5.0), (far, 5.0)]  # still changing after the last day
+    svg = chart(
+        "t", start=first, end=far, y_max=10, lines=[Line("a", points, "#000")], span_end=incident.last_day
+    )
+    assert 'class="axis-break"' in svg
+    note = re.search(r'class="span-note"[^>]*>([^<]*)</text>', svg).group(1)
+    assert note.endswith("2024年1月20日")  # "Data until …" (数据截至… in Chinese pages)
+    assert _ticks(svg)[-1].endswith("6月30日")  # the far end, past the break
+    without = chart("t", start=first, end=far, y_max=10, lines=[Line("a", points, "#000")])
+    # without a last day the span runs to the series' last change
+    assert re.search(r'class="span-note"[^>]*>([^<]*)</text>', without).group(1).endswith("2024年3月1日")
