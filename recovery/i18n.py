@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
+
 from babel import support
 from flask import Flask, has_request_context, request
 from flask_babel import Babel, Domain, get_locale, gettext
 
 LOCALES = ("zh_CN", "en")
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 
 def N_(message: str) -> str:
@@ -121,3 +125,42 @@ def translate(message: str) -> str:
 
 def current_locale() -> str:
     return select_locale()
+
+
+def is_chinese(locale: str | None) -> bool:
+    """Whether a locale (`zh_CN`, `zh`, `zh-Hans`, `en`…; none means the default) reads Chinese."""
+    return (locale or "zh").lower().startswith("zh")
+
+
+def language(locale: str | None) -> str:
+    """The two-letter language a locale reads, "zh" or "en" (the `lang` of reports, exports and the CLI)."""
+    return "zh" if is_chinese(locale) else "en"
+
+
+def locale_for(chinese: bool) -> str:
+    """The locale of a choice already made as a flag (`zh=True`)."""
+    return "zh_CN" if chinese else "en"
+
+
+def catalogue_locale(locale: str | None) -> str:
+    """The catalogue a locale reads: zh_CN for any Chinese, en otherwise."""
+    return "zh_CN" if is_chinese(locale) else "en"
+
+
+@lru_cache(maxsize=4)
+def catalogue(locale: str) -> support.Translations:
+    """One language's compiled catalogue, for rendering outside a request or in another language than its own."""
+    return support.Translations.load(str(TRANSLATIONS), [catalogue_locale(locale)], "messages")
+
+
+def in_locale(message: str, locale: str | None, **params) -> str:
+    """A message (English, marked with N_) in a given language, e.g. an export's or the CLI's `--lang`;
+    `%(name)s` parameters are filled in when given."""
+    text = catalogue(catalogue_locale(locale)).gettext(message)
+    return text % params if params else text
+
+
+def pick(zh: str, en: str, locale: str | None) -> str:
+    """A registry's bilingual entry (a figure's name, an incident's wording) in a locale's language: the one
+    place such data is chosen by language (vocabulary terms have `Term.label`)."""
+    return zh if is_chinese(locale) else en

@@ -158,3 +158,151 @@ def test_http_error_names_are_translated(app):
     assert zh.get_json()["error"]["message"] == _po("zh_CN")["Not Found"].string
     en = client.get("/api/no-such-thing?lang=en")
     assert en.get_json()["error"]["message"] == "Not Found"
+
+
+# -- one mechanism: no Chinese/English choice written inline ------------------------------------------------------
+# Messages go through the catalogue (gettext, or recovery.i18n.in_locale for another language than the
+# request's); enumerated values through the vocabulary's labels. Bilingual data held by a registry is read by
+# the one function each registry gives for it, listed here; nothing else may pick between two texts by language.
+CHOOSERS = {
+    ("recovery/i18n.py", "is_chinese"),
+    ("recovery/i18n.py", "language"),
+    ("recovery/i18n.py", "locale_for"),
+    ("recovery/i18n.py", "catalogue_locale"),
+    ("recovery/i18n.py", "pick"),
+    ("recovery/terms.py", "Term.label"),  # the vocabulary's terms
+    ("recovery/incident.py", "Wording.get"),  # the incident's names and titles
+}
+_LANGUAGE_NAME = re.compile(r"(^|_)(zh|en|cn|lang|locale|language|chinese|english)($|_)", re.I)
+_LANGUAGE_SIDE = re.compile(r"(?:^|_)(zh|en|cn)$")
+
+
+def _text(node) -> bool:
+    """A literal text: a string, an f-string, a list or tuple of them, or a sum with one."""
+    import ast
+
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str)
+    if isinstance(node, ast.JoinedStr):
+        return True
+    if isinstance(node, ast.List | ast.Tuple):
+        return bool(node.elts) and all(_text(e) for e in node.elts)
+    if isinstance(node, ast.BinOp):
+        return _text(node.left) or _text(node.right)
+    return False
+
+
+def _side(node) -> str | None:
+    """ "zh" or "en" when the node reads one language's variant: x.zh, m.unit_en, props["name_zh"]."""
+    import ast
+
+    name = None
+    if isinstance(node, ast.Attribute):
+        name = node.attr
+    elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+        name = node.slice.value if isinstance(node.slice.value, str) else None
+    elif isinstance(node, ast.Name):
+        name = node.id
+    match = _LANGUAGE_SIDE.search(name or "")
+    return match.group(1) if match else None
+
+
+def _about_language(node) -> bool:
+    import ast
+
+    for sub in ast.walk(node):
+        name = sub.id if isinstance(sub, ast.Name) else sub.attr if isinstance(sub, ast.Attribute) else None
+        if name and _LANGUAGE_NAME.search(name):
+            return True
+        if (
+            isinstance(sub, ast.Constant)
+            and isinstance(sub.value, str)
+            and sub.value.lower()[:2] in ("zh", "en")
+        ):
+            return True
+    return False
+
+
+def inline_language_choices(source: str, filename: str = "") -> list[int]:
+    """Lines of `a if <language test> else b` where a and b are two texts, or one language's and the other's
+    variant of a thing (`kind.zh if zh else kind.en`), outside the functions listed in CHOOSERS."""
+    import ast
+
+    tree = ast.parse(source)
+    allowed: set[int] = set()
+
+    def visit(node, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                name = f"{prefix}{child.name}"
+                if (filename, name) in CHOOSERS:
+                    allowed.update(range(child.lineno, (child.end_lineno or child.lineno) + 1))
+                visit(child, name + ".")
+            else:
+                visit(child, prefix)
+
+    visit(tree, "")
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.IfExp) or node.lineno in allowed:
+            continue
+        pair = {_side(node.body), _side(node.orelse)}
+        if pair in ({"zh", "en"}, {"cn", "en"}) or (
+            _text(node.body) and _text(node.orelse) and _about_language(node.test)
+        ):
+            found.append(node.lineno)
+    return sorted(found)
+
+
+PLANTED = """
+def title(zh):
+    return "塌陷点" if zh else "collapse points"
+def kind_name(kind, locale):
+    return kind.zh if locale.startswith("zh") else kind.en
+def unit(m, lang):
+    return m.unit_zh if lang == "zh" else m.unit_en
+def header(is_zh):
+    return ["经度", "纬度"] if is_zh else ["lon", "lat"]
+def sheet(lang):
+    return f"{lang}台账" if lang == "zh" else f"{lang} sites"
+def fine(done, zh):
+    return "—" if done is None else "x"
+"""
+
+
+def test_the_scan_catches_planted_inline_choices():
+    assert inline_language_choices(PLANTED) == [3, 5, 7, 9, 11]
+
+
+def test_no_inline_chinese_english_choice_in_the_code():
+    found = []
+    for path in sorted((PROJECT_ROOT / "recovery").rglob("*.py")):
+        name = path.relative_to(PROJECT_ROOT).as_posix()
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for lineno in inline_language_choices(path.read_text(encoding="utf-8"), name):
+            found.append(f"{name}:{lineno}: {lines[lineno - 1].strip()}")
+    assert found == [], (
+        "use gettext / in_locale (messages) or the vocabulary's labels (values):\n" + "\n".join(found)
+    )
+
+
+def test_the_choosers_listed_exist():
+    """A chooser renamed or gone must leave the list, so the list cannot hide a choice."""
+    import ast
+
+    for filename, qualname in CHOOSERS:
+        tree = ast.parse((PROJECT_ROOT / filename).read_text(encoding="utf-8"))
+        names = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef):
+                names |= {f"{node.name}.{f.name}" for f in node.body if isinstance(f, ast.FunctionDef)}
+        assert qualname in names, (filename, qualname)
+
+
+def test_in_locale_renders_a_message_in_a_chosen_language_outside_a_request():
+    from recovery.i18n import in_locale
+
+    chinese = _po("zh_CN")[UNKNOWN_KIND].string
+    assert in_locale(UNKNOWN_KIND, "zh", kind="x") == chinese % {"kind": "x"}
+    assert in_locale(UNKNOWN_KIND, "zh_CN", kind="x") == chinese % {"kind": "x"}
+    assert in_locale(UNKNOWN_KIND, "en", kind="x") == "Unknown site kind x."

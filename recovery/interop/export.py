@@ -19,6 +19,7 @@ import shapely
 
 from recovery.errors import ValidationError
 from recovery.geodata import SUBDISTRICT_ORDER
+from recovery.i18n import N_, in_locale, locale_for
 from recovery.interop.mapping import short_name
 from recovery.kinds import KINDS, SiteKind
 from recovery.query.sql import SiteRecord
@@ -110,8 +111,7 @@ def headers(fields: list[Field], zh: bool) -> list[str]:
 
 def _status_label(record: SiteRecord, zh: bool = True) -> str:
     kind = KINDS[record.kind]
-    status = kind.status(record.status)
-    return status.zh if zh else status.en
+    return kind.status(record.status).label(locale_for(zh))
 
 
 def values(record: SiteRecord, fields: list[Field], office_zh: bool = False) -> dict[str, Any]:
@@ -177,7 +177,8 @@ def office_table(
     """The header and rows of an office export (CSV, Excel): labels for keys when `zh`; longitude/latitude for
     points, WKT for all."""
     fields = [f for f in fields_for(kinds) if f.key != "status_zh"]
-    header = headers(fields, zh) + (["经度", "纬度", "WKT"] if zh else ["lon", "lat", "wkt"])
+    locale = locale_for(zh)
+    header = headers(fields, zh) + [in_locale(name, locale) for name in (N_("lon"), N_("lat"), N_("wkt"))]
 
     def rows() -> Iterator[list[Any]]:
         for record in records:
@@ -318,7 +319,8 @@ def _write_xlsx(records, kinds, out: Path, lang: str) -> None:
     header, rows = office_table(records, kinds, zh)
     widths = [max(10, min(40, len(name) * 3)) for name in header]
     with Path(out).open("wb") as handle:
-        xlsx.write_table(handle, "点位台账" if zh else "sites", header, rows, widths, min_filter_rows=2)
+        sheet = in_locale(N_("sites"), locale_for(zh))
+        xlsx.write_table(handle, sheet, header, rows, widths, min_filter_rows=2)
 
 
 def file_name(kind: str | None, as_of_label: str, spec: Format) -> str:

@@ -18,7 +18,8 @@ import shapely
 from shapely.geometry import mapping, shape
 
 from recovery.coords import from_wgs84
-from recovery.kinds import KINDS
+from recovery.i18n import N_, in_locale, locale_for, pick
+from recovery.kinds import KIND, KINDS
 from recovery.map.style import KIND_COLOURS, choropleth_colour
 
 TILE_SERVERS = {
@@ -113,7 +114,8 @@ def build_map(
             max_zoom=19,
         ).add_to(m)
 
-    base = folium.FeatureGroup(name="底图" if zh else "Base map", control=False).add_to(m)
+    locale = locale_for(zh)
+    base = folium.FeatureGroup(name=in_locale(N_("Base map"), locale), control=False).add_to(m)
     folium.GeoJson(
         zone,
         style_function=lambda f: {"color": "#555", "weight": 1, "fillColor": "#f4f1ea", "fillOpacity": 0.6},
@@ -140,12 +142,12 @@ def build_map(
         props = feature["properties"]
         stats = completion.get(props["key"], {})
         rate = stats.get("rate")
-        props["label"] = props["name_zh"] if zh else props["name_en"]
+        props["label"] = pick(props["name_zh"], props["name_en"], locale)
         props["rate_text"] = f"{rate:.2f}%" if rate is not None else "—"
         props["fill"] = choropleth_colour(rate)
     choropleth = folium.GeoJson(
         subs,
-        name="办事处完成率" if zh else "Completion by sub-district",
+        name=in_locale(N_("Completion by sub-district"), locale),
         style_function=lambda f: {
             "color": "#444",
             "weight": 2,
@@ -154,25 +156,25 @@ def build_map(
         },
         tooltip=folium.GeoJsonTooltip(
             fields=["label", "rate_text"],
-            aliases=["办事处" if zh else "Sub-district", "完成率" if zh else "Completion"],
+            aliases=[in_locale(N_("Sub-district"), locale), in_locale(N_("Completion"), locale)],
         ),
     ).add_to(m)
     ring = _layer(folder / "ring4.geojson", crs)
     ring["features"] = [f for f in ring["features"] if f["properties"].get("role") == "road"]
     folium.GeoJson(
         ring,
-        name="四环" if zh else "4th Ring Road",
+        name=in_locale(N_("4th Ring Road"), locale),
         style_function=lambda f: {"color": "#b35806", "weight": 4, "dashArray": "8 6"},
     ).add_to(m)
     folium.GeoJson(
         _layer(folder / "rivers.geojson", crs),
-        name="河流" if zh else "Rivers",
+        name=in_locale(N_("Rivers"), locale),
         style_function=lambda f: {"color": "#2b8cbe", "weight": 4},
     ).add_to(m)
 
     kind_vars = {}
     for kind in KINDS.values():
-        label = kind.zh if zh else kind.en
+        label = KIND.label(kind.key, locale)
         swatch = f'<span class="swatch" style="background:{KIND_COLOURS[kind.key]}"></span>'
         group = folium.FeatureGroup(name=f"{swatch}{label}").add_to(m)
         kind_vars[kind.key] = group.get_name()

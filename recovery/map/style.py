@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from recovery.geodata import SUBDISTRICT_ORDER
-from recovery.kinds import KINDS, SiteKind
+from recovery.i18n import locale_for
+from recovery.kinds import KIND, KINDS, SiteKind
 from recovery.map.points import KIND_KEYS, STATUS_KEYS, PointTable
 
 #: from just reported (red) to done (green)
@@ -40,13 +41,14 @@ def status_colours(kind: SiteKind) -> dict[str, str]:
 
 def legend(zh: bool) -> list[dict]:
     """Per kind, its statuses with their colours, in life-cycle order."""
+    locale = locale_for(zh)
     return [
         {
             "kind": kind.key,
-            "label": kind.zh if zh else kind.en,
+            "label": KIND.label(kind.key, locale),
             "colour": KIND_COLOURS.get(kind.key, NEUTRAL),
             "statuses": [
-                {"key": s.key, "label": s.zh if zh else s.en, "colour": status_colours(kind)[s.key]}
+                {"key": s.key, "label": s.label(locale), "colour": status_colours(kind)[s.key]}
                 for s in kind.statuses
             ],
         }

@@ -9,6 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy.orm import Session
 
+from recovery.i18n import is_chinese
 from recovery.metrics.cube import Cube, cube_from_ledger, cube_from_rollup
 from recovery.metrics.registry import METRICS, METRICS_BY_KEY, Metric, Selector
 from recovery.timeutil import end_of_day, local_day, zone_iso
@@ -41,18 +42,18 @@ class Figure:
         return "—" if self.rounded is None else f"{self.rounded:f}"
 
     def to_dict(self, locale: str = "zh") -> dict:
-        zh = locale.startswith("zh")
+        zh = is_chinese(locale)
         m = self.metric
         return {
             "key": m.key,
-            "label": m.zh if zh else m.en,
+            "label": m.label(locale),
             "value": self.value,
             "printed": self.printed,
-            "unit": m.unit_zh if zh else (m.unit_en or m.unit_zh if m.percent else m.unit_en),
+            "unit": m.unit_label(locale),
             "numerator": self.numerator,
             "denominator": self.denominator,
             "definition": {
-                "text": m.definition_zh if zh else m.definition_en,
+                "text": m.definition_text(locale),
                 "numerator": m.numerator.describe(zh),
                 "denominator": m.denominator.describe(zh) if m.denominator else None,
                 "weight": m.weight,

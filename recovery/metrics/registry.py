@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from recovery.i18n import N_, in_locale, locale_for, pick
+
 ENTERPRISE_STOPPED = ("stopped", "partly_restarted", "restarted")
 ENTERPRISE_RESTARTED = ("partly_restarted", "restarted")
 
@@ -21,13 +23,16 @@ class Selector:
     exclude_status: tuple[str, ...] = ()
 
     def describe(self, zh: bool) -> str:
+        locale = locale_for(zh)
         parts = [self.kind, self.quantity]
         if self.status:
-            parts.append(("状态∈" if zh else "status in ") + "/".join(self.status))
+            parts.append(in_locale(N_("status in %(statuses)s"), locale, statuses="/".join(self.status)))
         if self.exclude_status:
-            parts.append(("状态∉" if zh else "status not in ") + "/".join(self.exclude_status))
+            parts.append(
+                in_locale(N_("status not in %(statuses)s"), locale, statuses="/".join(self.exclude_status))
+            )
         if self.track:
-            parts.append(("分项=" if zh else "utility=") + self.track)
+            parts.append(in_locale(N_("utility=%(track)s"), locale, track=self.track))
         for key, values in self.segment:
             parts.append(f"{key}∈{'/'.join(values)}")
         return "(" + ", ".join(parts) + ")"
@@ -57,6 +62,17 @@ class Metric:
     article_value: str | None = None
     group: str = "general"
     tags: tuple[str, ...] = field(default_factory=tuple)
+
+    # The registry holds each figure's wording in both languages as data (like the vocabulary's terms);
+    # these are the only ways to read it.
+    def label(self, locale: str | None = "zh") -> str:
+        return pick(self.zh, self.en, locale)
+
+    def unit_label(self, locale: str | None = "zh") -> str:
+        return pick(self.unit_zh, (self.unit_en or self.unit_zh) if self.percent else self.unit_en, locale)
+
+    def definition_text(self, locale: str | None = "zh") -> str:
+        return pick(self.definition_zh, self.definition_en, locale)
 
 
 def _count(kind: str, **kw) -> Selector:

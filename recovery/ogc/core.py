@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from recovery.errors import NotFoundError
+from recovery.i18n import N_, in_locale, locale_for
 from recovery.interop.export import fields_for, values
-from recovery.kinds import KINDS, get_kind
+from recovery.kinds import KIND, KINDS, get_kind
 from recovery.models import Site
 from recovery.query.sites import SiteQuery
 from recovery.query.sql import SiteRecord, select_sites
@@ -43,11 +44,10 @@ def _link(href: str, rel: str, type_: str, title: str | None = None) -> dict[str
 
 def landing(base: str, zh: bool) -> dict[str, Any]:
     return {
-        "title": "7·20 灾后恢复点位" if zh else "7·20 flood recovery sites",
-        "description": (
-            "郑州高新区灾后恢复重建点位(按类型分图层),状态可回溯到任一时刻"
-            if zh
-            else "Zhengzhou High-tech Zone flood recovery sites, one collection per kind; any past state"
+        "title": in_locale(N_("7·20 flood recovery sites"), locale_for(zh)),
+        "description": in_locale(
+            N_("Zhengzhou High-tech Zone flood recovery sites, one collection per kind; any past state"),
+            locale_for(zh),
         ),
         "links": [
             _link(f"{base}?f=json", "self", JSON, "this document"),
@@ -89,7 +89,7 @@ def collection(base: str, kind_key: str, extent: tuple | None, zh: bool) -> dict
     href = f"{base}/collections/{kind.key}"
     doc: dict[str, Any] = {
         "id": kind.key,
-        "title": kind.zh if zh else kind.en,
+        "title": KIND.label(kind.key, locale_for(zh)),
         "description": f"{kind.zh} · {kind.en}: " + " → ".join(f"{s.zh} {s.key}" for s in kind.statuses),
         "itemType": "feature",
         "crs": [CRS84],

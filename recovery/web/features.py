@@ -8,6 +8,7 @@ from typing import Any
 from shapely.geometry import mapping
 
 from recovery.geodata import SUBDISTRICT_ORDER
+from recovery.i18n import locale_for
 from recovery.kinds import MEASURES, ROAD_CLASS, get_kind
 from recovery.models import Event, Site
 from recovery.timeutil import now, zone_iso
@@ -22,7 +23,7 @@ ROAD_CLASS_RANK = {key: rank for rank, key in enumerate(ROAD_CLASS)}
 def subdistrict_label(key: str | None, zh: bool) -> str | None:
     if key not in SUBDISTRICT:
         return None
-    return SUBDISTRICT.label(key, "zh" if zh else "en")
+    return SUBDISTRICT.label(key, locale_for(zh))
 
 
 def is_overdue(site: Site, at: datetime | None = None) -> bool:
@@ -46,7 +47,7 @@ def site_properties(
     site: Site, zh: bool, *, may_change: bool = False, distance_m: float | None = None
 ) -> dict:
     kind = get_kind(site.kind)
-    locale = "zh" if zh else "en"
+    locale = locale_for(zh)
     allowed = kind.allowed_next(site.status) if may_change and not kind.tracks else ()
     props: dict[str, Any] = {
         "id": site.id,
@@ -73,8 +74,7 @@ def site_properties(
         "may_change": may_change,
         "allowed_next": [{"status": s, "label": kind.status_vocabulary.label(s, locale)} for s in allowed],
         "measures": [
-            {"key": m, "label": MEASURES[m].zh if zh else MEASURES[m].en, "unit": MEASURES[m].unit}
-            for m in kind.measures
+            {"key": m, "label": MEASURES[m].label(locale), "unit": MEASURES[m].unit} for m in kind.measures
         ],
         "check_in": kind.recurring_check_in,
     }
@@ -96,7 +96,7 @@ def event_dict(event: Event, zh: bool, kind_key: str | None = None) -> dict:
     labels: dict[str, str] = {}
     if kind_key:
         kind = get_kind(kind_key)
-        labels = {t.key: t.label("zh" if zh else "en") for t in kind.status_vocabulary.terms}
+        labels = {t.key: t.label(locale_for(zh)) for t in kind.status_vocabulary.terms}
     position = (event.details or {}).get("position")
     return {
         "id": event.id,

@@ -9,6 +9,8 @@ from flask import Blueprint, current_app, jsonify, make_response, render_templat
 
 from recovery.i18n import current_locale
 from recovery.kinds import KINDS
+from recovery.vocab import label
+from recovery.web.jsmessages import strings
 from recovery.web.policy import allow
 
 bp = Blueprint("field", __name__, url_prefix="/field")
@@ -17,18 +19,22 @@ FIELD_ROLES = ("field", "commander", "admin")
 BASE_LAYERS = ("subdistricts", "roads", "rivers")
 
 
-def reportable_kinds(zh: bool) -> list[dict]:
-    """Kinds a field user can report by a point, with the attributes the report must give."""
+def reportable_kinds(locale: str) -> list[dict]:
+    """Kinds a field user can report by a point, with the attributes the report must give and their choices."""
     out = []
     for kind in KINDS.values():
         if "Point" not in kind.geometry_types:
             continue
         attributes = [
-            {"key": a.key, "label": a.zh if zh else a.en, "choices": list(a.choices or ())}
+            {
+                "key": a.key,
+                "label": a.label(locale),
+                "choices": [{"key": t.key, "label": t.label(locale)} for t in a.choices.terms],
+            }
             for a in kind.attributes
             if a.required and a.choices and not a.derived
         ]
-        out.append({"key": kind.key, "label": kind.zh if zh else kind.en, "attributes": attributes})
+        out.append({"key": kind.key, "label": label("kind", kind.key, locale), "attributes": attributes})
     return out
 
 
@@ -36,9 +42,9 @@ def reportable_kinds(zh: bool) -> list[dict]:
 @allow(*FIELD_ROLES)
 def app():
     """The app shell; everything else is drawn by /static/field/app.js from the API (and from its cache)."""
-    zh = current_locale().startswith("zh")
-    config = {"kinds": reportable_kinds(zh)}
-    response = make_response(render_template("field/app.html", field_config=config))
+    config = {"kinds": reportable_kinds(current_locale())}
+    page = render_template("field/app.html", field_config=config, strings=strings("field"))
+    response = make_response(page)
     response.headers["Cache-Control"] = "no-cache"
     return response
 

@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from recovery.dashboard.board import dashboard
 from recovery.db import get_session
 from recovery.geodata import SUBDISTRICT_ORDER, load_geodata
-from recovery.i18n import current_locale
+from recovery.i18n import current_locale, is_chinese, pick
 from recovery.metrics import cube_at, evaluate_all
 from recovery.reports.daily import BULLETIN_KEYS, bulletin_text
 from recovery.timeutil import end_of_day, query_window
@@ -45,7 +45,8 @@ def _page_context() -> dict:
         args = {**request.args.to_dict(), "lang": code}
         return url_for(request.endpoint or "pages.home", **(request.view_args or {}), **args)
 
-    return {"zh": current_locale().startswith("zh"), "lang_url": lang_url}
+    locale = current_locale()
+    return {"zh": is_chinese(locale), "locale": locale, "lang_url": lang_url}
 
 
 @bp.get("/")
@@ -56,9 +57,10 @@ def home():
     cube = cube_at(session, end_of_day(day))
     figures = evaluate_all(cube)
     geodata = load_geodata(current_app.config["RECOVERY"]["GEODATA_DIR"])
-    zh = current_locale().startswith("zh")
+    locale = current_locale()
+    zh = is_chinese(locale)
     table = [
-        (sub.zh if zh else sub.en, evaluate_all(cube, sub.key, list(BULLETIN_KEYS)))
+        (pick(sub.zh, sub.en, locale), evaluate_all(cube, sub.key, list(BULLETIN_KEYS)))
         for sub in sorted(geodata.subdistricts, key=lambda s: SUBDISTRICT_ORDER.index(s.key))
     ]
     return render_template(
@@ -73,5 +75,5 @@ def home():
         board=dashboard(
             session, day, current_app.extensions.setdefault("recovery.map_tables", OrderedDict()), zh
         ),
-        subdistrict_names={sub.key: (sub.zh if zh else sub.en) for sub in geodata.subdistricts},
+        subdistrict_names={sub.key: pick(sub.zh, sub.en, locale) for sub in geodata.subdistricts},
     )

@@ -45,7 +45,7 @@ export async function renderReport(view, app) {
             "select",
             { name: `attr-${a.key}`, id: `attr-${a.key}`, "data-attr": a.key, "data-label": a.label },
             h("option", { value: "" }, "—"),
-            a.choices.map((c) => h("option", { value: c }, labelOfChoice(a.key, c))),
+            a.choices.map((c) => h("option", { value: c.key }, c.label)),
           ),
         ),
       ),
@@ -150,12 +150,6 @@ function drawBase(map, layers) {
   }
   if (layers.roads) L.geoJSON(layers.roads, { style: { color: "#8a5a00", weight: 2.5 }, interactive: false }).addTo(map);
   if (layers.rivers) L.geoJSON(layers.rivers, { style: { color: "#1976d2", weight: 3 }, interactive: false }).addTo(map);
-}
-
-function labelOfChoice(attr, choice) {
-  const key = `${attr}_${choice}`;
-  const text = t(key);
-  return text === key ? choice : text;
 }
 
 function round6(x) {

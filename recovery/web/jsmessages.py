@@ -1,0 +1,145 @@
+"""The strings the browser scripts show, declared once with their English text and translated by the catalogues.
+
+The field app (recovery/static/field/*.js) and the map (recovery/static/map/*.js) read them from a
+`<script type="application/json" id="strings">` block that their page renders in the request's language
+(templates/_strings.html); their `t(key, params)` fills `{name}` placeholders. The field app's page is cached by
+its service worker, so the strings travel with it offline. Enumerated values (kinds, statuses, attribute
+choices) are not here: the pages send their labels from the vocabulary.
+"""
+
+from __future__ import annotations
+
+from recovery.i18n import N_, translate
+
+#: key → English message, for recovery/static/field/*.js
+FIELD = {
+    "app_title": N_("Field app"),
+    "tab_sites": N_("My sites"),
+    "tab_new": N_("Report a site"),
+    "tab_outbox": N_("Outbox"),
+    "online": N_("Online"),
+    "offline": N_("Offline"),
+    "pending": N_("{n} pending"),
+    "in_conflict": N_("{n} in conflict"),
+    "failed_n": N_("{n} failed"),
+    "all_sent": N_("All sent"),
+    "loading": N_("Loading…"),
+    "load_failed": N_("Could not load, and there is no offline copy. Try again with a network."),
+    "from_cache": N_("Offline copy (saved when last online)"),
+    "retry": N_("Retry"),
+    "filter_kind": N_("Kind"),
+    "filter_status": N_("Status"),
+    "all": N_("All"),
+    "no_sites": N_("No sites to work on."),
+    "overdue": N_("Overdue"),
+    "pending_badge": N_("{n} pending"),
+    "distance_m": N_("{n} m"),
+    "distance_km": N_("{n} km"),
+    "deadline": N_("Deadline"),
+    "status": N_("Current status"),
+    "history": N_("History"),
+    "photos": N_("Photos"),
+    "work_items": N_("Work items"),
+    "no_history": N_("No records yet"),
+    "flagged": N_("Waiting for a commander"),
+    "pending_change": N_("Pending"),
+    "update": N_("Update"),
+    "new_status": N_("New status"),
+    "utility": N_("{track}: {status}"),
+    "restore_track": N_("{track} restored"),
+    "note": N_("Note"),
+    "note_ph": N_("What you found, what was done…"),
+    "take_photos": N_("Take / choose photos"),
+    "photos_chosen": N_("{n} photos chosen"),
+    "my_position": N_("My position"),
+    "locating": N_("Locating…"),
+    "position_ok": N_("Located (about {n} m)"),
+    "position_none": N_("No position; saved without one"),
+    "save": N_("Save"),
+    "saved_queued": N_("Saved; it will be sent when online."),
+    "saved": N_("Saved."),
+    "choose_status": N_("Choose a new status or enter quantities or a note."),
+    "check_in": N_("Disinfection check-in today"),
+    "checked_in_today": N_("Checked in today"),
+    "check_in_done": N_("Check-in saved."),
+    "already_checked_in": N_("This point already has today's check-in; no need to check in again."),
+    "report_title": N_("Report a new site"),
+    "kind": N_("Kind"),
+    "name": N_("Name"),
+    "name_ph": N_("e.g. collapse at Kexue Ave / Changchun Rd"),
+    "address": N_("Address"),
+    "where": N_("Where"),
+    "where_here": N_("Where I stand"),
+    "where_map": N_("Tap on the map"),
+    "map_hint": N_("Tap the map to place the site."),
+    "map_chosen": N_("Chosen: {lon}, {lat}"),
+    "need_where": N_("Locate yourself or tap the map first."),
+    "need_name": N_("Give the site a name."),
+    "need_attr": N_("Choose the {attr}."),
+    "submit_report": N_("Report"),
+    "report_queued": N_("Report saved; it will be sent when online."),
+    "outbox_title": N_("Outbox queue"),
+    "outbox_empty": N_("Nothing waiting to be sent."),
+    "st_queued": N_("Pending"),
+    "st_sending": N_("Sending"),
+    "st_sent": N_("Sent"),
+    "st_flagged": N_("Stored, waiting for a commander"),
+    "st_conflict": N_("Conflict"),
+    "st_failed": N_("Failed"),
+    "st_uploading": N_("Uploading photos {p}%"),
+    "type_event": N_("Status update"),
+    "type_site": N_("New site"),
+    "type_check_in": N_("Check-in"),
+    "conflict_explain": N_(
+        "Someone changed this site while you were offline. Your change is not applied yet. Compare and choose:"
+    ),
+    "yours": N_("Your change"),
+    "theirs": N_("On the server now"),
+    "discard_mine": N_("Discard mine"),
+    "submit_mine": N_("Submit mine on the current version"),
+    "discard": N_("Discard"),
+    "created_at": N_("Made at"),
+    "sign_in_again": N_(
+        "Your sign-in expired. Everything waiting is kept on this phone; sign in again to send it."
+    ),
+    "sign_in": N_("Sign in again"),
+    "sign_out": N_("Sign out"),
+    "sign_out_pending": N_(
+        "Some changes are not sent yet; after signing out you must sign in again to send them. Sign out?"
+    ),
+    "send_now": N_("Send now"),
+    "version": N_("Version"),
+    "back": N_("Back"),
+    "from_to": N_("{from} → {to}"),
+    "check_in_event": N_("Check-in"),
+    "report_event": N_("Reported"),
+    "note_event": N_("Note"),
+    "track_cut": N_("cut"),
+    "points_today": N_("Today's disinfection check-ins"),
+    "track_restored": N_("restored"),
+    "st_duplicate": N_("Already checked in today"),
+}
+
+#: key → English message, for recovery/static/map/*.js (the map page and its drawing tools)
+MAP = {
+    "status": N_("Status"),
+    "updated": N_("Last update"),
+    "deadline": N_("Deadline"),
+    "open": N_("Open the site"),
+    "select": N_("Select for command"),
+    "none": N_("none"),
+    "as_of_now": N_("now"),
+    "kind": N_("Kind"),
+    "draw_rectangle": N_("Select with a rectangle"),
+    "draw_polygon": N_("Select with a polygon (click each corner, double-click to finish)"),
+    "draw_finish": N_("Finish the polygon"),
+    "draw_clear": N_("Clear the selection"),
+}
+
+#: the scripts' folders under recovery/static and the messages each reads
+SCRIPTS = {"field": FIELD, "map": MAP}
+
+
+def strings(group: str) -> dict[str, str]:
+    """The group's messages in the request's language, by key."""
+    return {key: translate(message) for key, message in SCRIPTS[group].items()}
