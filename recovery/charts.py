@@ -17,7 +17,7 @@ from datetime import date, timedelta
 
 from markupsafe import Markup, escape
 
-from recovery.i18n import translate
+from recovery.i18n import N_, translate
 
 WIDTH, HEIGHT = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 52, 16, 28, 40
@@ -190,7 +190,7 @@ def chart(
     parts += axis.ticks()
     if axis.broken:  # said in words too, not only by the break mark: the data stop changing here
         last = axis.cut - axis.shift
-        note = translate("Data until %(day)s") % {"day": day_label(last, axis.with_year)}
+        note = translate(N_("Data until %(day)s")) % {"day": day_label(last, axis.with_year)}
         parts.append(
             f'<text x="{WIDTH - RIGHT - 4}" y="{HEIGHT - BOTTOM - 6}" text-anchor="end" class="span-note" font-size="11" '
             f'fill="{MUTED}">{escape(note)}</text>'
