@@ -12,11 +12,13 @@ from sqlmodel import Field, SQLModel
 from recovery.db.types import GeometryType, JSONType, UTCDateTime
 
 
-def _json(**kwargs: Any) -> Any:
+def json_field(**kwargs: Any) -> Any:
+    """A JSON document column (an empty one by default); the account tables use it too."""
     return Field(default_factory=dict, sa_column=Column(JSONType, nullable=False, **kwargs))
 
 
-def _utc(nullable: bool = True, index: bool = False) -> Any:
+def utc_field(nullable: bool = True, index: bool = False) -> Any:
+    """An instant column, stored in UTC on both databases (recovery.db.types.UTCDateTime)."""
     return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
 
 
@@ -37,7 +39,7 @@ class SiteBase(SQLModel):
     name: str = Field(max_length=200)
     address: str = Field(default="", max_length=300)
     priority: int = 2
-    deadline: datetime | None = _utc()
+    deadline: datetime | None = utc_field()
 
 
 class Site(SiteBase, table=True):
@@ -59,16 +61,16 @@ class Site(SiteBase, table=True):
     maxx: float
     maxy: float
     subdistrict: str | None = Field(default=None, max_length=20)
-    attributes: dict = _json()
+    attributes: dict = json_field()
     segment: str = Field(default="", max_length=120)
     team_id: int | None = Field(default=None, foreign_key="team.id")
     # -- projection of the ledger (rebuilt by `recovery ledger rebuild`, checked by `ledger verify`)
     status: str = Field(max_length=30)
-    track_status: dict = _json()
+    track_status: dict = json_field()
     capacity_pct: float | None = None
-    reported_at: datetime | None = _utc(nullable=False)
-    done_at: datetime | None = _utc()
-    last_valid_at: datetime | None = _utc()
+    reported_at: datetime | None = utc_field(nullable=False)
+    done_at: datetime | None = utc_field()
+    last_valid_at: datetime | None = utc_field()
     version: int = 0
 
 
@@ -87,12 +89,12 @@ class WorkItem(WorkItemBase, table=True):
     key: str = Field(max_length=40, unique=True)
     site_id: int | None = Field(default=None, foreign_key="site.id", index=True)
     status: str = Field(default="open", max_length=20)  # open, fed_back, resolved, closed
-    opened_at: datetime | None = _utc(nullable=False)
-    feedback_due: datetime | None = _utc(nullable=False)
-    resolve_due: datetime | None = _utc(nullable=False)
-    fed_back_at: datetime | None = _utc()
-    resolved_at: datetime | None = _utc()
-    closed_at: datetime | None = _utc()
+    opened_at: datetime | None = utc_field(nullable=False)
+    feedback_due: datetime | None = utc_field(nullable=False)
+    resolve_due: datetime | None = utc_field(nullable=False)
+    fed_back_at: datetime | None = utc_field()
+    resolved_at: datetime | None = utc_field()
+    closed_at: datetime | None = utc_field()
     version: int = 0
 
 
@@ -132,14 +134,14 @@ class Event(SQLModel, table=True):
     from_status: str | None = Field(default=None, max_length=30)
     to_status: str | None = Field(default=None, max_length=30)
     level: float | None = None  # the level this event sets (an enterprise's capacity %), if any
-    measures: dict = _json()
+    measures: dict = json_field()
     note: str = Field(default="", max_length=2000)
-    valid_at: datetime | None = _utc(nullable=False)
-    recorded_at: datetime | None = _utc(nullable=False)
+    valid_at: datetime | None = utc_field(nullable=False)
+    recorded_at: datetime | None = utc_field(nullable=False)
     #: where the reporter stood, converted to WGS-84; `details` keeps what the client sent (its CRS, raw values)
     position_lon: float | None = None
     position_lat: float | None = None
-    details: dict = _json()
+    details: dict = json_field()
     user_id: int | None = Field(default=None, index=True)
     #: why the event was stored but not applied to the projection (e.g. it would reopen a closed site)
     flag: str | None = Field(default=None, max_length=40, index=True)
@@ -159,8 +161,8 @@ class EventMeasure(SQLModel, table=True):
     key: str = Field(max_length=30, primary_key=True)
     site_id: int = Field(foreign_key="site.id", index=True)
     value: float
-    valid_at: datetime | None = _utc(nullable=False)
-    recorded_at: datetime | None = _utc(nullable=False)
+    valid_at: datetime | None = utc_field(nullable=False)
+    recorded_at: datetime | None = utc_field(nullable=False)
     #: the number of the site's (kind, sub-district, segment) in `measure_cell`; left NULL by the writers and
     #: filled by a trigger (migration 0007), which also follows a site whose dims change
     cell: int | None = None

@@ -9,7 +9,7 @@ from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from recovery.db.types import JSONType, UTCDateTime
-from recovery.models import _json, _utc
+from recovery.models import json_field, utc_field
 from recovery.timeutil import now
 from recovery.vocab import ROLE
 
@@ -30,8 +30,8 @@ class User(SQLModel, table=True):
     team_id: int | None = Field(default=None, foreign_key="team.id")
     password_hash: str = Field(max_length=300)
     active: bool = True
-    created_at: datetime | None = _utc(nullable=False)
-    last_login_at: datetime | None = _utc()
+    created_at: datetime | None = utc_field(nullable=False)
+    last_login_at: datetime | None = utc_field()
 
 
 def token_lifetime() -> timedelta:
@@ -58,9 +58,9 @@ class ApiToken(SQLModel, table=True):
     user_id: int = Field(foreign_key="app_user.id", index=True)
     token_hash: str = Field(max_length=64, unique=True)
     label: str = Field(default="", max_length=120)
-    created_at: datetime | None = _utc(nullable=False)
-    last_used_at: datetime | None = _utc()
-    revoked_at: datetime | None = _utc()
+    created_at: datetime | None = utc_field(nullable=False)
+    last_used_at: datetime | None = utc_field()
+    revoked_at: datetime | None = utc_field()
     expires_at: datetime = Field(
         default_factory=_token_expiry, sa_column=Column(UTCDateTime(), nullable=False)
     )
@@ -76,9 +76,9 @@ class UserSession(SQLModel, table=True):
     user_id: int = Field(foreign_key="app_user.id", index=True)
     key_hash: str = Field(max_length=64, unique=True)
     remote_addr: str = Field(default="", max_length=64)
-    created_at: datetime | None = _utc(nullable=False)
-    expires_at: datetime | None = _utc(nullable=False)
-    revoked_at: datetime | None = _utc()
+    created_at: datetime | None = utc_field(nullable=False)
+    expires_at: datetime | None = utc_field(nullable=False)
+    revoked_at: datetime | None = utc_field()
 
 
 class LoginThrottle(SQLModel, table=True):
@@ -92,8 +92,8 @@ class LoginThrottle(SQLModel, table=True):
     username: str = Field(max_length=80, primary_key=True)
     remote_addr: str = Field(max_length=64, primary_key=True)
     failures: int = 0
-    last_attempt_at: datetime | None = _utc()
-    blocked_until: datetime | None = _utc()
+    last_attempt_at: datetime | None = utc_field()
+    blocked_until: datetime | None = utc_field()
 
 
 class LoginAttempt(SQLModel, table=True):
@@ -108,7 +108,7 @@ class LoginAttempt(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=80)
     remote_addr: str = Field(default="", max_length=64)
-    at: datetime | None = _utc(nullable=False)
+    at: datetime | None = utc_field(nullable=False)
     success: bool = False
 
 
@@ -130,7 +130,7 @@ class Photo(SQLModel, table=True):
     sha256: str = Field(default="", max_length=64)
     path: str = Field(default="", max_length=300)
     complete: bool = False
-    created_at: datetime | None = _utc(nullable=False)
+    created_at: datetime | None = utc_field(nullable=False)
 
 
 class IdempotencyRecord(SQLModel, table=True):
@@ -146,6 +146,6 @@ class IdempotencyRecord(SQLModel, table=True):
     path: str = Field(max_length=300)
     body_hash: str = Field(max_length=64)
     status_code: int
-    response: dict = _json()
-    headers: dict = _json()
-    created_at: datetime | None = _utc(nullable=False)
+    response: dict = json_field()
+    headers: dict = json_field()
+    created_at: datetime | None = utc_field(nullable=False)

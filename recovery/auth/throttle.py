@@ -18,9 +18,9 @@ import math
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from recovery.db.dialect import upsert
 from recovery.db.engine import begin_write
 from recovery.errors import RecoveryError
 from recovery.models_accounts import LoginAttempt, LoginThrottle
@@ -118,10 +118,8 @@ def _wait(left: timedelta) -> TooManyAttempts:
 
 
 def _insert_new(session: Session, username: str, remote_addr: str, values: dict) -> bool:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert(LoginThrottle)
+        upsert(session)(LoginThrottle)
         .values(username=username, remote_addr=remote_addr, **values)
         .on_conflict_do_nothing()
         .returning(LoginThrottle.failures)

@@ -9,21 +9,18 @@ and the roll-up is that contribution times the number of sites in each sub-distr
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from itertools import islice
-from types import NoneType
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import shapely
-from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
+from recovery.db.dialect import fresh_ids, insert_many, sqlite_cache
 from recovery.db.engine import begin_write
-from recovery.db.types import GeometryType
 from recovery.geodata import Geodata
 from recovery.interop.validate import Row
 from recovery.kinds import MEASURES, SiteKind
@@ -97,34 +94,6 @@ class _LifeCycle:
         self.projection = state.as_dict()
 
 
-@contextmanager
-def _sqlite_cache(session: Session) -> Iterator[None]:
-    if session.bind.dialect.name != "sqlite":
-        yield
-        return
-    connection = session.connection()
-    before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
-    connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        connection.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
-
-
-def _ids(session: Session, model, count: int) -> list[int]:
-    """`count` fresh ids: from the sequence on PostgreSQL (safe beside other writers), max + 1 on SQLite
-    (whose writers are serialized by the write lock taken at BEGIN)."""
-    if session.bind.dialect.name == "postgresql":
-        table = model.__tablename__
-        rows = session.execute(
-            text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)"),
-            {"n": count},
-        )
-        return sorted(r[0] for r in rows)
-    start = (session.scalar(select(func.max(model.id))) or 0) + 1
-    return list(range(start, start + count))
-
-
 def _spatial_order(rows: list[Row]) -> list[Row]:
     """The rows along a Hilbert curve: neighbours are inserted together, so the spatial index stays warm."""
     if len(rows) < 2:
@@ -162,9 +131,9 @@ def store_new_sites(
             cycles[signature] = _LifeCycle(row.kind, signature[1], valid_at)
         steps_of.append(signature)
     n_events = sum(len(signature[1]) for signature in steps_of)
-    with _sqlite_cache(session):
-        site_ids = _ids(session, Site, len(rows))
-        event_ids = iter(_ids(session, Event, n_events))
+    with sqlite_cache(session, SQLITE_CACHE_KIB):
+        site_ids = fresh_ids(session, Site, len(rows))
+        event_ids = iter(fresh_ids(session, Event, n_events))
         population: Counter = Counter()
         for start in range(0, len(rows), CHUNK):
             chunk = list(islice(zip(rows, steps_of, site_ids, strict=True), start, start + CHUNK))
@@ -205,9 +174,9 @@ def store_new_sites(
                                     "recorded_at": recorded_at,
                                 }
                             )
-            _insert(session, Site.__table__, site_rows)
-            _insert(session, Event.__table__, event_rows)
-            _insert(session, EventMeasure.__table__, measure_rows)
+            insert_many(session, Site.__table__, site_rows)
+            insert_many(session, Event.__table__, event_rows)
+            insert_many(session, EventMeasure.__table__, measure_rows)
             tick(2 * len(chunk))
         rollup: Counter = Counter()
         for (signature, subdistrict, segment), count in population.items():
@@ -217,55 +186,6 @@ def store_new_sites(
                 rollup[cell] += value * count
         apply_rollup(session, Counter({k: v for k, v in rollup.items() if v}))
     return n_events
-
-
-def _insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """A Core executemany; on SQLite straight to the driver, each column's bind processor run once per
-    distinct value (the import's times, actor, note and empty documents repeat on every row)."""
-    if not rows:
-        return
-    dialect = session.bind.dialect
-    if dialect.name != "sqlite":
-        session.execute(insert(table), rows)
-        return
-    names = list(rows[0])
-    values = [[row[name] for name in names] for row in rows]
-    for index, name in enumerate(names):
-        if isinstance(table.c[name].type, GeometryType):  # WKB, as its processor writes it, in one call
-            wkb = shapely.to_wkb(np.array([v[index] for v in values], dtype=object))
-            for row_values, blob in zip(values, wkb, strict=True):
-                row_values[index] = blob
-            continue
-        processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if processor is not None:
-            process = _memo(processor)
-            for row_values in values:
-                row_values[index] = process(row_values[index])
-    sql = f"INSERT INTO {table.name} ({', '.join(_quote(dialect, n) for n in names)}) VALUES ({', '.join('?' * len(names))})"
-    session.connection().exec_driver_sql(sql, [tuple(v) for v in values])
-
-
-def _memo(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    cache: dict[Any, Any] = {}
-
-    def run(value: Any) -> Any:
-        if isinstance(value, dict) and not value:
-            if "{}" not in cache:
-                cache["{}"] = process(value)
-            return cache["{}"]
-        if not isinstance(value, datetime | str | int | float | NoneType):
-            return process(value)  # a geometry, a document: different on every row
-        try:
-            return cache[value]
-        except KeyError:
-            cache[value] = out = process(value)
-            return out
-
-    return run
-
-
-def _quote(dialect, name: str) -> str:
-    return dialect.identifier_preparer.quote(name)
 
 
 def _draft(row: Row) -> SiteDraft:

@@ -28,6 +28,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from recovery.db.dialect import locks_rows
 from recovery.db.engine import begin_write
 from recovery.errors import IdempotencyError, ValidationError
 from recovery.models import Event
@@ -81,12 +82,6 @@ def find_replay(session: Session, client_id: str | None, digest: str) -> Event |
             "Client event id %(client_id)s was already used for a different change.", client_id=client_id
         )
     return session.get(Event, found.id)
-
-
-def locks_rows(session: Session) -> bool:
-    """Whether the rows a write changes must be read FOR UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE has
-    locked the whole database already)."""
-    return session.get_bind().dialect.name == "postgresql"
 
 
 class _Replayed(Exception):

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import shapely
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from recovery.db.dialect import upsert
 from recovery.errors import NotFoundError, PreconditionFailed, RecoveryError, ValidationError
 from recovery.kinds import MEASURES, clean_measures, get_kind
 from recovery.ledger.append import Append, Recorded, append, body_hash
@@ -276,18 +277,16 @@ def apply_rollup(session: Session, delta: Counter) -> None:
         for (d, k, s, g, t, st, q), v in sorted(delta.items())
     ]
     conn = session.connection()
-    conn.execute(_ROLLUP_UPSERT[conn.dialect.name], rows)
+    conn.execute(_rollup_upsert(upsert(conn)), rows)
 
 
-def _rollup_upsert(upsert):
-    stmt = upsert(ROLLUP)
+@lru_cache(maxsize=2)
+def _rollup_upsert(dialect_insert):
+    stmt = dialect_insert(ROLLUP)
     return stmt.on_conflict_do_update(
         index_elements=["day", "kind", "subdistrict", "segment", "track", "status", "quantity"],
         set_={"delta": ROLLUP.c.delta + stmt.excluded.delta},
     )
-
-
-_ROLLUP_UPSERT = {"sqlite": _rollup_upsert(sqlite.insert), "postgresql": _rollup_upsert(postgresql.insert)}
 
 
 def _check_once_a_day(session: Session, site: Site, valid_at: datetime) -> None:

@@ -10,9 +10,10 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Float, Integer, and_, column, false, func, not_, or_, select, table, text
+from sqlalchemy import and_, false, func, not_, or_, select
 from sqlalchemy.orm import Session
 
+from recovery.db import dialect
 from recovery.kinds import KINDS
 from recovery.ledger.asof import latest_status_events
 from recovery.ledger.fold import overall_status
@@ -32,17 +33,7 @@ class Scope(Protocol):
 
 def bbox_condition(session: Session, bbox: tuple[float, float, float, float]):
     """Sites whose bounding box meets `bbox` (WGS-84), through the spatial index: SQLite's R*Tree, PostGIS's &&."""
-    minx, miny, maxx, maxy = bbox
-    if session.bind.dialect.name == "sqlite":
-        rtree = table(
-            "site_rtree", column("id", Integer), *(column(n, Float) for n in ("minx", "maxx", "miny", "maxy"))
-        )
-        c = rtree.c
-        return Site.id.in_(select(c.id).where(c.minx <= maxx, c.maxx >= minx, c.miny <= maxy, c.maxy >= miny))
-    envelope = text("ST_MakeEnvelope(:x1, :y1, :x2, :y2, 4326)").bindparams(
-        x1=minx, y1=miny, x2=maxx, y2=maxy
-    )
-    return Site.__table__.c.geom.op("&&")(envelope)
+    return dialect.bbox_condition(session, Site.id, Site.__table__.c.geom, "site_rtree", bbox)
 
 
 def text_condition(words: str):

@@ -13,10 +13,11 @@ import hashlib
 from collections.abc import Callable
 
 from flask import Response, jsonify, request
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from recovery.db.dialect import advisory_lock
 from recovery.db.engine import begin_write
 from recovery.errors import IdempotencyError, ValidationError
 from recovery.ledger.append import CLIENT_ID_MAX, body_hash
@@ -57,12 +58,8 @@ def client_event_id(user_id: int, key: str | None) -> str | None:
 
 def _lock_key(session: Session, user_id: int, key: str) -> None:
     """Make concurrent requests under one key wait for each other until the first one's transaction ends."""
-    if session.bind.dialect.name != "postgresql":
-        return  # SQLite: `begin_write` has taken the database's write lock already
     digest = hashlib.sha256(f"idempotency:{user_id}:{key}".encode()).digest()
-    session.connection().execute(
-        select(func.pg_advisory_xact_lock(int.from_bytes(digest[:8], "big", signed=True)))
-    )
+    advisory_lock(session, int.from_bytes(digest[:8], "big", signed=True))
 
 
 def request_digest(payload: dict) -> str:
