@@ -40,6 +40,11 @@ def recorded_by(session: Session, known_at: datetime) -> bool:
     return latest is None or latest <= known_at
 
 
+def last_valid_at(session: Session) -> datetime | None:
+    """The latest valid time in the ledger (None when it is empty): where its data ends."""
+    return session.scalar(select(func.max(Event.valid_at)))
+
+
 def effective_cutoff(session: Session, known_at: datetime | None) -> datetime | None:
     """`known_at`, or None when nothing was recorded after it (the usual case when a report is published: R is
     the moment of publishing): the cutoff then leaves out nothing, and the state as known at R is the state as
