@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from recovery.errors import NotFoundError, ValidationError
@@ -22,6 +23,14 @@ from recovery.workitems import open_work_item
 
 #: one assignment touches at most this many sites (each is an event); narrow the filter for more
 MAX_ASSIGN = 2000
+
+
+def crews(session: Session) -> list[tuple[int, str]]:
+    """The crews sites may be assigned to, as (id, name), in the order they were created."""
+    return [
+        tuple(row)
+        for row in session.execute(select(Team.id, Team.name).where(Team.type == "crew").order_by(Team.id))
+    ]
 
 
 @dataclass(frozen=True)

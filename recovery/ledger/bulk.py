@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from recovery import workitems
+from recovery.db.dialect import reset_id_sequences
 from recovery.db.engine import begin_write
 from recovery.errors import RecoveryError, ValidationError
 from recovery.geodata import Geodata
@@ -51,15 +52,8 @@ def _next_id(session: Session, model) -> int:
     return (session.scalar(select(func.max(model.id))) or 0) + 1
 
 
-def _fix_sequences(session: Session) -> None:
-    if session.bind.dialect.name != "postgresql":
-        return
-    for table in ("team", "site", "work_item", "event", "rollup_delta"):
-        session.execute(
-            text(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), GREATEST((SELECT max(id) FROM {table}), 1))"
-            )
-        )
+#: the tables whose rows a load writes with their ids given
+LOADED_TABLES = ("team", "site", "work_item", "event", "rollup_delta")
 
 
 def load_dataset(
@@ -155,7 +149,7 @@ def load_dataset(
         item_ids = _insert_work_items(session, work_items, item_states, site_ids, site_index)
         _insert_events(session, prepared, site_ids, item_ids, tick)
         _insert_rollup(session, rollup)
-        _fix_sequences(session)
+        reset_id_sequences(session, LOADED_TABLES)
         session.commit()
     except Exception:
         session.rollback()

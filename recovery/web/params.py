@@ -8,12 +8,11 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from flask import Flask, request
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from recovery.errors import ValidationError
 from recovery.fields import Param
-from recovery.models import Event
+from recovery.ledger.asof import last_valid_at
 from recovery.query.sites import SITE_FILTERS, parse_subdistrict
 from recovery.text import refuse_lone_surrogates
 from recovery.timeutil import (
@@ -60,7 +59,7 @@ def refuse_unstorable_text() -> None:
 
 def default_day(session: Session) -> date:
     """Today, or the last day the ledger knows of when its data ends earlier (the demo's 2021 data)."""
-    last = session.scalar(select(func.max(Event.valid_at)))
+    last = last_valid_at(session)
     today = local_day(now())
     return min(today, local_day(last)) if last else today
 
