@@ -116,8 +116,10 @@ def report_site(
     recorded_at: datetime | None = None,
     user_id: int | None = None,
     position: dict | None = None,
+    team_id: int | None = None,
 ) -> tuple[Site, Recorded]:
-    """Store a new site and its `report` event (not committed); idempotent on `client_id`."""
+    """Store a new site and its `report` event (not committed); idempotent on `client_id`. `team_id` (the
+    reporter's team, `scope.team_for_new_site`) is the site's team when it has none of its own."""
     actor = clean_text(actor, "actor", 200, required=True)
     note = clean_text(note, "note", 2000)
     body = {
@@ -140,15 +142,15 @@ def report_site(
         txn.claim(digest)
         recorded = txn.stamp(valid_at, recorded_at)
         derive([draft], geodata)
-        team_id = None
+        own_team = None
         if draft.team_key:
-            team_id = session.scalars(select(Team.id).where(Team.key == draft.team_key)).first()
-            if team_id is None:
+            own_team = session.scalars(select(Team.id).where(Team.key == draft.team_key)).first()
+            if own_team is None:
                 raise ValidationError("Unknown team %(team)s.", team=draft.team_key)
         row = draft.row()
         provisional = row.pop("key") or f"{draft.kind.prefix}-new-{digest[:16]}"
         site = Site(
-            **row, key=provisional, team_id=team_id, status=draft.kind.initial_status, reported_at=valid_at
+            **row, key=provisional, team_id=own_team, status=draft.kind.initial_status, reported_at=valid_at
         )
         session.add(site)
         session.flush()
@@ -179,10 +181,13 @@ def report_site(
         project_site(session, site, [], [entry])
         return site, Recorded(event, created=True)
 
-    return append(
+    site, recorded = append(
         session,
         write,
         client_id=client_id,
         replayed=lambda event: (session.get(Site, event.site_id), Recorded(event, created=False)),
         conflict=lambda: ValidationError("A site with key %(key)s already exists.", key=draft.key or ""),
     )
+    if team_id is not None and site.team_id is None:
+        site.team_id = team_id
+    return site, recorded

@@ -11,8 +11,10 @@ import pytest
 from shapely.geometry import mapping
 from sqlalchemy import select
 
+from recovery.command import crews
 from recovery.ledger.conflicts import flagged_event, is_pending, pending_conflicts
 from recovery.ledger.record import record_site_event
+from recovery.models import Team
 from recovery.models_accounts import User
 from recovery.numbers import MAX_INT
 from recovery.photos import StoredPhoto, add_photo, finished_photo, site_photos, unusable_uploads, upload_of
@@ -144,3 +146,42 @@ def test_the_photo_table_by_user_upload_and_site(session, geodata):
     asked = ["upload-0002", "upload-0001", "upload-0003"]
     assert unusable_uploads(session, field, site.id, asked) == ["upload-0002", "upload-0003"]
     assert unusable_uploads(session, field, site.id, []) == []
+
+
+def test_crews_and_a_reported_sites_team(session, geodata):
+    """The map offers the crews (not the other teams) in the order they were made; a site reported by a crew
+    member is that crew's unless the report names a team of its own."""
+    teams = [
+        Team(key="crew-b", name="二队", type="crew"),
+        Team(key="party", name="党组织", type="party_org"),
+        Team(key="crew-a", name="一队", type="crew"),
+    ]
+    session.add_all(teams)
+    session.commit()  # a write (report_site) starts its own transaction
+    assert crews(session) == [(teams[0].id, "二队"), (teams[2].id, "一队")]
+    point = mapping(geodata.subdistrict("fengyang").geometry.representative_point())
+    attributes = {"road_class": "main"}
+    mine, _ = report_site(
+        session,
+        draft_site("road_collapse", "甲", point, attributes=attributes),
+        geodata,
+        actor="现场",
+        valid_at=at(8),
+        team_id=teams[0].id,
+    )
+    own, _ = report_site(
+        session,
+        draft_site("road_collapse", "乙", point, attributes=attributes, team_key="crew-a"),
+        geodata,
+        actor="现场",
+        valid_at=at(8),
+        team_id=teams[0].id,
+    )
+    nobody, _ = report_site(
+        session,
+        draft_site("road_collapse", "丙", point, attributes=attributes),
+        geodata,
+        actor="x",
+        valid_at=at(8),
+    )
+    assert (mine.team_id, own.team_id, nobody.team_id) == (teams[0].id, teams[2].id, None)
