@@ -38,11 +38,21 @@ def reportable_kinds(locale: str) -> list[dict]:
     return out
 
 
+def track_statuses(locale: str) -> dict[str, dict[str, str]]:
+    """Per kind with utilities (供水、供电、供气), the labels of a utility's statuses (中断, 已恢复)."""
+    return {
+        kind.key: {s.key: s.label(locale) for s in kind.track_statuses}
+        for kind in KINDS.values()
+        if kind.track_statuses
+    }
+
+
 @bp.get("/")
 @allow(*FIELD_ROLES)
 def app():
     """The app shell; everything else is drawn by /static/field/app.js from the API (and from its cache)."""
-    config = {"kinds": reportable_kinds(current_locale())}
+    locale = current_locale()
+    config = {"kinds": reportable_kinds(locale), "trackStatuses": track_statuses(locale)}
     page = render_template("field/app.html", field_config=config, strings=strings("field"))
     response = make_response(page)
     response.headers["Cache-Control"] = "no-cache"

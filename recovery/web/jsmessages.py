@@ -114,9 +114,7 @@ FIELD = {
     "check_in_event": N_("Check-in"),
     "report_event": N_("Reported"),
     "note_event": N_("Note"),
-    "track_cut": N_("cut"),
     "points_today": N_("Today's disinfection check-ins"),
-    "track_restored": N_("restored"),
     "st_duplicate": N_("Already checked in today"),
 }
 

@@ -79,7 +79,7 @@ async function draw(view, siteId, app, current) {
         ? h(
             "ul",
             { class: "tracks" },
-            p.tracks.map((tr) => h("li", {}, t("utility", { track: tr.label, status: trackLabel(p, expected.tracks[tr.key]) }))),
+            p.tracks.map((tr) => h("li", {}, t("utility", { track: tr.label, status: trackLabel(app, p, expected.tracks[tr.key]) }))),
           )
         : null,
       p.deadline ? h("p", { class: "muted" }, `${t("deadline")}: ${formatTime(p.deadline)}`) : null,
@@ -109,8 +109,10 @@ function carryOver(old, form, siteId) {
   }
 }
 
-function trackLabel(p, key) {
-  return key ? t(`track_${key}`) : "—";
+/** A utility's status by its label from the vocabulary (the page's config), e.g. 中断, 已恢复. */
+function trackLabel(app, p, key) {
+  if (!key) return "—";
+  return ((app.config.trackStatuses || {})[p.kind] || {})[key] || key;
 }
 
 /**
