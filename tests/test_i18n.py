@@ -189,6 +189,8 @@ def _text(node) -> bool:
         return bool(node.elts) and all(_text(e) for e in node.elts)
     if isinstance(node, ast.BinOp):
         return _text(node.left) or _text(node.right)
+    if isinstance(node, ast.IfExp):  # ("是" if v else "否") if zh else ("true" if v else "false")
+        return _text(node.body) and _text(node.orelse)
     return False
 
 
@@ -267,11 +269,13 @@ def sheet(lang):
     return f"{lang}台账" if lang == "zh" else f"{lang} sites"
 def fine(done, zh):
     return "—" if done is None else "x"
+def yes(value, office_zh):
+    return ("是" if value else "否") if office_zh else ("true" if value else "false")
 """
 
 
 def test_the_scan_catches_planted_inline_choices():
-    assert inline_language_choices(PLANTED) == [3, 5, 7, 9, 11]
+    assert inline_language_choices(PLANTED) == [3, 5, 7, 9, 11, 15]
 
 
 def test_no_inline_chinese_english_choice_in_the_code():

@@ -120,7 +120,7 @@ def values(record: SiteRecord, fields: list[Field], office_zh: bool = False) -> 
     out: dict[str, Any] = {}
     for f in fields:
         if f.key == "kind":
-            value = kind.zh if office_zh else kind.key
+            value = label("kind", kind.key, "zh") if office_zh else kind.key
         elif f.key == "status":
             value = _status_label(record) if office_zh else record.status
         elif f.key == "status_zh":
@@ -143,7 +143,8 @@ def values(record: SiteRecord, fields: list[Field], office_zh: bool = False) -> 
         elif f.kind is not None:
             value = record.attributes.get(f.key)
             if isinstance(value, bool):
-                value = ("是" if value else "否") if office_zh else ("true" if value else "false")
+                key = "true" if value else "false"
+                value = label("boolean", key, "zh") if office_zh else key
         else:
             value = getattr(record, f.key)
         out[f.key] = value
