@@ -228,7 +228,7 @@ def xlsx_chunks(
         for a in attributes:
             value = site.attributes.get(a)
             if isinstance(value, bool):
-                value = "是" if value else "否"
+                value = label("boolean", "true" if value else "false", "zh")
             if value is not None:
                 parts.append(cell(f"{letters[col]}{n}", value))
             col += 1
