@@ -8,7 +8,7 @@ from typing import Any
 from shapely.geometry import mapping
 
 from recovery.geodata import SUBDISTRICT_ORDER
-from recovery.i18n import locale_for
+from recovery.i18n import locale_for, pick
 from recovery.kinds import MEASURES, ROAD_CLASS, get_kind
 from recovery.models import Event, Site
 from recovery.timeutil import now, zone_iso
@@ -74,7 +74,8 @@ def site_properties(
         "may_change": may_change,
         "allowed_next": [{"status": s, "label": kind.status_vocabulary.label(s, locale)} for s in allowed],
         "measures": [
-            {"key": m, "label": MEASURES[m].label(locale), "unit": MEASURES[m].unit} for m in kind.measures
+            {"key": m, "label": pick(MEASURES[m].zh, MEASURES[m].en, locale), "unit": MEASURES[m].unit}
+            for m in kind.measures
         ],
         "check_in": kind.recurring_check_in,
     }

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, make_response, render_template, send_from_directory
 
-from recovery.i18n import current_locale
+from recovery.i18n import current_locale, pick
 from recovery.kinds import KINDS
 from recovery.vocab import label
 from recovery.web.jsmessages import strings
@@ -28,7 +28,7 @@ def reportable_kinds(locale: str) -> list[dict]:
         attributes = [
             {
                 "key": a.key,
-                "label": a.label(locale),
+                "label": pick(a.zh, a.en, locale),
                 "choices": [{"key": t.key, "label": t.label(locale)} for t in a.choices.terms],
             }
             for a in kind.attributes
