@@ -42,6 +42,9 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(import_cmd)
     app.cli.add_command(export_cmd)
+    from recovery.dashboard.cli import supervise_cmd
+
+    app.cli.add_command(supervise_cmd)
 
 
 @click.command("init-db")
@@ -180,8 +183,7 @@ def metrics(as_of: str, known_at: str | None, subdistrict: str | None, fmt: str,
         )
         return
     for fig in figures.values():
-        label = fig.metric.zh if lang == "zh" else fig.metric.en
-        unit = fig.metric.unit_zh if lang == "zh" else fig.metric.unit_en
+        label, unit = fig.metric.label(lang), fig.metric.unit_label(lang)
         click.echo(f"{fig.key:32} {label:24} {fig.printed:>10} {unit}")
 
 

@@ -21,7 +21,13 @@ with site kinds and statuses shown by their labels, so a caller gets the whole m
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+#: what shows the codes in an error's parameters by their labels, by the name of the vocabulary that owns them:
+#: (parameters, locale) -> parameters. The vocabularies sit above this module (they raise its errors) and
+#: register themselves here (recovery.kinds: a kind and its statuses), so this module imports none of them.
+LABELLERS: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {}
 
 
 class RecoveryError(Exception):
@@ -47,22 +53,15 @@ class RecoveryError(Exception):
         from recovery.i18n import current_locale, has_request_context, translate
 
         zh = has_request_context() and current_locale().startswith("zh")
-        return self.render(translate(self.message), self._labelled(zh))
+        return self.render(translate(self.message), self.labelled_params(zh))
 
-    def _labelled(self, zh: bool) -> dict[str, Any]:
-        """Kind and status codes in the parameters replaced by their labels (道路塌陷点, 已修复)."""
-        from recovery.kinds import KINDS
+    def labelled_params(self, zh: bool) -> dict[str, Any]:
+        """The parameters with the codes in them shown by their labels (道路塌陷点, 已修复), by `LABELLERS`."""
+        from recovery.i18n import locale_for
 
-        params = dict(self.params)
-        kind = KINDS.get(params["kind"]) if isinstance(params.get("kind"), str) else None
-        if kind is None:
-            return params
-        locale = "zh" if zh else "en"
-        params["kind"] = kind.zh if zh else kind.en
-        labels = {t.key: t.label(locale) for t in kind.status_vocabulary.terms}
-        for name in ("status", "from", "to"):
-            if isinstance(params.get(name), str) and params[name] in labels:
-                params[name] = labels[params[name]]
+        params, locale = dict(self.params), locale_for(zh)
+        for labelled in LABELLERS.values():
+            params = labelled(params, locale)
         return params
 
     def to_dict(self) -> dict[str, Any]:

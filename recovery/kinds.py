@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from recovery import errors
 from recovery.errors import TransitionError, UnknownKindError, ValidationError
 from recovery.terms import Term, Vocabulary, merged
 
@@ -449,5 +450,21 @@ def clean_measures(kind: SiteKind, raw: Mapping[str, Any] | None) -> dict[str, f
 
 #: Rendering helpers for labels, used by templates and reports.
 def kind_label(key: str, locale: str = "zh") -> str:
-    kind = get_kind(key)
-    return kind.zh if locale.startswith("zh") else kind.en
+    return KIND.label(get_kind(key).key, locale)
+
+
+def labelled_error_params(params: dict[str, Any], locale: str) -> dict[str, Any]:
+    """An error's `kind` shown by its label, and its `status`, `from` and `to` by the labels of that kind's life
+    cycle (道路塌陷点, 已修复); other parameters as they are."""
+    kind = KINDS.get(params["kind"]) if isinstance(params.get("kind"), str) else None
+    if kind is None:
+        return params
+    params = {**params, "kind": KIND.label(kind.key, locale)}
+    labels = {t.key: t.label(locale) for t in kind.status_vocabulary.terms}
+    for name in ("status", "from", "to"):
+        if isinstance(params.get(name), str) and params[name] in labels:
+            params[name] = labels[params[name]]
+    return params
+
+
+errors.LABELLERS["kind"] = labelled_error_params

@@ -136,7 +136,7 @@ class UnknownValue(ValidationError):
 
     vocabulary: Vocabulary | None = None
 
-    def _labelled(self, zh: bool) -> dict[str, Any]:
+    def labelled_params(self, zh: bool) -> dict[str, Any]:
         params = dict(self.params)
         if zh and self.vocabulary is not None:
             params["vocabulary"] = self.vocabulary.zh

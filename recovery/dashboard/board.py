@@ -11,15 +11,15 @@ from recovery.charts import Line, Marker, chart, day_label
 from recovery.dashboard.overdue import overdue_by_unit
 from recovery.dashboard.ranking import ranking_with_change
 from recovery.dashboard.trends import burn_down, daily_figures
-from recovery.incident import FIRST_DAY
-from recovery.incident import ROAD_DEADLINE as DEADLINE
+from recovery.i18n import N_, in_locale, locale_for, pick
+from recovery.incident import current_incident
 from recovery.map.points import point_table
 from recovery.timeutil import end_of_day
 
 
 def dashboard(session: Session, day: date, cache: OrderedDict, zh: bool) -> dict:
     as_of = end_of_day(day)
-    last = max(day, FIRST_DAY)
+    last = max(day, current_incident().first_day)
     figures = daily_figures(session, last)
     burn = burn_down(figures, last)
     ranking = ranking_with_change(
@@ -28,30 +28,34 @@ def dashboard(session: Session, day: date, cache: OrderedDict, zh: bool) -> dict
         as_of,
     )
     return {
-        "overdue": overdue_by_unit(session, as_of),
+        "overdue": overdue_by_unit(session, as_of, locale_for(zh)),
         "burn": burn,
         "burn_chart": _burn_chart(figures, burn, last, zh),
         "restart_chart": _restart_chart(figures, last, zh),
         "ranking": ranking,
-        "deadline": DEADLINE,
+        "deadline": current_incident().road_deadline,
     }
 
 
 def _burn_chart(figures: dict, burn, last: date, zh: bool):
+    incident = current_incident()
+    deadline, first = incident.road_deadline, incident.first_day
+    with_year = deadline.year != first.year
     days = sorted(figures)
     total = max((figures[d]["road_collapse_total"] or 0) for d in days) if days else 0
     left = burn.remaining[-1] if burn.remaining else 0
+    locale = locale_for(zh)
     series = [
-        Line("剩余塌陷点" if zh else "points left", list(zip(days, burn.remaining, strict=True)), "#b3261e")
+        Line(in_locale(N_("points left"), locale), list(zip(days, burn.remaining, strict=True)), "#b3261e")
     ]
     if left > 0 and burn.needed is not None:
         series.append(
-            Line("所需进度" if zh else "pace needed", [(last, left), (DEADLINE, 0)], "#1a9850", True, False)
+            Line(in_locale(N_("pace needed"), locale), [(last, left), (deadline, 0)], "#1a9850", True, False)
         )
     if left > 0 and burn.projected_zero is not None:
         series.append(
             Line(
-                "当前进度" if zh else "current pace",
+                in_locale(N_("current pace"), locale),
                 [(last, left), (burn.projected_zero, 0)],
                 "#f16913",
                 True,
@@ -59,13 +63,25 @@ def _burn_chart(figures: dict, burn, last: date, zh: bool):
             )
         )
     return chart(
-        "塌陷点倒排工期" if zh else "Collapse points burn-down",
+        in_locale(N_("Collapse points burn-down"), locale),
         lines=series,
-        start=FIRST_DAY,
+        start=first,
         end=last,
         y_max=max(total, 1),
-        marker=Marker(DEADLINE, f"{day_label(DEADLINE)}节点" if zh else "15 Aug deadline"),
+        marker=Marker(
+            deadline,
+            in_locale(
+                N_("%(day)s deadline"),
+                locale,
+                day=pick(
+                    day_label(deadline, with_year),
+                    f"{deadline.day} {deadline:%b}{f' {deadline.year}' if with_year else ''}",
+                    locale,
+                ),
+            ),
+        ),
         css_class="chart burn",
+        span_end=incident.last_day,
     )
 
 
@@ -79,22 +95,24 @@ def _restart_chart(figures: dict, last: date, zh: bool):
     ]
     low = min([v * 100 for v in values] or [0.0])
     y_min = max(0.0, (int(low) // 10) * 10)
+    locale = locale_for(zh)
     return chart(
-        "企业复工复产曲线" if zh else "Enterprise restart curve",
+        in_locale(N_("Enterprise restart curve"), locale),
         lines=[
             Line(
-                "复工率(按家数)" if zh else "head-count rate",
+                in_locale(N_("head-count rate"), locale),
                 [(d, _pct(figures[d]["restart_headcount_rate"])) for d in days],
                 "#2166ac",
             ),
             Line(
-                "综合复工率" if zh else "composite rate",
+                in_locale(N_("composite rate"), locale),
                 [(d, _pct(figures[d]["composite_restart_rate"])) for d in days],
                 "#c51b7d",
             ),
         ],
-        start=FIRST_DAY,
-        end=max(last, FIRST_DAY + timedelta(days=1)),
+        start=current_incident().first_day,
+        end=max(last, current_incident().first_day + timedelta(days=1)),
+        span_end=current_incident().last_day,
         y_min=y_min,
         y_max=100,
         y_unit="%",

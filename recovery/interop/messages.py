@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-from babel.support import Translations
-
 from recovery.errors import RecoveryError
-from recovery.settings import PROJECT_ROOT
-
-
-@lru_cache(maxsize=4)
-def _catalogue(locale: str) -> Translations:
-    return Translations.load(str(PROJECT_ROOT / "recovery" / "translations"), [locale], "messages")
+from recovery.i18n import catalogue, is_chinese
 
 
 def render(message: RecoveryError | str, lang: str = "zh") -> str:
     """An error (with its parameters, kinds and statuses as labels) or a plain message, in `lang`."""
-    zh = lang.startswith("zh")
-    catalogue = _catalogue("zh_CN" if zh else "en")
+    translations = catalogue(lang)
     if isinstance(message, RecoveryError):
-        return message.render(catalogue.gettext(message.message), message._labelled(zh))
-    return catalogue.gettext(message)
+        return message.render(
+            translations.gettext(message.message), message.labelled_params(is_chinese(lang))
+        )
+    return translations.gettext(message)

@@ -21,16 +21,18 @@ from flask import (
 from recovery.db import get_session
 from recovery.errors import ValidationError
 from recovery.geodata import load_geodata
-from recovery.i18n import current_locale
+from recovery.i18n import current_locale, is_chinese, language
 from recovery.interop import uploads
 from recovery.interop.export import csv_chunks, file_name, geojson_chunks, get_format, write_file
 from recovery.interop.importer import OUTCOMES, apply_import, plan_import
 from recovery.interop.messages import render
 from recovery.interop.readers import read_source
 from recovery.interop.sniff import check_layer_name, expected_format
-from recovery.kinds import KINDS
-from recovery.query.sites import parse_site_query
+from recovery.kinds import KINDS, kind_label
+from recovery.query.sites import SITE_FILTERS, parse_site_query
 from recovery.query.sql import select_sites
+from recovery.web.apidoc import operation
+from recovery.web.declared import EXPORT_CONTENT, EXPORT_FORMAT, EXPORT_HEADERS
 from recovery.web.limits import body_limit
 from recovery.web.policy import READERS, allow
 
@@ -39,10 +41,16 @@ admin_bp = Blueprint("interop_admin", __name__, url_prefix="/admin")
 
 
 def _lang() -> str:
-    return "zh" if current_locale().startswith("zh") else "en"
+    return language(current_locale())
 
 
 @api_bp.get("/export")
+@operation(
+    "Sites in GeoJSON, GeoPackage, zipped Shapefile, CSV, Excel or KML",
+    tag="interop",
+    query=(EXPORT_FORMAT, *SITE_FILTERS, EXPORT_HEADERS),
+    responses={"200": {"description": "the file (GeoJSON and CSV are streamed)", "content": EXPORT_CONTENT}},
+)
 @allow(*READERS)
 def export():
     """Every site matching the filters, in `format`; GeoJSON and CSV stream, the others are built then sent."""
@@ -161,7 +169,8 @@ def import_page():
             lambda path, folder: read_source(path, layer=layer, upload=True, within=folder),
         )
         return redirect(url_for("interop_admin.preview", token=token))
-    return render_template("interop_import.html", form=form, kinds=KINDS, zh=_lang() == "zh")
+    kinds = {key: kind_label(key, _lang()) for key in KINDS}
+    return render_template("interop_import.html", form=form, kinds=kinds, zh=is_chinese(_lang()))
 
 
 def _plan(pending: uploads.Pending):
@@ -214,5 +223,5 @@ def preview(token: str):
         token=token,
         outcomes={k: render(v, lang) for k, v in OUTCOMES.items()},
         render=lambda e: render(e, lang),
-        zh=lang == "zh",
+        zh=is_chinese(lang),
     )

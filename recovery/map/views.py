@@ -9,24 +9,24 @@ from datetime import datetime
 import numpy as np
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from shapely.geometry import mapping
-from sqlalchemy import select
 
+from recovery.command import crews, unit_choices
 from recovery.db import get_session
 from recovery.errors import ValidationError
 from recovery.geodata import SUBDISTRICT_ORDER
 from recovery.i18n import current_locale
-from recovery.kinds import KINDS
+from recovery.kinds import KIND, KINDS
 from recovery.map.build import build_map, display_crs, shift_geometry
 from recovery.map.points import PointTable, point_table, text_matches
 from recovery.map.query import FEATURE_LIMIT, FEATURE_ZOOM, clusters, in_box, select_rows, status_of, summary
 from recovery.map.selection import parse_polygon, select_within
 from recovery.map.style import all_status_colours, completion_by_subdistrict, legend
-from recovery.models import Team
 from recovery.numbers import read_whole_number
 from recovery.query.sites import SiteQuery, parse_site_query
 from recovery.query.sql import site_shapes
 from recovery.timeutil import now, query_window, zone_iso
 from recovery.web.features import subdistrict_label
+from recovery.web.jsmessages import strings
 from recovery.web.policy import SIGNED_IN, allow
 
 bp = Blueprint("map", __name__, url_prefix="/map")
@@ -67,9 +67,7 @@ def map_page():
         tile_server=_tile_server(),
         tianditu_key=settings.get("TIANDITU_KEY", ""),
     )
-    teams = (
-        get_session().execute(select(Team.id, Team.name).where(Team.type == "crew").order_by(Team.id)).all()
-    )
+    teams = crews(get_session())
     config = {
         "map": built.map_var,
         "kindLayers": built.kind_vars,
@@ -81,12 +79,11 @@ def map_page():
         "selectionUrl": url_for("map.selection_data"),
         "colours": all_status_colours(),
         "statusLabels": {
-            k: {s.key: (s.zh if zh else s.en) for s in (*kind.statuses, *kind.track_statuses)}
+            k: {s.key: s.label(current_locale()) for s in (*kind.statuses, *kind.track_statuses)}
             for k, kind in KINDS.items()
         },
-        "kindLabels": {k: (kind.zh if zh else kind.en) for k, kind in KINDS.items()},
+        "kindLabels": {k: KIND.label(k, current_locale()) for k in KINDS},
         "subdistrictLabels": {k: subdistrict_label(k, zh) for k in SUBDISTRICT_ORDER},
-        "zh": zh,
         "firstDay": first_day,
         "lastDay": last_day,
         "pollSeconds": 10,
@@ -97,9 +94,11 @@ def map_page():
         built=built,
         config=config,
         legend=legend(zh),
-        kinds=[(k, kind.zh if zh else kind.en) for k, kind in KINDS.items()],
+        kinds=[(k, KIND.label(k, current_locale())) for k in KINDS],
+        strings=strings("map"),
         subdistricts=[(k, subdistrict_label(k, zh)) for k in SUBDISTRICT_ORDER],
         teams=teams,
+        units=unit_choices(current_locale()),
         first_day=first_day,
         last_day=last_day,
         build_ms=round((time.perf_counter() - started) * 1000, 1),

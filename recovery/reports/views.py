@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from recovery.auth import csrf, current_account
 from recovery.db import get_session
 from recovery.errors import NotFoundError, ValidationError
-from recovery.i18n import current_locale
+from recovery.i18n import current_locale, language
 from recovery.kinds import kind_label
 from recovery.metrics import METRICS_BY_KEY
 from recovery.metrics.records import records_for, with_labels
@@ -26,6 +26,8 @@ from recovery.reports.kindtable import CELL_COLUMNS, CELL_DEFINITIONS, cell_reco
 from recovery.reports.responses import published_response, report_response
 from recovery.timeutil import parse_as_of, parse_day, zone_iso
 from recovery.vocab import label
+from recovery.web.apidoc import operation
+from recovery.web.declared import DAY
 from recovery.web.policy import READERS, allow
 from recovery.web.public_url import public_url
 from recovery.writers import csv as csv_file
@@ -43,7 +45,7 @@ def init_app(app: Flask) -> None:
 
 
 def _locale() -> str:
-    return "zh" if current_locale().startswith("zh") else "en"
+    return language(current_locale())
 
 
 def _draft(day_text: str) -> tuple:
@@ -165,7 +167,6 @@ def records(day: str, key: str):
     parsed, as_of, known_at = _record_moment(day)
     rows = records_for(get_session(), key, as_of, known_at, side=side)
     metric = METRICS_BY_KEY[key]
-    zh = _locale() == "zh"
     args = {"at": request.args.get("at"), "known_at": request.args.get("known_at"), "side": side}
     return _record_list(
         parsed,
@@ -173,8 +174,8 @@ def records(day: str, key: str):
         as_of,
         known_at,
         stem=f"records-{key}-{parsed.isoformat()}",
-        title=metric.zh if zh else metric.en,
-        definition=metric.definition_zh if zh else metric.definition_en,
+        title=metric.label(_locale()),
+        definition=metric.definition_text(_locale()),
         side=side,
         links=lambda fmt: url_for(
             "reports.records",
@@ -269,6 +270,12 @@ def _record_list(parsed, rows, as_of, known_at, *, stem, title, definition, side
 
 
 @api_bp.post("/reports/daily/<day>/publish")
+@operation(
+    "Publish the day's bulletin: freeze its figures and files",
+    tag="figures",
+    path=(DAY,),
+    responses={"201": "the published version, its cut-off and digest"},
+)
 @allow(*PUBLISHERS)
 def publish_api(day: str):
     report = publishing.publish(get_session(), parse_day(day), current_account().username, _locale())
@@ -284,6 +291,12 @@ def publish_api(day: str):
 
 
 @api_bp.get("/reports/daily/<day>/corrections")
+@operation(
+    "What changed in the figures since the day's bulletin was published",
+    tag="figures",
+    path=(DAY,),
+    responses={"200": "the published version and its corrections"},
+)
 @allow(*READERS)
 def corrections_api(day: str):
     session = get_session()

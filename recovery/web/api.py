@@ -6,22 +6,30 @@ from flask import Blueprint, jsonify, request
 
 from recovery.db import get_session
 from recovery.errors import NotFoundError, ValidationError
-from recovery.i18n import current_locale
+from recovery.i18n import current_locale, language
 from recovery.metrics import METRICS_BY_KEY, cube_at, evaluate_all
 from recovery.metrics.compute import figures_payload
 from recovery.metrics.records import records_for
 from recovery.timeutil import parse_day, zone_iso
-from recovery.web.params import as_of_param, known_at_param, subdistrict_param
+from recovery.web.apidoc import operation
+from recovery.web.declared import DAY, FIGURE_KEY, REPORT_CONTENT, REPORT_FORMAT, REPORT_VERSION, SIDE
+from recovery.web.params import KNOWN_AT, MOMENT, SUBDISTRICT, as_of_param, known_at_param, subdistrict_param
 from recovery.web.policy import SIGNED_IN, allow
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 def _locale() -> str:
-    return "zh" if current_locale().startswith("zh") else "en"
+    return language(current_locale())
 
 
 @bp.get("/metrics")
+@operation(
+    "Every figure at a moment",
+    tag="figures",
+    query=(*MOMENT, SUBDISTRICT),
+    responses={"200": "figures with key, label, value, printed value, definition"},
+)
 @allow(*SIGNED_IN)
 def metrics():
     """Every figure as of `as_of` (a day or an instant), optionally as known at `known_at`."""
@@ -33,6 +41,13 @@ def metrics():
 
 
 @bp.get("/metrics/<key>/records")
+@operation(
+    "The records one figure counted",
+    tag="figures",
+    path=(FIGURE_KEY,),
+    query=(*MOMENT, SUBDISTRICT, SIDE),
+    responses={"200": "count, total and records"},
+)
 @allow(*SIGNED_IN)
 def metric_records(key: str):
     """The records one figure counted, as of the same moment; `side=denominator` for the other side."""
@@ -58,6 +73,13 @@ def metric_records(key: str):
 
 
 @bp.get("/reports/daily/<day>")
+@operation(
+    "The daily bulletin",
+    tag="figures",
+    path=(DAY,),
+    query=(KNOWN_AT, REPORT_FORMAT, REPORT_VERSION),
+    responses={"200": {"description": "the bulletin in `format`", "content": REPORT_CONTENT}},
+)
 @allow(*SIGNED_IN)
 def report_daily(day: str):
     """The daily report; `format=json` (default), `txt` (alias `text`), `md`, `xlsx` or `geojson`;

@@ -7,15 +7,15 @@ import re
 from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, request, send_file
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from recovery import photos
 from recovery.auth import current_account
 from recovery.db import get_session
-from recovery.db.engine import begin_write
 from recovery.errors import NotFoundError, ValidationError
 from recovery.models_accounts import Photo
-from recovery.timeutil import now
+from recovery.web.apidoc import IMAGE, operation
+from recovery.web.declared import CONTENT_RANGE, UPLOAD_ID
 from recovery.web.limits import body_limit
 from recovery.web.policy import SIGNED_IN, allow
 from recovery.web.site_access import WRITERS, check_scope, photo_dict, site_or_404
@@ -25,11 +25,9 @@ RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 
 
 def photo_store():
-    from recovery.photos import PhotoStore
-
     settings = current_app.config["RECOVERY"]
     root = Path(settings["PHOTO_DIR"] or Path(current_app.instance_path) / "photos")
-    return PhotoStore(root)
+    return photos.PhotoStore(root)
 
 
 def _max_bytes() -> int:
@@ -39,6 +37,13 @@ def _max_bytes() -> int:
 @bp.route("/sites/<id:site_id>/photos/<upload_id>", methods=["PUT", "POST"])
 @bp.post("/sites/<id:site_id>/photos", defaults={"upload_id": None})
 @body_limit("photo")  # one chunk, or a whole photo, read no further than the photo limit
+@operation(
+    "Upload a photo, whole or in chunks (Content-Range) that resume; the last chunk stores it",
+    tag="field",
+    headers=(CONTENT_RANGE, UPLOAD_ID),
+    content=IMAGE,
+    responses={"201": "the photo", "200": "bytes received so far"},
+)
 @allow(*WRITERS)
 def upload(site_id: int, upload_id: str | None):
     """Append a chunk (`Content-Range: bytes a-b/total`) or a whole photo; the last chunk stores it."""
@@ -48,7 +53,7 @@ def upload(site_id: int, upload_id: str | None):
     upload_id = upload_id or request.headers.get("Upload-Id")
     if not upload_id:
         raise ValidationError("Give the upload an id (Upload-Id header or in the address).")
-    existing = session.scalar(select(Photo).where(Photo.user_id == account.id, Photo.upload_id == upload_id))
+    existing = photos.upload_of(session, account.id, upload_id)
     if existing is not None and existing.complete:
         return jsonify({"photo": photo_dict(existing), "received": existing.size, "complete": True})
     data = request.get_data()
@@ -70,41 +75,25 @@ def upload(site_id: int, upload_id: str | None):
     if received < total:
         return jsonify({"received": received, "complete": False})
     stored = store.finish(_store_id(account.id, upload_id))
-    # a writer like any other: the write lock first (SQLite), so that this request's earlier reads do not make
-    # its write fail with "database is locked" when another connection has written since
-    begin_write(session)
-    photo = Photo(
-        upload_id=upload_id,
-        site_id=site_id,
-        user_id=account.id,
-        content_type=stored.content_type,
-        size=stored.size,
-        received=stored.size,
-        width=stored.width,
-        height=stored.height,
-        sha256=stored.sha256,
-        path=str(stored.path),
-        complete=True,
-        created_at=now(),
-    )
-    session.add(photo)
+    photo = photos.add_photo(session, stored, upload_id=upload_id, site_id=site_id, user_id=account.id)
     try:
         session.commit()
-    except IntegrityError:
+    except IntegrityError:  # the same upload finished by a parallel request: its row is the answer
         session.rollback()
-        photo = session.scalar(select(Photo).where(Photo.user_id == account.id, Photo.upload_id == upload_id))
+        photo = photos.upload_of(session, account.id, upload_id)
     response = jsonify({"photo": photo_dict(photo), "received": photo.size, "complete": True})
     response.status_code = 201
     return response
 
 
 @bp.get("/sites/<id:site_id>/photos/<upload_id>")
+@operation("Progress of a resumable upload", tag="field", responses={"200": "bytes received"})
 @allow(*WRITERS)
 def upload_status(site_id: int, upload_id: str):
     """How much of an upload the server has, so a client can resume where it stopped."""
     session, account = get_session(), current_account()
     site_or_404(site_id)
-    photo = session.scalar(select(Photo).where(Photo.user_id == account.id, Photo.upload_id == upload_id))
+    photo = photos.upload_of(session, account.id, upload_id)
     if photo is not None and photo.complete:
         return jsonify({"received": photo.size, "complete": True, "photo": photo_dict(photo)})
     return jsonify({"received": photo_store().received(_store_id(account.id, upload_id)), "complete": False})
@@ -129,18 +118,15 @@ def _store_id(user_id: int, upload_id: str) -> str:
     return f"u{user_id}_{hashlib.sha256(upload_id.encode()).hexdigest()}"
 
 
-#: the largest id an INTEGER column holds; a larger one would overflow in PostgreSQL instead of not being found
-MAX_ID = 2**31 - 1
-
-
 def _photo(photo_id: int) -> Photo:
-    photo = get_session().get(Photo, photo_id) if photo_id <= MAX_ID else None
-    if photo is None or not photo.complete:
+    photo = photos.finished_photo(get_session(), photo_id)
+    if photo is None:
         raise NotFoundError("Photo %(photo)s does not exist.", photo=photo_id)
     return photo
 
 
 @bp.get("/photos/<id:photo_id>")
+@operation("A photo", tag="field", responses={"200": {"description": "the image", "content": IMAGE}})
 @allow(*SIGNED_IN)
 def photo_file(photo_id: int):
     photo = _photo(photo_id)
@@ -148,6 +134,9 @@ def photo_file(photo_id: int):
 
 
 @bp.get("/photos/<id:photo_id>/thumb")
+@operation(
+    "A photo's thumbnail", tag="field", responses={"200": {"description": "the thumbnail", "content": IMAGE}}
+)
 @allow(*SIGNED_IN)
 def photo_thumb(photo_id: int):
     photo = _photo(photo_id)

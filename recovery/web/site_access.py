@@ -4,14 +4,14 @@ may change it, and the site's photos as the API shows them. No routes: views imp
 from __future__ import annotations
 
 from flask import request, url_for
-from sqlalchemy import select
 
-from recovery import jsondoc, scope
+from recovery import jsondoc, photos, scope
 from recovery.auth import current_account
 from recovery.db import get_session
 from recovery.errors import NotFoundError, ValidationError
 from recovery.models import Site
 from recovery.models_accounts import Photo
+from recovery.query.site import find_site
 from recovery.timeutil import zone_iso
 from recovery.web.policy import Forbidden
 
@@ -32,7 +32,7 @@ def json_body() -> dict:
 
 
 def site_or_404(site_id: int) -> Site:
-    site = get_session().get(Site, site_id)
+    site = find_site(get_session(), site_id)
     if site is None:
         raise NotFoundError("Site %(site)s does not exist.", site=site_id)
     return site
@@ -58,24 +58,4 @@ def photo_dict(photo: Photo) -> dict:
 
 
 def photos_of(session, site_id: int) -> list[dict]:
-    rows = session.scalars(
-        select(Photo).where(Photo.site_id == site_id, Photo.complete.is_(True)).order_by(Photo.id)
-    )
-    return [photo_dict(p) for p in rows]
-
-
-def unusable_photos(session, user_id: int, site_id: int, upload_ids: list[str]) -> list[str]:
-    """Those of `upload_ids` that are not finished uploads of this user's for this site."""
-    if not upload_ids:
-        return []
-    usable = set(
-        session.scalars(
-            select(Photo.upload_id).where(
-                Photo.user_id == user_id,
-                Photo.site_id == site_id,
-                Photo.complete.is_(True),
-                Photo.upload_id.in_(upload_ids),
-            )
-        )
-    )
-    return [u for u in upload_ids if u not in usable]
+    return [photo_dict(p) for p in photos.site_photos(session, site_id)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 from shapely.geometry import Point, mapping
-from sqlalchemy import select
 
 from recovery import scope
 from recovery.auth import current_account
@@ -13,13 +12,17 @@ from recovery.errors import PreconditionRequired, ValidationError
 from recovery.geodata import load_geodata
 from recovery.i18n import current_locale
 from recovery.ledger.record import record_site_event, sync_site
-from recovery.models import Event, Site, WorkItem
+from recovery.models import Site
 from recovery.numbers import read_whole_number
-from recovery.query.sites import parse_site_query
+from recovery.photos import unusable_uploads
+from recovery.query.site import find_site, site_history
+from recovery.query.sites import parse_site_query, site_filters
 from recovery.query.sql import list_sites as list_sites_of
 from recovery.sites import draft_site, report_site
 from recovery.timeutil import now, zone_iso
 from recovery.web import idempotency
+from recovery.web.apidoc import operation
+from recovery.web.declared import CHECK_IN_BODY, EVENT_BODY, IDEMPOTENCY_KEY, IF_MATCH, SITE_BODY
 from recovery.web.features import etag_for, event_dict, site_feature, urgency_key
 from recovery.web.params import instant_field
 from recovery.web.policy import SIGNED_IN, Forbidden, allow
@@ -30,10 +33,12 @@ from recovery.web.site_access import (
     json_body,
     photos_of,
     site_or_404,
-    unusable_photos,
 )
+from recovery.workitems_read import site_work_items
 
 bp = Blueprint("sites_api", __name__, url_prefix="/api/v1")
+#: how many sites a list answers by default, and at most
+LIST_LIMITS = {"default_limit": 500, "max_limit": 5000}
 
 
 def _zh() -> bool:
@@ -59,6 +64,7 @@ def _valid_at(body: dict):
 
 
 @bp.get("/me")
+@operation("The signed-in user", tag="field", responses={"200": "user name, role, scope"})
 @allow(*SIGNED_IN)
 def me():
     from flask_wtf.csrf import generate_csrf
@@ -77,11 +83,17 @@ def me():
 
 
 @bp.get("/sites")
+@operation(
+    "Sites, filtered, most urgent first, then nearest to `near`",
+    tag="field",
+    query=site_filters(**LIST_LIMITS),
+    responses={"200": "a GeoJSON FeatureCollection of sites"},
+)
 @allow(*SIGNED_IN)
 def list_sites():
     """GeoJSON of sites; `mine=1` gives the caller's sites, most urgent first, then nearest to `near`."""
     session, account = get_session(), current_account()
-    query = parse_site_query(request.args, default_limit=500, max_limit=5000)
+    query = parse_site_query(request.args, **LIST_LIMITS)
     sites, total, distances = list_sites_of(session, query, account, urgency_key)
     zh = _zh()
     features = [
@@ -98,14 +110,18 @@ def list_sites():
 
 
 @bp.get("/sites/<id:site_id>")
+@operation(
+    "One site with its history, work items and photos",
+    tag="field",
+    responses={"200": "a GeoJSON Feature; its version in the ETag header"},
+)
 @allow(*SIGNED_IN)
 def get_site(site_id: int):
     """One site with its history, photos and work items; the ETag carries its version for If-Match."""
     session, zh = get_session(), _zh()
     site = site_or_404(site_id)
     feature = site_feature(site, zh, may_change=current_account().may_change(site))
-    events = session.scalars(select(Event).where(Event.site_id == site.id).order_by(Event.valid_at, Event.id))
-    feature["properties"]["history"] = [event_dict(e, zh, site.kind) for e in events]
+    feature["properties"]["history"] = [event_dict(e, zh, site.kind) for e in site_history(session, site.id)]
     feature["properties"]["work_items"] = [
         {
             "id": w.id,
@@ -116,7 +132,7 @@ def get_site(site_id: int):
             "feedback_due": zone_iso(w.feedback_due),
             "resolve_due": zone_iso(w.resolve_due),
         }
-        for w in session.scalars(select(WorkItem).where(WorkItem.site_id == site.id).order_by(WorkItem.id))
+        for w in site_work_items(session, site.id)
     ]
     feature["properties"]["photos"] = photos_of(session, site.id)
     response = jsonify(feature)
@@ -135,6 +151,17 @@ def _if_match() -> int:
 
 
 @bp.post("/sites/<id:site_id>/events")
+@operation(
+    "Record a change (If-Match, Idempotency-Key)",
+    tag="field",
+    headers=(IF_MATCH, IDEMPOTENCY_KEY),
+    body=EVENT_BODY,
+    responses={
+        "201": "the event; the new ETag in the ETag header",
+        "202": "held as a conflict for a commander to decide",
+        "200": "replayed",
+    },
+)
 @allow(*WRITERS)
 def post_event(site_id: int):
     """Record a change to a site. Needs If-Match; honours Idempotency-Key."""
@@ -142,17 +169,11 @@ def post_event(site_id: int):
     site = site_or_404(site_id)
     check_scope(site)
     expected = _if_match()
-    body = json_body()
+    body = EVENT_BODY.read(json_body())
     key = idempotency.idempotency_key()
-    action = body.get("action", "transition")
-    if action not in ("transition", "reopen"):
-        raise ValidationError("Unknown action %(action)s.", action=str(action)[:30])
+    action = body.get("action") or "transition"
     if action == "reopen" and account.role not in ("commander", "admin"):
         raise Forbidden("Only a commander may reopen a finished site.")
-    if not isinstance(body.get("status"), str):
-        raise ValidationError("status is required.")
-    if body.get("measures") is not None and not isinstance(body["measures"], dict):
-        raise ValidationError("measures must be an object.")
     photos = _photo_ids(session, account.id, site.id, body)
     digest = idempotency.request_digest({**body, "if_match": expected})
     # everything that needs no lock is parsed before the write lock is taken; the site read here is kept
@@ -191,7 +212,7 @@ def _photo_ids(session, user_id: int, site_id: int, body: dict) -> list[str]:
     photos = list(dict.fromkeys(photos))
     if len(photos) > MAX_EVENT_PHOTOS:
         raise ValidationError("A change has at most %(count)s photos.", count=MAX_EVENT_PHOTOS)
-    missing = unusable_photos(session, user_id, site_id, photos)
+    missing = unusable_uploads(session, user_id, site_id, photos)
     if missing:
         raise ValidationError(
             "No finished upload %(upload)s of yours for this site: upload the photo first.",
@@ -206,7 +227,7 @@ def _answer(recorded, site: Site) -> tuple[int, dict, dict]:
     if recorded.site_state is not None:
         sync_site(site, recorded.site_state)
     elif site not in session:
-        site = session.get(Site, site.id)
+        site = find_site(session, site.id)
     zh = _zh()
     feature = site_feature(site, zh, may_change=True)
     body = {"event": event_dict(recorded.event, zh, site.kind), "site": feature, "flagged": recorded.flagged}
@@ -222,13 +243,20 @@ def _answer(recorded, site: Site) -> tuple[int, dict, dict]:
 
 
 @bp.post("/sites/<id:site_id>/check-in")
+@operation(
+    "Daily check-in of a disinfection point",
+    tag="field",
+    headers=(IDEMPOTENCY_KEY,),
+    body=CHECK_IN_BODY,
+    responses={"201": "the event", "200": "replayed"},
+)
 @allow(*WRITERS)
 def check_in(site_id: int):
     """Today's visit to a disinfection point: once per point per day."""
     session, account = get_session(), current_account()
     site = site_or_404(site_id)
     check_scope(site)
-    body = json_body() if request.get_data() else {}
+    body = CHECK_IN_BODY.read(json_body() if request.get_data() else {})
     key = idempotency.idempotency_key()
     digest = idempotency.request_digest(body)
 
@@ -250,11 +278,18 @@ def check_in(site_id: int):
 
 
 @bp.post("/sites")
+@operation(
+    "Report a new site",
+    tag="field",
+    headers=(IDEMPOTENCY_KEY,),
+    body=SITE_BODY,
+    responses={"201": "the site", "200": "replayed"},
+)
 @allow(*WRITERS)
 def post_site():
     """Report a new site where the reporter stands (`position`) or with a drawn `geometry` (WGS-84)."""
     session, account = get_session(), current_account()
-    body = json_body()
+    body = SITE_BODY.read(json_body())
     key = idempotency.idempotency_key()
     digest = idempotency.request_digest(body)
     position = _position(body)
@@ -288,9 +323,8 @@ def post_site():
             client_id=idempotency.client_event_id(account.id, key),
             user_id=account.id,
             position=position,
+            team_id=team_id,
         )
-        if team_id is not None and site.team_id is None:
-            site.team_id = team_id
         session.flush()
         zh = _zh()
         headers = {"ETag": etag_for(site), "Location": url_for("sites_api.get_site", site_id=site.id)}

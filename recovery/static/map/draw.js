@@ -1,11 +1,12 @@
 // Drawing a selection on the map: a rectangle (press and drag) or a polygon (click the corners; click the first
 // corner, double-click or press 完成 to close it). Plain Leaflet API, pointer events, so mouse and touch both work.
-// window.recoveryDraw(map, labels, onDone): onDone receives a GeoJSON Polygon (longitude first), or null when cleared.
+// window.recoveryDraw(map, t, onDone): t(key) gives the buttons' titles (the map's strings); onDone receives a
+// GeoJSON Polygon (longitude first), or null when cleared.
 (function () {
   "use strict";
   const STYLE = { color: "#1f4e8c", weight: 2, dashArray: "6 4", fillColor: "#1f4e8c", fillOpacity: 0.08 };
 
-  window.recoveryDraw = function (map, T, onDone) {
+  window.recoveryDraw = function (map, t, onDone) {
     const shapeLayer = L.featureGroup().addTo(map);
     let mode = null;
     let corners = [];
@@ -142,10 +143,10 @@
           });
           buttons[name] = button;
         };
-        make("rectangle", "▭", T.drawRectangle, () => setMode(mode === "rectangle" ? null : "rectangle"));
-        make("polygon", "⬠", T.drawPolygon, () => setMode(mode === "polygon" ? null : "polygon"));
-        make("finish", "✓", T.drawFinish, () => corners.length >= 3 && finish(corners));
-        make("clear", "✕", T.drawClear, () => {
+        make("rectangle", "▭", t("draw_rectangle"), () => setMode(mode === "rectangle" ? null : "rectangle"));
+        make("polygon", "⬠", t("draw_polygon"), () => setMode(mode === "polygon" ? null : "polygon"));
+        make("finish", "✓", t("draw_finish"), () => corners.length >= 3 && finish(corners));
+        make("clear", "✕", t("draw_clear"), () => {
           setMode(null);
           shapeLayer.clearLayers();
           onDone(null);

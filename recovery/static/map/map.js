@@ -9,11 +9,9 @@
   for (const [kind, name] of Object.entries(cfg.kindLayers)) layers[kind] = window[name];
   const form = document.getElementById("map-filters");
   const fields = ["date", "status", "subdistrict", "team", "q"];
-  const T = cfg.zh
-    ? { status: "状态", updated: "最近更新", deadline: "期限", open: "查看点位", select: "选为指挥对象", none: "无", asOfNow: "当前", kind: "类别",
-        drawRectangle: "框选（矩形）", drawPolygon: "多边形选择（逐点单击，双击结束）", drawFinish: "完成多边形", drawClear: "清除选择" }
-    : { status: "Status", updated: "Last update", deadline: "Deadline", open: "Open the site", select: "Select for command", none: "none", asOfNow: "now", kind: "Kind",
-        drawRectangle: "Select with a rectangle", drawPolygon: "Select with a polygon (click each corner, double-click to finish)", drawFinish: "Finish the polygon", drawClear: "Clear the selection" };
+  // the map's strings: recovery/web/jsmessages.py declares them, the catalogues translate them, the page carries them
+  const strings = JSON.parse(document.getElementById("strings").textContent);
+  const t = (key) => strings[key] ?? key;
   let lastKey = null;
   let lastVersion = null;
   let selected = null;
@@ -106,7 +104,7 @@
     document.getElementById("count-done").textContent = s.done.toLocaleString();
     document.getElementById("count-overdue").textContent = s.overdue.toLocaleString();
     document.getElementById("count-in-view").textContent = data.in_view.toLocaleString();
-    document.getElementById("as-of-label").textContent = form.elements.date.value ? `${form.elements.date.value} 24:00` : T.asOfNow;
+    document.getElementById("as-of-label").textContent = form.elements.date.value ? `${form.elements.date.value} 24:00` : t("as_of_now");
     for (const row of document.querySelectorAll("table.bykind tr[data-kind]")) {
       const k = s.by_kind[row.dataset.kind];
       row.querySelector(".total").textContent = k.total;
@@ -181,22 +179,22 @@
     box.append(el("h3", site.name));
     const dl = el("dl");
     const row = (label, value) => dl.append(el("dt", label), el("dd", value));
-    row(T.kind, site.kind_label);
-    row(T.status, (cfg.statusLabels[kind] || {})[status] || site.status_label);
+    row(t("kind"), site.kind_label);
+    row(t("status"), (cfg.statusLabels[kind] || {})[status] || site.status_label);
     const history = site.history || [];
     const last = history[history.length - 1];
-    row(T.updated, last ? `${(last.valid_at || "").slice(0, 16).replace("T", " ")} · ${last.actor}` : T.none);
+    row(t("updated"), last ? `${(last.valid_at || "").slice(0, 16).replace("T", " ")} · ${last.actor}` : t("none"));
     const dues = [site.deadline, ...(site.work_items || []).filter((w) => w.status !== "closed").map((w) => w.resolve_due)].filter(Boolean).sort();
-    row(T.deadline, dues.length ? dues[0].slice(0, 16).replace("T", " ") : T.none);
+    row(t("deadline"), dues.length ? dues[0].slice(0, 16).replace("T", " ") : t("none"));
     box.append(dl);
     const photos = site.photos || [];
     if (photos.length) box.append(el("img", null, { src: photos[photos.length - 1].thumb_url, alt: "" }));
-    const link = el("a", T.open, { href: `${cfg.fieldUrl}#/site/${id}` });
+    const link = el("a", t("open"), { href: `${cfg.fieldUrl}#/site/${id}` });
     const linkRow = el("p");
     linkRow.append(link);
     box.append(linkRow);
     if (document.getElementById("selected-site")) {
-      const pick = el("button", T.select, { type: "button", class: "select-site" });
+      const pick = el("button", t("select"), { type: "button", class: "select-site" });
       pick.addEventListener("click", () => {
         selected = { id, name: site.name };
         document.getElementById("selected-site").textContent = site.name;
@@ -250,7 +248,7 @@
   }
 
   if (document.getElementById("assign-drawn") && window.recoveryDraw) {
-    window.recoveryDraw(map, T, async (polygon) => {
+    window.recoveryDraw(map, t, async (polygon) => {
       drawn = polygon;
       await countSelection();
       if (drawn) {
