@@ -6,6 +6,7 @@ import re
 from datetime import date
 
 from conftest import login
+from ledger_helpers import add_overdue_items
 
 from recovery.dashboard.trends import burn_down
 
@@ -27,27 +28,36 @@ def test_dashboard_sections_for_a_day(seeded_client):
     assert "8月15日" in html
 
 
-def test_overdue_lists_hold_the_registry_figures_records(seeded_app, seeded_client):
+def test_overdue_lists_hold_the_registry_figures_records(seeded_app, seeded_url):
+    """The lists are the registry's records, by unit, oldest first: with items overdue (the seed has none), so
+    every loop below runs."""
     from recovery.dashboard.overdue import overdue_by_unit
     from recovery.db import get_session
     from recovery.metrics import cube_at, evaluate_all
     from recovery.timeutil import end_of_day
 
-    for day in (date(2021, 7, 29), date(2021, 8, 20)):
+    add_overdue_items(seeded_url)  # four items opened on 10 July: 2 general, 2 major, none fed back
+    # on 29 July the general ones are past their 7 days, the major ones not yet past their 30; on 20 August all are
+    for day, majors in ((date(2021, 7, 29), 0), (date(2021, 8, 20), 2)):
         with seeded_app.test_request_context():
             session = get_session()
             lists = overdue_by_unit(session, end_of_day(day))
             figures = evaluate_all(cube_at(session, end_of_day(day)))
-        count = {name: sum(len(u["items"]) for u in units) for name, units in lists.items()}
-        assert count["feedback"] == figures["work_items_overdue_feedback"].value
+        count = {name: sum(len(u.work_items) for u in units) for name, units in lists.items()}
+        assert count["feedback"] == figures["work_items_overdue_feedback"].value >= 4
         assert count["general"] + count["major"] == figures["work_items_overdue_resolve"].value
+        assert count["general"] >= 2 and count["major"] >= majors
         for units in lists.values():
-            opened = [u["items"][0]["opened_at"] for u in units]
+            opened = [u.work_items[0]["opened_at"] for u in units]
             assert opened == sorted(opened)
             for unit in units:
-                assert [i["opened_at"] for i in unit["items"]] == sorted(
-                    i["opened_at"] for i in unit["items"]
+                assert unit.work_items and unit.label  # no unit without items, each labelled
+                assert [i["opened_at"] for i in unit.work_items] == sorted(
+                    i["opened_at"] for i in unit.work_items
                 )
+                assert all(i["days_overdue"] >= 0 for i in unit.work_items)
+        assert {"城市管理局", "石佛办事处"} <= {u.label for u in lists["general"]}
+    assert {"城市管理局", "商务局"} <= {u.label for u in lists["major"]}  # 20 August
 
 
 def test_burn_down_pace_and_warning():

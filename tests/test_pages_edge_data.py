@@ -5,15 +5,11 @@ item was overdue, because the seed never has one; these tests make sure no page 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from ledger_helpers import open_work_item
-from sqlalchemy.orm import Session
+from ledger_helpers import add_overdue_items
 
-from recovery.db.engine import make_engine
-from recovery.timeutil import ZONE
 from tests.conftest import TEST_USERS, auth, login
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -67,35 +63,6 @@ def _status(client, url: str, headers: dict) -> int:
     return response.status_code
 
 
-def _add_overdue_items(url: str) -> list[str]:
-    """Open work items that are overdue on every day drawn: no feedback, unresolved, general and major."""
-    engine = make_engine(url)
-    titles = []
-    with Session(engine) as session:
-        opened = datetime(2021, 7, 10, 9, tzinfo=ZONE)  # before the flood: overdue on every day drawn
-        units = [
-            ("general", "石佛办事处"),
-            ("major", "城市管理局"),
-            ("general", "城市管理局"),
-            ("major", "商务局"),
-        ]
-        for n, (severity, unit) in enumerate(units):
-            title = f"逾期事项{n}<b>粗体</b>"
-            open_work_item(
-                session,
-                category="supervision",
-                title=title,
-                responsible_unit=unit,
-                severity=severity,
-                actor="commander",
-                valid_at=opened + timedelta(hours=n),
-                key=f"WI-OVERDUE-{n}",
-            )
-            titles.append(title)
-    engine.dispose()
-    return titles
-
-
 def test_no_template_reads_a_dict_method_as_a_value():
     """`unit.items` on a dict is the method: a template must call it or use a name that is not a method's."""
     pattern = re.compile(r"\b\w+(?:\[[^\]]*\])?\.(" + "|".join(DICT_METHODS) + r")\b(?!\s*\()")
@@ -108,7 +75,7 @@ def test_no_template_reads_a_dict_method_as_a_value():
 
 @pytest.mark.parametrize("role", sorted(TEST_USERS))
 def test_every_page_renders_with_overdue_work_items(seeded_app, seeded_url, role):
-    titles = _add_overdue_items(seeded_url)
+    titles = add_overdue_items(seeded_url)
     client = seeded_app.test_client()
     login(client, role)
     for day in DAYS:
