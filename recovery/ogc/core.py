@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from recovery.errors import NotFoundError
 from recovery.i18n import N_, in_locale, locale_for
+from recovery.incident import current_incident
 from recovery.interop.export import fields_for, values
 from recovery.kinds import KIND, KINDS, get_kind
 from recovery.models import Site
@@ -43,12 +44,15 @@ def _link(href: str, rel: str, type_: str, title: str | None = None) -> dict[str
 
 
 def landing(base: str, zh: bool) -> dict[str, Any]:
+    """The landing page: titled by the incident in force (the 7·20 flood by default)."""
+    locale, incident = locale_for(zh), current_incident()
     return {
-        "title": in_locale(N_("7·20 flood recovery sites"), locale_for(zh)),
+        "title": in_locale(N_("%(incident)s: recovery sites"), locale)
+        % {"incident": incident.name.get(locale)},
         "description": in_locale(
-            N_("Zhengzhou High-tech Zone flood recovery sites, one collection per kind; any past state"),
-            locale_for(zh),
-        ),
+            N_("%(zone)s recovery sites, one collection per kind; any past state"), locale
+        )
+        % {"zone": incident.zone.get(locale)},
         "links": [
             _link(f"{base}?f=json", "self", JSON, "this document"),
             _link(f"{base}?f=html", "alternate", HTML, "this document as HTML"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from recovery.incident import current_incident
 from recovery.kinds import KINDS
 from recovery.ogc.core import DEFAULT_LIMIT, MAX_LIMIT
 from recovery.vocab import SUBDISTRICT_ORDER
@@ -59,7 +60,10 @@ def ogc_openapi(base: str) -> dict[str, Any]:
     ]
     return {
         "openapi": "3.0.3",
-        "info": {"title": "7·20 flood recovery sites — OGC API Features", "version": "1.0.0"},
+        "info": {
+            "title": f"{current_incident().name.en} recovery sites — OGC API Features",
+            "version": "1.0.0",
+        },
         "servers": [{"url": base}],
         "paths": {
             "/": {

@@ -15,6 +15,7 @@ from flask import Flask
 from werkzeug.routing import BaseConverter, FloatConverter, IntegerConverter, Rule, UUIDConverter
 
 from recovery.fields import Body, Param
+from recovery.incident import current_incident
 from recovery.web.policy import ROLES, policy_of
 
 PREFIX = "/api/v1"
@@ -190,10 +191,11 @@ def document(app: Flask, server: str = PREFIX) -> dict[str, Any]:
             continue
         for method in methods(rule):
             paths.setdefault(openapi_path(rule), {})[method.lower()] = _entry(app, rule, method, op)
+    incident = app.extensions.get("recovery.incident") or current_incident()
     return {
         "openapi": "3.0.3",
         "info": {
-            "title": "recovery · 7·20 灾后恢复重建跟踪系统 API",
+            "title": f"recovery · {incident.zone.zh}{incident.name.zh}灾后恢复重建跟踪系统 API",
             "version": "1",
             "description": 'Errors have one shape: {"error": {"code", "status", "message"}}, the message '
             "in the caller's language (?lang=, Accept-Language; Chinese by default). Enumerated values are "
