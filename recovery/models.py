@@ -196,3 +196,14 @@ class RollupDelta(SQLModel, table=True):
     #: the number of (kind, sub-district, segment, track, status, quantity) in `rollup_cell`; left NULL by the
     #: writers and filled by a trigger (migration 0009)
     cell: int | None = None
+
+
+#: the columns that name one roll-up cell (the unique constraint but the day): what a reader groups by
+ROLLUP_CELL = (
+    RollupDelta.kind,
+    RollupDelta.subdistrict,
+    RollupDelta.segment,
+    RollupDelta.track,
+    RollupDelta.status,
+    RollupDelta.quantity,
+)

@@ -24,7 +24,7 @@ from recovery.ledger import measures, spans
 from recovery.ledger.append import body_hash
 from recovery.ledger.fold import Dims, Entry
 from recovery.ledger.record import PROJECTED, apply_rollup, edit_site_columns
-from recovery.models import Event, EventMeasure, RollupDelta, Site, Team, WorkItem
+from recovery.models import ROLLUP_CELL, Event, EventMeasure, RollupDelta, Site, Team, WorkItem
 from recovery.sites import SiteDraft, derive, draft_site
 from recovery.timeutil import local_day, parse_instant
 
@@ -470,18 +470,7 @@ def rollup_cell_differences(session: Session, limit: int = 20) -> list[str]:
 
 
 def stored_rollup(session: Session) -> Counter:
-    rows = session.execute(
-        select(
-            RollupDelta.day,
-            RollupDelta.kind,
-            RollupDelta.subdistrict,
-            RollupDelta.segment,
-            RollupDelta.track,
-            RollupDelta.status,
-            RollupDelta.quantity,
-            RollupDelta.delta,
-        )
-    ).all()
+    rows = session.execute(select(RollupDelta.day, *ROLLUP_CELL, RollupDelta.delta)).all()
     return Counter({tuple(r[:7]): r[7] for r in rows if abs(r[7]) > 1e-9})
 
 

@@ -13,7 +13,7 @@ from recovery.incident import current_incident
 from recovery.metrics.compute import evaluate
 from recovery.metrics.cube import Cube, cube_from_ledger
 from recovery.metrics.registry import METRICS_BY_KEY
-from recovery.models import Event, RollupDelta
+from recovery.models import ROLLUP_CELL, Event, RollupDelta
 from recovery.timeutil import end_of_day, local_day
 
 #: the figures the charts plot, each evaluated at the end of every day
@@ -59,14 +59,7 @@ def daily_values(
     one that a later-recorded event touches are evaluated from the ledger with the record-time cutoff (none, in
     the usual case of a report published now). A day without a row in the roll-up has no event of these kinds,
     recorded before or after `known_at`, so it is carried over on that path too."""
-    key_cols = (
-        RollupDelta.kind,
-        RollupDelta.subdistrict,
-        RollupDelta.segment,
-        RollupDelta.track,
-        RollupDelta.status,
-        RollupDelta.quantity,
-    )
+    key_cols = ROLLUP_CELL
     rows = session.execute(
         select(RollupDelta.day, *key_cols, func.sum(RollupDelta.delta))
         .where(

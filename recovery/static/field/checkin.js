@@ -1,5 +1,5 @@
 // Disinfection check-in: one tap queues today's visit; the phone remembers it so a second tap is not offered.
-import { isoWithOffset, notice } from "./dom.js";
+import { h, isoWithOffset, notice } from "./dom.js";
 import { t } from "./i18n.js";
 import { lastPosition, locate } from "./geo.js";
 import { enqueue, items, kick } from "./outbox.js";
@@ -37,4 +37,23 @@ export async function checkIn(site) {
   notice(navigator.onLine ? t("check_in_done") : t("saved_queued"), "ok");
   kick();
   return Boolean(record);
+}
+
+/** The check-in button of a point, in the list and on its page: disabled once checked in today. */
+export async function checkInButton(site, attrs = {}) {
+  const done = await checkedInToday(site.id);
+  return h(
+    "button",
+    {
+      ...attrs,
+      class: `btn checkin${attrs.class ? ` ${attrs.class}` : ""}`,
+      disabled: done,
+      onclick: async (e) => {
+        e.target.disabled = true;
+        if (await checkIn(site)) e.target.textContent = t("checked_in_today");
+        else e.target.disabled = false;
+      },
+    },
+    done ? t("checked_in_today") : t("check_in"),
+  );
 }

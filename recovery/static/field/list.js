@@ -4,7 +4,7 @@ import { claim, h, mount } from "./dom.js";
 import { formatDistance, t } from "./i18n.js";
 import { lastPosition, locate } from "./geo.js";
 import { items, OPEN_STATES, STUCK_STATES } from "./outbox.js";
-import { checkIn, checkedInToday } from "./checkin.js";
+import { checkInButton } from "./checkin.js";
 
 const filters = { kind: "", status: "" };
 let lastFeatures = null;
@@ -115,22 +115,7 @@ async function row(p, pending) {
   if (p.overdue) badges.push(h("span", { class: "badge overdue" }, t("overdue")));
   if (pending) badges.push(h("span", { class: "badge pending" }, t("pending_badge", { n: pending })));
   let action = null;
-  if (p.check_in && p.may_change) {
-    const done = await checkedInToday(p.id);
-    action = h(
-      "button",
-      {
-        class: "btn checkin",
-        disabled: done,
-        onclick: async (e) => {
-          e.target.disabled = true;
-          if (await checkIn(p)) e.target.textContent = t("checked_in_today");
-          else e.target.disabled = false;
-        },
-      },
-      done ? t("checked_in_today") : t("check_in"),
-    );
-  }
+  if (p.check_in && p.may_change) action = await checkInButton(p);
   return h(
     "li",
     { class: `site${p.overdue ? " is-overdue" : ""}`, dataset: { siteId: p.id } },

@@ -5,7 +5,7 @@ import { formatTime, t } from "./i18n.js";
 import { lastPosition, locate } from "./geo.js";
 import { OPEN_STATES, STUCK_STATES, enqueue, kick, localForSite, versionOf } from "./outbox.js";
 import { keepPhotos } from "./photos.js";
-import { checkIn, checkedInToday } from "./checkin.js";
+import { checkInButton } from "./checkin.js";
 
 const cache = new Map(); // site id → {data, etag}: what this page last saw, for when the network drops
 
@@ -138,25 +138,7 @@ export function expectedState(p, pendingEvents) {
 }
 
 async function checkInCard(p) {
-  const done = await checkedInToday(p.id);
-  return h(
-    "section",
-    { class: "card" },
-    h(
-      "button",
-      {
-        class: "btn big checkin",
-        id: "check-in",
-        disabled: done,
-        onclick: async (e) => {
-          e.target.disabled = true;
-          if (await checkIn(p)) e.target.textContent = t("checked_in_today");
-          else e.target.disabled = false;
-        },
-      },
-      done ? t("checked_in_today") : t("check_in"),
-    ),
-  );
+  return h("section", { class: "card" }, await checkInButton(p, { class: "big", id: "check-in" }));
 }
 
 function updateForm(p, etag, expected, view, app) {
