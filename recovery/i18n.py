@@ -57,7 +57,8 @@ HTTP_ERROR_NAMES = (
 
 
 def select_locale() -> str:
-    """`?lang=en` wins, then the `lang` cookie; then, for API callers only, Accept-Language; then Chinese.
+    """`?lang=en` wins, then the `lang` cookie; then, for API callers only (not a page the browser opens), their
+    Accept-Language; then Chinese.
 
     Pages ignore the browser's Accept-Language on purpose: the command centre's machines often run an English
     system, and the product is Chinese first. The choice made with `?lang=` is kept in a cookie.
@@ -69,7 +70,9 @@ def select_locale() -> str:
         return wanted
     if wanted and wanted.startswith("zh"):
         return "zh_CN"
-    if request.path.startswith("/api/"):
+    accept = request.accept_mimetypes
+    if request.path.startswith("/api/") and accept.quality("text/html") <= accept.quality("application/json"):
+        # an API caller, not a browser opening a page under /api/ (the API reference, /api/v1/docs)
         return request.accept_languages.best_match(LOCALES, default="zh_CN") or "zh_CN"
     return "zh_CN"
 

@@ -134,8 +134,21 @@ MAP = {
     "draw_clear": N_("Clear the selection"),
 }
 
+#: key → English message, for recovery/static/apidoc/apidoc.js (the API reference page, /api/v1/docs)
+APIDOC = {
+    "name": N_("Name"),
+    "in": N_("In"),
+    "type": N_("Type"),
+    "description": N_("Description"),
+    "required": N_("required"),
+    "body": N_("Request body (JSON)"),
+    "responses": N_("Responses"),
+    "array_of": N_("list of {item}"),
+    "load_failed": N_("The API document could not be loaded: {error}"),
+}
+
 #: the scripts' folders under recovery/static and the messages each reads
-SCRIPTS = {"field": FIELD, "map": MAP}
+SCRIPTS = {"field": FIELD, "map": MAP, "apidoc": APIDOC}
 
 
 def strings(group: str) -> dict[str, str]:

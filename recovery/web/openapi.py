@@ -1,13 +1,12 @@
 """`/api/v1/openapi.json`: the OpenAPI 3 document generated from the routes' declarations
-(`recovery.web.apidoc`); `/api/v1/docs` renders it with the app's own script (no CDN)."""
+(`recovery.web.apidoc`); `/api/v1/docs` renders it with the app's own script (no CDN), in the reader's language."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, render_template, request
 
 from recovery.web.apidoc import document, json_response, operation
+from recovery.web.jsmessages import strings
 from recovery.web.policy import allow
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
@@ -30,5 +29,4 @@ def openapi_json():
 )
 @allow("anonymous")
 def docs():
-    page = Path(current_app.static_folder) / "apidoc" / "index.html"
-    return Response(page.read_text(encoding="utf-8"), mimetype="text/html")
+    return render_template("apidoc.html", strings=strings("apidoc"))
