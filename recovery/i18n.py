@@ -19,7 +19,7 @@ def N_(message: str) -> str:
 
 
 # Werkzeug's HTTP error names, which recovery/web/errors.py passes through `translate`; listed so that the
-# catalogue has them (tests/test_i18n.py checks this covers werkzeug.exceptions.default_exceptions).
+# catalogue has them (tests/integration/test_i18n.py checks this covers werkzeug.exceptions.default_exceptions).
 HTTP_ERROR_NAMES = (
     N_("Error"),
     N_("Bad Request"),

@@ -1,5 +1,5 @@
 """What SQLite and PostgreSQL do differently under the features, each answered here for both, so that no
-feature module branches on the database's dialect (tests/test_imports.py; the as-of reads keep theirs in
+feature module branches on the database's dialect (tests/unit/test_imports.py; the as-of reads keep theirs in
 recovery/ledger/asof.py)."""
 
 from __future__ import annotations
