@@ -134,6 +134,34 @@ def test_another_incident_titles_the_report_and_its_files(ice_storm_app):
     assert "<h1>Some New District ice storm recovery daily report</h1>" in english
 
 
+def test_another_incident_titles_the_ogc_service_and_the_api_documents(ice_storm_app, app):
+    """The GIS client's landing page and both OpenAPI documents are titled by the incident in force."""
+    from support.accounts import auth
+
+    ice, flood, reader = ice_storm_app.test_client(), app.test_client(), auth("reporter")
+
+    def get(client, url):
+        response = client.get(url, headers=reader)
+        assert response.status_code == 200, url
+        return response.get_json()
+
+    landing = get(ice, "/ogc?f=json")
+    assert landing["title"] == "12·28 冰冻灾害 灾后恢复点位" and "某某新区" in landing["description"]
+    english = get(ice, "/ogc?f=json&lang=en")
+    assert (
+        english["title"] == "12·28 ice storm: recovery sites"
+        and "Some New District" in english["description"]
+    )
+    assert get(flood, "/ogc?f=json")["title"] == "7·20 特大暴雨 灾后恢复点位"
+    info = get(ice, "/ogc/api")["info"]
+    assert info["title"].startswith("12·28 ice storm recovery sites") and "7·20" not in json.dumps(info)
+    title = get(ice, "/api/v1/openapi.json")["info"]["title"]
+    assert "某某新区12·28 冰冻灾害" in title and "7·20" not in title
+    assert "郑州高新区7·20 特大暴雨" in get(flood, "/api/v1/openapi.json")["info"]["title"]
+    assert "某某新区12·28 冰冻灾害" in title and "7·20" not in title
+    assert "郑州高新区7·20 特大暴雨" in flood.get("/api/v1/openapi.json").get_json()["info"]["title"]
+
+
 @pytest.mark.parametrize(
     ("change", "fault"),
     [

@@ -97,7 +97,8 @@ def _strings(page: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(
-    ("group", "user", "path"), [("field", "field", "/field/"), ("map", "commander", "/map")]
+    ("group", "user", "path"),
+    [("field", "field", "/field/"), ("map", "commander", "/map"), ("apidoc", "reporter", "/api/v1/docs")],
 )
 def test_the_page_carries_the_strings_in_its_language(seeded_client, chinese, group, user, path):
     login(seeded_client, user)

@@ -51,6 +51,26 @@ def test_document_is_served_to_anyone_and_lists_the_api(client):
     assert docs.status_code == 200 and b"/static/apidoc/apidoc.js" in docs.data and b"http" not in docs.data
 
 
+BROWSER_ACCEPT = (
+    "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"
+)
+
+
+def test_the_reference_page_is_chinese_first_and_api_callers_keep_their_language(client):
+    """/api/v1/docs is a page: Chinese whatever the browser's language, English with ?lang=en; a JSON caller
+    under /api/ is still answered in its Accept-Language."""
+    english_browser = {"Accept": BROWSER_ACCEPT, "Accept-Language": "en-US,en;q=0.9"}
+    page = client.get("/api/v1/docs", headers=english_browser).get_data(as_text=True)
+    assert '<html lang="zh-CN">' in page and "API 参考" in page and '"body": "请求体(JSON)"' in page
+    english = client.get("/api/v1/docs?lang=en", headers=english_browser).get_data(as_text=True)
+    assert '<html lang="en">' in english and "API reference" in english
+    for accept in ("*/*", "application/json", None):
+        headers = {"Accept-Language": "en"} | ({"Accept": accept} if accept else {})
+        refused = client.get("/api/v1/sites/1", headers=headers).get_json()
+        assert refused["error"]["message"] == "Please sign in.", accept
+    assert client.get("/api/v1/sites/1").get_json()["error"]["message"] != "Please sign in."
+
+
 def test_document_is_valid_openapi_3(app):
     doc = document(app)
     try:
@@ -253,6 +273,7 @@ def test_a_view_refuses_a_body_as_its_declaration_says(seeded_client):
     assert "title" in response.get_json()["error"]["message"]
 
 
+@pytest.mark.slow  # 2.5 s on SQLite, 3.4 s on PostGIS
 def test_api_fuzz(seeded_app):
     """Every GET operation, a few generated requests each: no 5xx, every response as documented."""
     headers = bearer(token_for(seeded_app, "admin", "fuzz"))

@@ -38,7 +38,7 @@
   function table(headings, rows) {
     var node = el("table");
     var head = el("tr");
-    headings.forEach(function (h) { head.appendChild(el("th", t(h))); });
+    headings.forEach(function (h) { head.appendChild(el("th", h)); });
     node.appendChild(head);
     rows.forEach(function (cells) {
       var tr = el("tr");
@@ -53,7 +53,7 @@
     if (!schema || !schema.properties) return null;
     var required = schema.required || [];
     return table(
-      ["name", "type", "description"],
+      [t("name"), t("type"), t("description")],
       Object.keys(schema.properties).map(function (name) {
         var field = schema.properties[name];
         var flag = required.indexOf(name) >= 0 ? " (" + t("required") + ")" : "";
@@ -82,7 +82,7 @@
           if (op.parameters && op.parameters.length) {
             section.appendChild(
               table(
-                ["name", "in", "type", "description"],
+                [t("name"), t("in"), t("type"), t("description")],
                 op.parameters.map(function (param) {
                   return [
                     param.name + (param.required ? " (" + t("required") + ")" : ""),
