@@ -8,7 +8,7 @@ import pytest
 from support.article import ARTICLE_PARAGRAPH
 from support.browser import SHOTS, sign_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.mark.parametrize(("width", "height"), [(1440, 900), (390, 844)], ids=["desktop", "phone"])

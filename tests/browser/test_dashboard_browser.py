@@ -10,7 +10,7 @@ from support.browser import SHOTS, sign_in
 from recovery.metrics import cube_at, evaluate_all
 from recovery.timeutil import end_of_day, parse_day
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.mark.parametrize(("width", "height"), [(1440, 900), (390, 844)], ids=["desktop", "phone"])

@@ -32,7 +32,7 @@ PHONE = {"width": 390, "height": 844}
 HERE = {"longitude": 113.5873, "latitude": 34.8400, "accuracy": 12}
 WAIT_MS = 30_000
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture

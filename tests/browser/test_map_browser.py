@@ -9,7 +9,7 @@ import pytest
 from support.accounts import auth
 from support.browser import SHOTS, sign_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 XSS = "<img src=x onerror=alert(1)>"
 
 

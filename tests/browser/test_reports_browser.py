@@ -10,7 +10,7 @@ import pytest
 from support.article import ARTICLE
 from support.browser import SHOTS, sign_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 DAY = "2021-07-29"
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from support.browser import sign_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 DAY = "2021-07-29"
 
 #: records every policy violation from the first byte of each page on

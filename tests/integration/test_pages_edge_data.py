@@ -73,6 +73,7 @@ def test_no_template_reads_a_dict_method_as_a_value():
     assert found == []
 
 
+@pytest.mark.slow  # 4–5.4 s for commander, reporter and admin on SQLite, under 2 s for the field users
 @pytest.mark.parametrize("role", sorted(TEST_USERS))
 def test_every_page_renders_with_overdue_work_items(seeded_app, seeded_url, role):
     titles = add_overdue_items(seeded_url)

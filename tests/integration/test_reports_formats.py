@@ -37,6 +37,7 @@ def test_unknown_format_is_refused(seeded_client):
     assert response.json["error"]["code"]
 
 
+@pytest.mark.slow  # 3.2 s on SQLite
 def test_excel_ledger_agrees_with_the_figures(seeded_client):
     figures = {f["key"]: f for f in seeded_client.get(URL, headers=auth("reporter")).json["figures"]}
     response = seeded_client.get(f"{URL}?format=xlsx", headers=auth("reporter"))
@@ -87,6 +88,7 @@ def test_geojson_has_one_feature_per_site(seeded_client):
     assert sum(1 for f in roads if f["properties"]["status"] == "restored") == 167
 
 
+@pytest.mark.slow  # 4.1 s on SQLite
 def test_every_figure_lists_as_many_records(seeded_client):
     payload = seeded_client.get(URL, headers=auth("reporter")).json
     for figure in payload["figures"]:

@@ -11,6 +11,7 @@ import re
 from datetime import date
 from xml.etree import ElementTree as ET
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import text
 from support.accounts import auth
@@ -29,6 +30,7 @@ def _stopped_enterprise(session) -> int:
     ).scalar_one()
 
 
+@pytest.mark.slow  # 3.7 s on SQLite
 def test_published_report_stays_as_published(seeded_client, seeded_session):
     published = seeded_client.post(f"/api/v1/reports/daily/{DAY}/publish", headers=auth("reporter"))
     assert published.status_code == 201
@@ -149,6 +151,7 @@ def _cells(data: bytes) -> dict[str, list[tuple]]:
     return {name: list(book[name].iter_rows(values_only=True)) for name in book.sheetnames}
 
 
+@pytest.mark.slow  # 11 s on SQLite
 def test_every_format_stays_exactly_as_published(seeded_client, seeded_runner, seeded_session, tmp_path):
     meta = seeded_client.post(f"/api/v1/reports/daily/{DAY}/publish", headers=auth("reporter")).json
     before = _all_formats(seeded_client, seeded_runner, tmp_path, "before")

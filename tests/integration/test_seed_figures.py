@@ -36,6 +36,7 @@ def test_bulletin_reads_like_the_article(seeded_session):
     assert report["bulletin"] == ARTICLE_PARAGRAPH
 
 
+@pytest.mark.slow  # 4.5 s on each backend
 def test_bulletin_json_and_records_agree(seeded_session):
     """Every figure in the JSON equals its records: one row per unit counted, values adding up to sums."""
     report = daily_report(seeded_session, JULY_29)
@@ -130,5 +131,6 @@ def test_nothing_handled_before_it_was_reported(seeded_session):
     assert bad == 0
 
 
+@pytest.mark.slow  # 2.6 s on SQLite, 9.4 s on PostGIS
 def test_ledger_verify_clean_after_seed_load(seeded_session):
     assert verify(seeded_session) == []
