@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
@@ -33,8 +33,7 @@ class Figure:
     def rounded(self) -> Decimal | None:
         if self.value is None:
             return None
-        shown = Decimal(repr(self.value * 100 if self.metric.percent else self.value))
-        return shown.quantize(Decimal(1).scaleb(-self.metric.precision), rounding=ROUND_HALF_UP)
+        return self.metric.shown(self.value)
 
     @property
     def printed(self) -> str:

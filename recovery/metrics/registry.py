@@ -4,8 +4,13 @@ rounding and printed precision. Adding a figure is adding an entry here, nothing
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 
 from recovery.i18n import N_, in_locale, locale_for, pick
+
+#: how many decimals a share may gain so that it does not print as 100 % or 0 % when it is neither: enough for
+#: (n − 1) / n with n up to a hundred million
+MAX_EXTRA_DECIMALS = 6
 
 ENTERPRISE_STOPPED = ("stopped", "partly_restarted", "restarted")
 ENTERPRISE_RESTARTED = ("partly_restarted", "restarted")
@@ -73,6 +78,17 @@ class Metric:
 
     def definition_text(self, locale: str | None = "zh") -> str:
         return pick(self.definition_zh, self.definition_en, locale)
+
+    def shown(self, value: float) -> Decimal:
+        """The number a report prints for `value`: in percent for a share, rounded half up at the figure's
+        precision, exact in decimal. A share never prints as 100 unless it is complete, nor as 0 unless it is
+        none: one that rounds there gains decimals until it shows it (281 of 282 restarted is 99.6, not 100)."""
+        exact = Decimal(repr(value * 100 if self.percent else value))
+        for places in range(self.precision, self.precision + MAX_EXTRA_DECIMALS + 1):
+            rounded = exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+            if not self.percent or not ((rounded == 100 and exact < 100) or (rounded == 0 and exact > 0)):
+                return rounded
+        return rounded
 
 
 def _count(kind: str, **kw) -> Selector:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
@@ -74,15 +75,15 @@ def build_report(
 
 
 def _change(now: dict, before: dict | None) -> dict:
-    """The change since the end of the previous day; percentages change in percentage points."""
+    """The change since the end of the previous day: the difference of the two printed figures, in exact
+    decimals (shares in percentage points), so that it always agrees with what the reader sees side by side
+    (99 % then 100 % is +1, 34 then 299 is +265, 113 then 892 is +779)."""
     if before is None or now["value"] is None or before["value"] is None:
         return {"delta": None, "printed": "—"}
-    scale = 100 if now["definition"]["percent"] else 1
-    delta = round((now["value"] - before["value"]) * scale, now["definition"]["precision"])
+    delta = Decimal(now["printed"]) - Decimal(before["printed"])
     if delta == 0:
         return {"delta": 0, "printed": "±0"}
-    text = f"{delta:+.{now['definition']['precision']}f}"
-    return {"delta": delta, "printed": text}
+    return {"delta": float(delta), "printed": f"{delta:+f}"}
 
 
 def canonical_json(payload: dict) -> bytes:
