@@ -194,7 +194,8 @@ def _as_of(session: Session, q: SiteQuery, count: bool, scope: Scope | None):
     if q.statuses and not python_filter:
         where.append(status_condition(q.statuses, latest.c.to_status))
     stmt = (
-        select(*_COLUMNS, latest.c.to_status, latest.c.level)
+        # reported_at is the valid time of the site's one report event: the same at any moment after it
+        select(*_COLUMNS, latest.c.to_status, latest.c.level, Site.reported_at)
         .join(latest, latest.c.site_id == Site.id)
         .where(*where)
         .order_by(Site.id)
@@ -206,7 +207,10 @@ def _as_of(session: Session, q: SiteQuery, count: bool, scope: Scope | None):
         stmt = stmt.offset(q.offset)
         if q.limit is not None:
             stmt = stmt.limit(q.limit)
-    rows = [SiteRecord(*fields, status, {}, level, None) for *fields, status, level in session.execute(stmt)]
+    rows = [
+        SiteRecord(*fields, status, {}, level, reported)
+        for *fields, status, level, reported in session.execute(stmt)
+    ]
     _fill_tracks(session, q.as_of, [r for r in rows if r.kind in TRACKED])
     if python_filter:
         if q.statuses:

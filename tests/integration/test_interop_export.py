@@ -55,6 +55,31 @@ def test_as_of_export_matches_the_article(seeded_session, tmp_path):
     assert len(restored) == 167
 
 
+def test_an_as_of_export_carries_when_each_site_was_reported(seeded_session, tmp_path):
+    """上报时间 is filled as of a past day in every office format (it was empty for every site), and no site
+    reported after that day is in it."""
+    import csv
+
+    as_of = parse_as_of("2021-07-22")
+    records, _ = select_sites(seeded_session, SiteQuery(("silt_site", "enterprise"), as_of=as_of))
+    assert records and all(r.reported_at is not None and r.reported_at <= as_of for r in records)
+    now, _ = select_sites(seeded_session, SiteQuery(("silt_site", "enterprise")))
+    reported = {r.key: r.reported_at for r in now}
+    assert all(r.reported_at == reported[r.key] for r in records)
+    text = write_file(records, "csv", tmp_path / "s.csv").read_text(encoding="utf-8-sig")
+    rows = list(csv.DictReader(text.splitlines()))
+    assert len(rows) == len(records) and all(row["上报时间"].startswith("2021-07-") for row in rows)
+    book = load_workbook(write_file(records, "xlsx", tmp_path / "s.xlsx"), read_only=True)
+    table = list(book.worksheets[0].iter_rows(values_only=True))
+    book.close()
+    column = table[0].index("上报时间")
+    assert all(row[column] for row in table[1:])
+    features = json.loads(write_file(records, "geojson", tmp_path / "s.geojson").read_text("utf-8"))[
+        "features"
+    ]
+    assert all(f["properties"]["reported_at"] for f in features)
+
+
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
 def test_round_trip_into_an_empty_database(seeded_session, db_url, geodata, tmp_path, fmt):
     kinds = ("road_collapse", "enterprise", "residential_community")
