@@ -13,6 +13,7 @@ from recovery.i18n import is_chinese
 from recovery.metrics.cube import Cube, cube_from_ledger, cube_from_rollup
 from recovery.metrics.registry import METRICS, METRICS_BY_KEY, Metric, Selector
 from recovery.timeutil import end_of_day, local_day, zone_iso
+from recovery.vocab import SUBDISTRICT_ORDER
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,21 @@ def evaluate_all(
 ) -> dict[str, Figure]:
     metrics = [METRICS_BY_KEY[k] for k in keys] if keys else list(METRICS)
     return {m.key: evaluate(m, cube, subdistrict) for m in metrics}
+
+
+#: the area of a breakdown that holds what no sub-district does: teams and work items without one, sites outside
+#: every sub-district; a breakdown lists it whenever it counts anything, so that its rows add up to the zone
+UNASSIGNED = ""
+
+
+def by_area(cube: Cube, keys: list[str] | None = None) -> dict[str, dict[str, Figure]]:
+    """The figures of each sub-district in the vocabulary's order, then of UNASSIGNED when any count there is
+    not zero: every count of the breakdown adds up to the zone's."""
+    areas = {sub: evaluate_all(cube, sub, keys) for sub in SUBDISTRICT_ORDER}
+    rest = evaluate_all(cube, UNASSIGNED, keys)
+    if any(f.numerator for f in rest.values()):
+        areas[UNASSIGNED] = rest
+    return areas
 
 
 def cube_at(

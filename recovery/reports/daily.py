@@ -6,8 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from recovery.geodata import SUBDISTRICT_ORDER
-from recovery.metrics.compute import Figure, cube_at, evaluate_all, figures_payload
+from recovery.metrics.compute import Figure, by_area, cube_at, evaluate_all, figures_payload
 from recovery.metrics.cube import Cube
 from recovery.timeutil import end_of_day, zone_iso
 
@@ -124,9 +123,10 @@ def report_from_cube(cube: Cube, day: date, locale: str = "zh") -> dict:
     payload = figures_payload(cube, figures, locale)
     payload["date"] = day.isoformat()
     payload["bulletin"] = bulletin_text(day, figures)
+    # the sub-districts, then "" (not assigned) when it counts anything: the rows add up to the zone
     payload["by_subdistrict"] = {
-        sub: {k: fig.to_dict(locale) for k, fig in evaluate_all(cube, sub, list(BULLETIN_KEYS)).items()}
-        for sub in SUBDISTRICT_ORDER
+        sub: {k: fig.to_dict(locale) for k, fig in figs.items()}
+        for sub, figs in by_area(cube, list(BULLETIN_KEYS)).items()
     }
     payload["generated_from"] = {"as_of": zone_iso(cube.as_of), "source": cube.source}
     return payload

@@ -9,9 +9,9 @@ from flask import Blueprint, current_app, render_template, request, url_for
 
 from recovery.dashboard.board import dashboard
 from recovery.db import get_session
-from recovery.geodata import SUBDISTRICT_ORDER, load_geodata
-from recovery.i18n import current_locale, is_chinese, pick
-from recovery.metrics import cube_at, evaluate_all
+from recovery.geodata import load_geodata
+from recovery.i18n import N_, current_locale, is_chinese, pick, translate
+from recovery.metrics import by_area, cube_at, evaluate_all
 from recovery.reports.daily import BULLETIN_KEYS, bulletin_text
 from recovery.timeutil import end_of_day, query_window
 from recovery.web.params import day_param
@@ -59,9 +59,11 @@ def home():
     geodata = load_geodata(current_app.config["RECOVERY"]["GEODATA_DIR"])
     locale = current_locale()
     zh = is_chinese(locale)
+    names = {sub.key: pick(sub.zh, sub.en, locale) for sub in geodata.subdistricts}
+    # every sub-district, then the sites outside them all when there are any: the rows add up to the zone
     table = [
-        (pick(sub.zh, sub.en, locale), evaluate_all(cube, sub.key, list(BULLETIN_KEYS)))
-        for sub in sorted(geodata.subdistricts, key=lambda s: SUBDISTRICT_ORDER.index(s.key))
+        (names.get(area) or translate(N_("Not assigned")), figs)
+        for area, figs in by_area(cube, list(BULLETIN_KEYS)).items()
     ]
     return render_template(
         "home.html",
@@ -75,5 +77,5 @@ def home():
         board=dashboard(
             session, day, current_app.extensions.setdefault("recovery.map_tables", OrderedDict()), zh
         ),
-        subdistrict_names={sub.key: pick(sub.zh, sub.en, locale) for sub in geodata.subdistricts},
+        subdistrict_names=names,
     )
