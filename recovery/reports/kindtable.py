@@ -11,6 +11,7 @@ from recovery.errors import NotFoundError
 from recovery.geodata import SUBDISTRICT_ORDER
 from recovery.i18n import N_
 from recovery.kinds import KINDS
+from recovery.ledger import asof
 from recovery.metrics.cube import Cube
 from recovery.metrics.records import overdue_counts, overdue_records, records_for_selector
 from recovery.metrics.registry import Selector
@@ -34,7 +35,10 @@ CELL_COLUMNS = {
 CELL_DEFINITIONS = {
     "total": N_("Sites of this kind at the report's moment (enterprises: those that stopped)."),
     "done": N_("Sites in their last status (done) at the report's moment."),
-    "in_progress": N_("Sites past their first status and not yet done at the report's moment."),
+    "in_progress": N_(
+        "Sites past their first status and not yet done at the report's moment (a residential community: "
+        "one utility restored while another is still cut)."
+    ),
     "overdue": N_("Sites whose deadline had passed at the report's moment and that were not done by then."),
 }
 #: an enterprise that never stopped is not part of the recovery
@@ -58,6 +62,12 @@ def kind_table(session: Session, cube: Cube, as_of: datetime) -> list[dict]:
             cell["done"] += value
         elif status != spec.initial_status:
             cell["in_progress"] += value
+    # a kind kept per track (a community's water, power, gas) is in progress once one of them is restored
+    # while another is still cut: its overall status stays the first until all are, so the cube cannot tell
+    for kind in TABLE_KINDS:
+        if KINDS[kind].tracks:
+            for record in _partly_done(session, kind, as_of, cube.known_at):
+                counts[(record["subdistrict"] or "", kind)]["in_progress"] += 1
     overdue = overdue_counts(session, as_of, cube.known_at, TABLE_KINDS)
     rows = []
     for kind in TABLE_KINDS:
@@ -107,8 +117,28 @@ def cell_records(
     excluded = _NOT_AFFECTED.get(kind, ())
     if column == "done":
         selector = Selector(kind=kind, status=(spec.done_status,))
+    elif column == "in_progress" and spec.tracks:
+        return _partly_done(session, kind, as_of, known_at, subdistrict)
     elif column == "in_progress":
         selector = Selector(kind=kind, exclude_status=(spec.done_status, spec.initial_status, *excluded))
     else:
         selector = Selector(kind=kind, exclude_status=excluded)
     return records_for_selector(session, selector, as_of, known_at, subdistrict=subdistrict)
+
+
+def _partly_done(
+    session: Session, kind: str, as_of: datetime, known_at: datetime | None, subdistrict: str | None = None
+) -> list[dict]:
+    """The sites of a kind kept per track that are not done but have a track in its last status (a community
+    with its power restored and its water still cut)."""
+    spec = KINDS[kind]
+    pending = records_for_selector(
+        session,
+        Selector(kind=kind, exclude_status=(spec.done_status,)),
+        as_of,
+        known_at,
+        subdistrict=subdistrict,
+    )
+    tracks = asof.track_statuses(session, [r["id"] for r in pending], as_of, known_at)
+    last = spec.track_statuses[-1].key
+    return [r for r in pending if any(t and v == last for t, v in tracks.get(r["id"], {}).items())]

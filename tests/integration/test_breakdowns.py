@@ -77,3 +77,21 @@ def test_the_report_and_the_dashboard_show_the_not_assigned_row(seeded_client, s
     page = seeded_client.get("/?date=2021-08-31").get_data(as_text=True)
     table = page.split('<table class="subdistricts">', 1)[1].split("</table>", 1)[0]
     assert table.count('<th scope="row">') == len(areas) and "石佛" in table
+
+
+def test_a_community_with_one_utility_restored_and_another_cut_is_in_progress(seeded_session):
+    """On 22 July 2021 many communities had power back and water still cut: the table counts them in progress,
+    and the cell lists exactly them (it counted none before, their overall status being still the first)."""
+    from recovery.ledger.asof import track_statuses
+    from recovery.reports.kindtable import cell_records
+
+    as_of = end_of_day(date(2021, 7, 22))
+    rows = kind_table(seeded_session, cube_at(seeded_session, as_of), as_of)
+    (total,) = [r for r in rows if r["kind"] == "residential_community" and r["subdistrict"] is None]
+    listed = cell_records(seeded_session, "residential_community", "in_progress", as_of)
+    assert total["in_progress"] == len(listed) > 0
+    tracks = track_statuses(seeded_session, [r["id"] for r in listed], as_of, None)
+    for record in listed:
+        utilities = {t: s for t, s in tracks[record["id"]].items() if t}
+        assert "restored" in utilities.values() and "cut" in utilities.values(), utilities
+    assert total["done"] + total["in_progress"] <= total["total"]
