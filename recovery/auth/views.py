@@ -45,7 +45,11 @@ def safe_next(target: str | None, role: str) -> str:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
             return target
-    return url_for("field.app") if role == "field" else url_for("pages.home")
+    return url_for(LANDING.get(role, "pages.home"))
+
+
+#: where each role lands after sign-in when no page was asked for; commanders and admins get the dashboard
+LANDING = {"field": "field.app", "reporter": "reports.index"}
 
 
 @bp.route("/login", methods=["GET", "POST"])

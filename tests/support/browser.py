@@ -35,6 +35,6 @@ def sign_in(page, base: str, path: str = "/login", *, user: str = "commander") -
     page.fill("#password", TEST_PASSWORD)
     page.click("button[type=submit]")
     if path == "/login":
-        path = "/field/" if user.startswith("field") else "/"
+        path = "/field/" if user.startswith("field") else "/reports/" if user == "reporter" else "/"
     wanted = urlsplit(f"{base}{path}")
     page.wait_for_url(lambda url: urlsplit(url)[:4] == wanted[:4])
