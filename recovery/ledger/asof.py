@@ -56,7 +56,7 @@ def effective_cutoff(session: Session, known_at: datetime | None) -> datetime | 
 
 
 def latest_status_events(as_of: datetime, known_at: datetime | None):
-    """Subquery (site_id, track, to_status, level, rn): each (site, track)'s status events before `as_of` (and
+    """Subquery (site_id, track, to_status, level, valid_at, rn): each (site, track)'s status events before `as_of` (and
     recorded by `known_at`), numbered from the latest (`rn == 1`); the track of a site's own status is ""."""
     conditions = [Event.action.in_(STATUS_ACTIONS), Event.valid_at < as_of, Event.flag.is_(None)]
     if known_at is not None:
@@ -71,6 +71,7 @@ def latest_status_events(as_of: datetime, known_at: datetime | None):
             func.coalesce(Event.track, "").label("track"),
             Event.to_status,
             Event.level,
+            Event.valid_at,
             rn.label("rn"),
         )
         .where(and_(*conditions))

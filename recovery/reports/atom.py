@@ -38,6 +38,9 @@ def feed(
         ET.SubElement(entry, f"{{{ATOM}}}updated").text = zone_iso(report.published_at)
         ET.SubElement(entry, f"{{{ATOM}}}published").text = zone_iso(report.published_at)
         ET.SubElement(
+            entry, f"{{{ATOM}}}link", rel="alternate", type="text/html", href=link_for(report, "html")
+        )
+        ET.SubElement(
             entry, f"{{{ATOM}}}link", rel="alternate", type="text/plain", href=link_for(report, "txt")
         )
         ET.SubElement(

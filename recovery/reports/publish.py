@@ -10,20 +10,25 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from recovery.errors import NotFoundError, ValidationError
+from recovery.errors import NotFoundError, PreconditionFailed, ValidationError
 from recovery.metrics.compute import cube_at, evaluate_all
 from recovery.models import Event, Site
+from recovery.models_accounts import User
 from recovery.numbers import read_whole_number
 from recovery.reports.build import build_report, canonical_json
 from recovery.reports.frozen import freeze
 from recovery.reports.models import PublishedReport
 from recovery.timeutil import end_of_day, now, zone_iso
+from recovery.vocab import label
 
 
-def publish(session: Session, day: date, username: str, locale: str = "zh") -> PublishedReport:
+def publish(
+    session: Session, day: date, username: str, locale: str = "zh", shown_as: str | None = None
+) -> PublishedReport:
     """Freeze the report of `day` as known now: the figures are computed with known_at = the cutoff, and every
     file (.json, .txt, .md, .xlsx, .geojson) is stored as rendered then, so a later fetch of the same version
-    returns the same bytes."""
+    returns the same bytes. `username` is kept for the audit; the publication names the publisher `shown_as`
+    (a display name), since it is public."""
     cutoff = now()
     payload = build_report(session, day, known_at=cutoff, locale=locale)
     version = (
@@ -32,7 +37,7 @@ def publish(session: Session, day: date, username: str, locale: str = "zh") -> P
         )
         or 0
     ) + 1
-    payload["published"] = {"version": version, "cutoff": zone_iso(cutoff), "by": username}
+    payload["published"] = {"version": version, "cutoff": zone_iso(cutoff), "by": shown_as or username}
     content = canonical_json(payload)
     report = PublishedReport(
         day=day.isoformat(),
@@ -48,6 +53,42 @@ def publish(session: Session, day: date, username: str, locale: str = "zh") -> P
     freeze(session, report, payload)  # the files too, in the same transaction: all of it or nothing
     session.commit()
     return report
+
+
+def publish_reviewed(
+    session: Session, day: date, version: int, username: str, locale: str = "zh", shown_as: str | None = None
+) -> tuple[PublishedReport, bool]:
+    """Publish `day` as the reviewer confirmed it: as version `version`, the one the review announced. A second
+    confirmation of the same review (a double click, a resent form) replays the version it made, never a
+    duplicate; a review overtaken by another publication is refused. Returns the report and whether it is new."""
+    current = latest(session, day)
+    made = current.version if current else 0
+    if version <= made:
+        previous = get_version(session, day, version)
+        if previous.published_by == username:
+            return previous, False
+    if version != made + 1:
+        raise PreconditionFailed(
+            "Version %(version)s of %(day)s was published meanwhile; review the report again.",
+            version=version,
+            day=day.isoformat(),
+        )
+    return publish(session, day, username, locale, shown_as), True
+
+
+def public_name(display_name: str, role: str, locale: str) -> str:
+    """How a publisher is named in public: the display name, else the role's label; never the login name."""
+    return display_name.strip() or label("role", role, locale) or ""
+
+
+def publisher_names(session: Session, reports: list[PublishedReport], locale: str) -> dict[str, str]:
+    """Each publisher's public name by login name (a removed account: a dash)."""
+    usernames = {r.published_by for r in reports}
+    users = session.execute(
+        select(User.username, User.display_name, User.role).where(User.username.in_(usernames))
+    ).all()
+    names = {u.username: public_name(u.display_name, u.role, locale) for u in users}
+    return {name: names.get(name, "—") for name in usernames}
 
 
 def latest(session: Session, day: date) -> PublishedReport | None:

@@ -4,7 +4,7 @@ publishing, the list of published reports and their Atom feed. Published reports
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from flask import Blueprint, Flask, Response, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -14,20 +14,24 @@ from recovery.db import get_session
 from recovery.errors import NotFoundError, ValidationError
 from recovery.i18n import current_locale, language
 from recovery.kinds import kind_label
+from recovery.ledger.asof import last_valid_at
 from recovery.metrics import METRICS_BY_KEY
 from recovery.metrics.records import records_for, with_labels
+from recovery.numbers import read_whole_number
 from recovery.query.sites import parse_subdistrict
 from recovery.reports import publish as publishing
 from recovery.reports.atom import feed
 from recovery.reports.build import build_report, figures_by_key, moment
 from recovery.reports.charts import all_charts
+from recovery.reports.drill import with_happened
 from recovery.reports.formats import KIND_LABELS, check_format, records_csv, records_xlsx, sub_label
 from recovery.reports.kindtable import CELL_COLUMNS, CELL_DEFINITIONS, cell_records
 from recovery.reports.responses import published_response, report_response
-from recovery.timeutil import parse_as_of, parse_day, zone_iso
+from recovery.timeutil import ZONE, local_day, parse_as_of, parse_day, query_window, zone_iso
 from recovery.vocab import label
 from recovery.web.apidoc import operation
 from recovery.web.declared import DAY
+from recovery.web.jsmessages import strings
 from recovery.web.policy import READERS, allow
 from recovery.web.public_url import public_url
 from recovery.writers import csv as csv_file
@@ -39,6 +43,7 @@ PUBLISHERS = ("commander", "reporter", "admin")
 
 
 def init_app(app: Flask) -> None:
+    app.add_template_filter(zone_minute, "minute")
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # bearer clients; browser sessions are checked by recovery.auth
@@ -66,8 +71,24 @@ def _draft(day_text: str) -> tuple:
 @bp.get("/")
 @allow("anonymous")
 def index():
-    reports = publishing.all_published(get_session())
-    return render_template("reports/index.html", reports=reports, zone_iso=zone_iso)
+    """The reports home: the latest day with data, a date picker (`?day=` opens that day's report) and the list
+    of published reports."""
+    session = get_session()
+    if request.args.get("day") is not None:
+        picked = parse_day(request.args["day"])
+        return redirect(url_for("reports.daily", day=picked.isoformat()))
+    first, last = query_window()
+    data_until = last_valid_at(session)
+    latest_day = min(max(local_day(data_until), first), last) if data_until else None
+    reports = publishing.all_published(session)
+    return render_template(
+        "reports/index.html",
+        reports=reports,
+        names=publishing.publisher_names(session, reports, _locale()),
+        latest_day=latest_day,
+        first_day=first,
+        last_day=last,
+    )
 
 
 @bp.get("/feed.atom")
@@ -76,6 +97,8 @@ def atom_feed():
     reports = publishing.all_published(get_session(), limit=50)
 
     def link(report, fmt):
+        if fmt == "html":  # the public page
+            return public_url("reports.published_page", day=report.day, version=report.version)
         return public_url("reports.published", day=report.day, version=report.version, fmt=fmt)
 
     body = feed(reports, public_url("reports.atom_feed"), link)
@@ -110,9 +133,14 @@ def daily(day: str):
             **where,
         )
 
+    first, last = query_window()
     return render_template(
         "reports/daily.html",
         day=parsed,
+        first_day=first,
+        last_day=last,
+        publisher=_publisher_name(session, published),
+        strings=strings("reports"),
         payload=payload,
         figures=figures,
         headline=[figures[k] for k in payload["headline"]],
@@ -124,6 +152,9 @@ def daily(day: str):
         sub_label=sub_label,
         record_args=record_args,
         cell_url=cell_url,
+        records_link=lambda fig: url_for(
+            "reports.records", day=parsed.isoformat(), key=fig["key"], **record_args
+        ),
         previous_day=parsed - timedelta(days=1),
         next_day=parsed + timedelta(days=1),
         at=request.args.get("at") or "",
@@ -139,11 +170,52 @@ def daily_file(day: str, fmt: str):
     return report_response(get_session(), payload, fmt, attachment=True)
 
 
-@bp.post("/daily/<day>/publish")
+@bp.route("/daily/<day>/publish", methods=["GET", "POST"])
 @allow(*PUBLISHERS)
 def publish_page(day: str):
-    publishing.publish(get_session(), parse_day(day), current_account().username, _locale())
-    return redirect(url_for("reports.daily", day=day))
+    """Publishing in two steps: the review shows what will be frozen (the day, the bulletin, the headline figures
+    as known now) and names the version it will make; only a POST with `confirm` and that version publishes."""
+    session = get_session()
+    parsed = parse_day(day)
+    if request.method == "POST" and request.form.get("confirm") == "1":
+        version = read_whole_number(request.form.get("version", ""))
+        if version is None or version < 1:
+            raise ValidationError("version must be a number or latest.")
+        account = current_account()
+        publishing.publish_reviewed(
+            session, parsed, version, account.username, _locale(), shown_as=_shown_as(account)
+        )
+        return redirect(url_for("reports.daily", day=parsed.isoformat()))
+    payload = build_report(session, parsed, locale=_locale())
+    figures = figures_by_key(payload)
+    current = publishing.latest(session, parsed)
+    return render_template(
+        "reports/review.html",
+        day=parsed,
+        payload=payload,
+        headline=[figures[k] for k in payload["headline"]],
+        version=(current.version if current else 0) + 1,
+    )
+
+
+@bp.get("/daily/<day>/published/<int:version>")
+@allow("anonymous")
+def published_page(day: str, version: int):
+    """A publication as a page for anyone: its figures, definitions, charts and bulletin, read from the stored
+    payload (the charts drawn from its frozen series), never recomputed."""
+    session = get_session()
+    report = publishing.get_version(session, parse_day(day), version)
+    payload = publishing.payload_of(report)
+    figures = figures_by_key(payload)
+    return render_template(
+        "reports/public.html",
+        day=date.fromisoformat(report.day),
+        report=report,
+        payload=payload,
+        headline=[figures[k] for k in payload["headline"]],
+        charts=all_charts(payload["series"]),
+        publisher=_publisher_name(session, report),
+    )
 
 
 @bp.get("/daily/<day>/published/<int:version>.<fmt>")
@@ -165,8 +237,15 @@ def records(day: str, key: str):
     if side not in ("numerator", "denominator"):
         raise ValidationError("side must be numerator or denominator.")
     parsed, as_of, known_at = _record_moment(day)
-    rows = records_for(get_session(), key, as_of, known_at, side=side)
     metric = METRICS_BY_KEY[key]
+    selector = metric.numerator if side == "numerator" else metric.denominator
+    rows = with_happened(
+        get_session(),
+        records_for(get_session(), key, as_of, known_at, side=side),
+        as_of,
+        known_at,
+        track=selector.track if selector else None,
+    )
     args = {"at": request.args.get("at"), "known_at": request.args.get("known_at"), "side": side}
     return _record_list(
         parsed,
@@ -195,6 +274,7 @@ def table_cell(day: str, kind: str, column: str):
     parsed, as_of, known_at = _record_moment(day)
     subdistrict = parse_subdistrict(request.args.get("subdistrict"), outside=True)
     rows = cell_records(get_session(), kind, column, as_of, known_at, subdistrict)
+    rows = with_happened(get_session(), rows, as_of, known_at)
     zh = _locale() == "zh"
     where = sub_label(subdistrict) if zh else (label("subdistrict", subdistrict, "en") or _("Total"))
     title = f"{kind_label(kind, _locale())} · {where} · {_(CELL_COLUMNS[column])}"
@@ -222,6 +302,26 @@ def table_cell(day: str, kind: str, column: str):
             **{k: v for k, v in args.items() if v is not None},
         ),
     )
+
+
+def _shown_as(account) -> str:
+    return publishing.public_name(account.display_name, account.role, _locale())
+
+
+def _publisher_name(session, report) -> str | None:
+    if report is None:
+        return None
+    return publishing.publisher_names(session, [report], _locale())[report.published_by]
+
+
+def zone_minute(value: str | datetime | None) -> str:
+    """An instant as a reader reads it: `2021-07-29 14:05` in the zone (no seconds, no offset); '' for none."""
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(ZONE)
+    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 def _record_moment(day: str) -> tuple:
@@ -260,8 +360,8 @@ def _record_list(parsed, rows, as_of, known_at, *, stem, title, definition, side
         definition=definition,
         rows=rows,
         side=side,
-        as_of=zone_iso(as_of),
-        known_at=zone_iso(known_at),
+        as_of=as_of,
+        known_at=known_at,
         total=sum(r["value"] for r in rows),
         csv_url=links("csv"),
         xlsx_url=links("xlsx"),
@@ -278,7 +378,10 @@ def _record_list(parsed, rows, as_of, known_at, *, stem, title, definition, side
 )
 @allow(*PUBLISHERS)
 def publish_api(day: str):
-    report = publishing.publish(get_session(), parse_day(day), current_account().username, _locale())
+    account = current_account()
+    report = publishing.publish(
+        get_session(), parse_day(day), account.username, _locale(), shown_as=_shown_as(account)
+    )
     url = url_for("reports.published", day=report.day, version=report.version, fmt="json")
     body = {
         "day": report.day,

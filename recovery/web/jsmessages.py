@@ -1,6 +1,7 @@
 """The strings the browser scripts show, declared once with their English text and translated by the catalogues.
 
-The field app (recovery/static/field/*.js) and the map (recovery/static/map/*.js) read them from a
+The field app (recovery/static/field/*.js), the map (recovery/static/map/*.js) and the daily report
+(recovery/static/reports/report.js) read them from a
 `<script type="application/json" id="strings">` block that their page renders in the request's language
 (templates/_strings.html); their `t(key, params)` fills `{name}` placeholders. The field app's page is cached by
 its service worker, so the strings travel with it offline. Enumerated values (kinds, statuses, attribute
@@ -148,7 +149,14 @@ APIDOC = {
 }
 
 #: the scripts' folders under recovery/static and the messages each reads
-SCRIPTS = {"field": FIELD, "map": MAP, "apidoc": APIDOC}
+#: key → English message, for recovery/static/reports/report.js (the daily report's copy button)
+REPORTS = {
+    "copy": N_("Copy the bulletin"),
+    "copied": N_("Copied"),
+    "copy_failed": N_("Could not copy: select the text and copy it by hand."),
+}
+
+SCRIPTS = {"field": FIELD, "map": MAP, "apidoc": APIDOC, "reports": REPORTS}
 
 
 def strings(group: str) -> dict[str, str]:

@@ -1,5 +1,5 @@
 """The daily report in a real headless Chromium: no foreign hosts, fits a phone, and prints to an A4 PDF
-that carries the figures."""
+that carries the figures; a reporter's whole way from signing in to a public page."""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ def test_report_prints_to_pdf_with_the_figures(browser, live_server, tmp_path):
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     sign_in(page, live_server, f"/reports/daily/{DAY}", user="reporter")
     page.click("#publish")
+    page.click("#confirm-publish")
     page.wait_for_selector("#published-stamp")
     pdf = tmp_path / "report.pdf"
     page.pdf(path=str(pdf), format="A4", print_background=True)
@@ -63,3 +64,62 @@ def test_report_prints_to_pdf_with_the_figures(browser, live_server, tmp_path):
     assert "综合复工率98.75%" in compact
     assert "退出" not in compact and "Sign out" not in compact  # the page chrome is not printed
     page.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 900), (390, 844)], ids=["desktop", "phone"])
+def test_reporter_journey_from_sign_in_to_the_public_page(browser, live_server, tmp_path, width, height):
+    """Sign in, land on the reports home, pick 22 July, copy the bulletin, open a figure's records, review and
+    publish; then an anonymous reader opens the public page. Nothing is loaded from another host."""
+    from urllib.parse import urlparse
+
+    shots = SHOTS or tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
+    page = context.new_page()
+    hosts = []
+    page.on("request", lambda request: hosts.append(urlparse(request.url).hostname))
+    sign_in(page, live_server, "/login", user="reporter")
+    assert page.get_attribute("#latest-report", "href") == "/reports/daily/2021-08-31"
+    page.screenshot(path=str(shots / f"reports-home-{width}.png"), full_page=True)
+
+    page.fill("#day-picker", "2021-07-22")
+    page.click(".daypicker button[type=submit]")
+    page.wait_for_url("**/reports/daily/2021-07-22")
+    assert page.input_value("#day-picker") == "2021-07-22"
+    page.click("#copy-bulletin")
+    page.wait_for_selector("#copy-status.copied")
+    assert page.inner_text("#copy-status") == "已复制"
+    assert page.evaluate("navigator.clipboard.readText()") == page.inner_text("#bulletin").strip()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.screenshot(path=str(shots / f"report-0722-{width}.png"), full_page=True)
+
+    page.click('[data-key="road_collapse_handled"] .value')
+    page.wait_for_url("**/records/road_collapse_handled**")
+    first = page.locator("table.records tbody tr").first
+    assert first.locator("td.happened").inner_text().startswith("2021-07-")
+    assert "T" not in first.locator("td.happened").inner_text()
+    assert first.locator("a.site-link").get_attribute("href").startswith("/api/v1/sites/")
+    assert "已修复" in first.inner_text()
+    page.screenshot(path=str(shots / f"records-{width}.png"), full_page=True)
+    page.go_back()
+
+    page.click("#publish")
+    page.wait_for_selector("#confirm-publish")
+    assert "第 1 版" in page.inner_text("#confirm-publish")
+    page.screenshot(path=str(shots / f"review-{width}.png"), full_page=True)
+    page.click("#confirm-publish")
+    page.wait_for_selector("#published-stamp")
+    assert "测试reporter" in page.inner_text("#published-stamp")
+    context.close()
+
+    reader = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    reader.goto(f"{live_server}/reports/")
+    reader.click('a[href="/reports/daily/2021-07-22/published/1"]')
+    reader.wait_for_selector("#published-stamp")
+    assert reader.locator("svg.chart").count() == 3
+    assert reader.locator('[data-key="road_collapse_handled"] .value').count() == 1
+    assert reader.evaluate("document.documentElement.scrollWidth") <= width
+    reader.screenshot(path=str(shots / f"public-{width}.png"), full_page=True)
+    reader.context.close()
+    assert set(hosts) == {"127.0.0.1"}

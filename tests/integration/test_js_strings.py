@@ -98,7 +98,12 @@ def _strings(page: str) -> dict[str, str]:
 
 @pytest.mark.parametrize(
     ("group", "user", "path"),
-    [("field", "field", "/field/"), ("map", "commander", "/map"), ("apidoc", "reporter", "/api/v1/docs")],
+    [
+        ("field", "field", "/field/"),
+        ("map", "commander", "/map"),
+        ("apidoc", "reporter", "/api/v1/docs"),
+        ("reports", "reporter", "/reports/daily/2021-07-29"),
+    ],
 )
 def test_the_page_carries_the_strings_in_its_language(seeded_client, chinese, group, user, path):
     login(seeded_client, user)

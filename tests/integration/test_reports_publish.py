@@ -107,8 +107,13 @@ def test_publish_needs_csrf_on_the_page(seeded_client):
     page = seeded_client.get(f"/reports/daily/{DAY}").get_data(as_text=True)
     import re
 
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    done = seeded_client.post(f"/reports/daily/{DAY}/publish", data={"csrf_token": token})
+    assert 'id="published-stamp"' not in page
+    review = seeded_client.get(f"/reports/daily/{DAY}/publish").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', review).group(1)
+    version = re.search(r'name="version" value="(\d+)"', review).group(1)
+    done = seeded_client.post(
+        f"/reports/daily/{DAY}/publish", data={"csrf_token": token, "version": version, "confirm": "1"}
+    )
     assert done.status_code == 302
     assert 'id="published-stamp"' in seeded_client.get(f"/reports/daily/{DAY}").get_data(as_text=True)
 
