@@ -67,6 +67,7 @@ def test_the_victim_signs_in_while_an_attacker_hammers_from_elsewhere(app, clock
     assert victim.get("/api/v1/me").get_json()["username"] == "commander"
 
 
+@pytest.mark.slow
 def test_one_address_for_a_whole_command_centre(app, clock):
     """Failures of some names at a NAT address slow those names there, nobody else there."""
     client = app.test_client()

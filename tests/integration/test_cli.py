@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from support.article import ARTICLE, ARTICLE_PARAGRAPH
 
 
+@pytest.mark.slow
 def test_seed_load_then_again_changes_nothing(runner):
     first = runner.invoke(args=["seed", "load"])
     assert first.exit_code == 0, first.output

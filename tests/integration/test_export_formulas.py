@@ -150,6 +150,7 @@ def test_export_api(seeded_client, hostile, fmt):
         check_xlsx(response.data, hostile)
 
 
+@pytest.mark.slow
 def test_daily_ledger(seeded_client, hostile):
     response = seeded_client.get(f"/api/v1/reports/daily/{DAY}?format=xlsx", headers=auth("reporter"))
     assert response.status_code == 200

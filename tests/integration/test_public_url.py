@@ -108,6 +108,7 @@ def public_client(seeded_url, tmp_path):
     app.extensions["recovery.engine"].dispose()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("host", ["evil.example", "localhost"])
 def test_the_public_url_is_the_base_of_every_link(public_client, published, host):
     assert all(link.startswith(f"{PUBLIC}/ogc") for link in ogc_links(public_client, host))

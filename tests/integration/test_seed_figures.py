@@ -72,6 +72,7 @@ def test_subdistricts_add_up_to_the_zone(seeded_session):
         assert all(p[key].numerator > 0 for p in parts), key
 
 
+@pytest.mark.slow
 def test_rollup_and_ledger_agree_every_day(seeded_session):
     day = date(2021, 7, 20)
     while day <= date(2021, 8, 31):

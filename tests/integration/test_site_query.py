@@ -81,6 +81,7 @@ FILTERS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("filters", "table"), FILTERS, ids=[json.dumps(f[0]) for f in FILTERS])
 def test_the_same_filter_selects_the_same_sites_through_every_door(
     seeded_client, seeded_session, filters, table
@@ -90,6 +91,7 @@ def test_the_same_filter_selects_the_same_sites_through_every_door(
     assert all(keys == doors["api"] for keys in doors.values()), {k: len(v) for k, v in doors.items()}
 
 
+@pytest.mark.slow
 def test_every_alias_selects_what_the_key_selects(seeded_client):
     headers = auth("commander")
 

@@ -123,6 +123,7 @@ def post_site(client, kind_name, geometry, attributes):
     return response.get_json()["site"]["properties"]
 
 
+@pytest.mark.slow
 def test_api_reads_every_spelling_of_kinds_and_attribute_choices(client, place):
     for kind in KINDS.values():
         for spelling in spellings(Term(kind.key, kind.zh, kind.en)):
@@ -141,6 +142,7 @@ def post_event(client, site_id, body):
     return client.post(f"/api/v1/sites/{site_id}/events", json=body, headers=headers)
 
 
+@pytest.mark.slow
 def test_api_reads_every_spelling_of_statuses_and_utilities(client, place):
     for kind in KINDS.values():
         targets = (
@@ -186,6 +188,7 @@ def test_api_refuses_an_unknown_attribute_choice_listing_the_accepted_ones(clien
 # -- the command line ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_command_line_reads_every_spelling_of_role_and_scope(app, runner):
     subs = VOCABULARIES["subdistrict"].terms
     asked = []

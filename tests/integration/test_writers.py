@@ -166,6 +166,7 @@ DOORS = [
 ]
 
 
+@pytest.mark.slow
 def test_every_download_uses_the_writer_of_its_format(seeded_client, used):
     for fmt, path, user in DOORS:
         before = dict(used)
@@ -175,6 +176,7 @@ def test_every_download_uses_the_writer_of_its_format(seeded_client, used):
         assert used[fmt] > before[fmt], path
 
 
+@pytest.mark.slow
 def test_a_publication_and_the_command_line_use_the_writers(seeded_client, seeded_runner, tmp_path, used):
     published = seeded_client.post(f"/api/v1/reports/daily/{DAY}/publish", headers=auth("reporter"))
     assert published.status_code == 201
