@@ -33,6 +33,7 @@ def test_every_change_is_the_difference_of_the_printed_figures(seeded_session):
     assert checked > 40 * 30
 
 
+@pytest.mark.slow
 def test_the_changes_the_audit_found_wrong(seeded_session):
     """21 July: silt 34 → 299 m³ is +265 (was +266 from unrounded values), garbage 113 → 892 t is +779 (was
     +778 from a float error); the above-size share, 280 → 281 → 282 of 282 restarted, prints 99 → 99.6 (once

@@ -69,6 +69,7 @@ def test_excel_ledger_agrees_with_the_figures(seeded_client):
     assert all(113 < r[lon] < 114 and 34 < r[lat] < 35 for r in enterprises)
 
 
+@pytest.mark.slow
 def test_excel_sheet_layout(seeded_client, tmp_path):
     response = seeded_client.get(f"/reports/daily/{DAY}.xlsx", headers=auth("commander"))
     path = tmp_path / "ledger.xlsx"
@@ -80,6 +81,7 @@ def test_excel_sheet_layout(seeded_client, tmp_path):
     assert sheet.column_dimensions["B"].width == 28
 
 
+@pytest.mark.slow
 def test_geojson_has_one_feature_per_site(seeded_client):
     response = seeded_client.get(f"{URL}?format=geojson", headers=auth("reporter"))
     data = json.loads(response.data)

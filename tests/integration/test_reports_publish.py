@@ -84,6 +84,7 @@ def test_published_report_stays_as_published(seeded_client, seeded_session):
     assert seeded_client.get(meta["url"]).data == frozen.data
 
 
+@pytest.mark.slow
 def test_feed_lists_published_reports(seeded_client):
     seeded_client.post(f"/api/v1/reports/daily/{DAY}/publish", headers=auth("reporter"))
     response = seeded_client.get("/reports/feed.atom")
@@ -99,6 +100,7 @@ def test_feed_lists_published_reports(seeded_client):
     assert DAY in listing
 
 
+@pytest.mark.slow
 def test_publish_needs_csrf_on_the_page(seeded_client):
     from support.accounts import login
 

@@ -7,6 +7,7 @@ import html
 import re
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select, update
 from support.accounts import auth
 
@@ -42,6 +43,7 @@ def _make_overdue(session, n: int = 3) -> list[int]:
     return list(ids)
 
 
+@pytest.mark.slow
 def test_every_table_cell_lists_as_many_sites(seeded_client, seeded_session):
     _make_overdue(seeded_session)
     page = seeded_client.get(f"/reports/daily/{DAY}", headers=auth("reporter")).get_data(as_text=True)
