@@ -148,3 +148,14 @@ def instant_in_window(moment: datetime, text: str | None = None) -> datetime:
 
 def zone_iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(ZONE).isoformat()
+
+
+def zone_minute(value: str | datetime | None) -> str:
+    """An instant as a reader reads it: `2021-07-29 14:05` in the zone (no seconds, no offset); '' for none.
+    An ISO string is read as written; one without an offset is taken as the zone's time."""
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(ZONE)
+    return moment.strftime("%Y-%m-%d %H:%M")

@@ -43,9 +43,9 @@ def _user(name: str):
 
 
 def _when(moment) -> str:
-    from recovery.timeutil import ZONE
+    from recovery.timeutil import zone_minute
 
-    return moment.astimezone(ZONE).strftime("%Y-%m-%d %H:%M") if moment else "-"
+    return zone_minute(moment) or "-"
 
 
 @users.command("add")

@@ -32,7 +32,7 @@ from recovery.db.dialect import locks_rows
 from recovery.db.engine import begin_write
 from recovery.errors import IdempotencyError, ValidationError
 from recovery.models import Event
-from recovery.timeutil import ZONE, now
+from recovery.timeutil import now, zone_minute
 
 #: how far ahead of the server clock a valid time may be (phones' clocks drift)
 CLOCK_SKEW = timedelta(minutes=10)
@@ -112,7 +112,7 @@ class Append:
         if valid_at > recorded_at + CLOCK_SKEW:
             raise ValidationError(
                 "The time it happened (%(valid_at)s) is in the future.",
-                valid_at=valid_at.astimezone(ZONE).strftime("%Y-%m-%d %H:%M"),
+                valid_at=zone_minute(valid_at),
             )
         return recorded_at
 

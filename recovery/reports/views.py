@@ -4,7 +4,7 @@ publishing, the list of published reports and their Atom feed. Published reports
 from __future__ import annotations
 
 import io
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from flask import Blueprint, Flask, Response, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -27,7 +27,7 @@ from recovery.reports.drill import with_happened
 from recovery.reports.formats import KIND_LABELS, check_format, records_csv, records_xlsx, sub_label
 from recovery.reports.kindtable import CELL_COLUMNS, CELL_DEFINITIONS, cell_records
 from recovery.reports.responses import published_response, report_response
-from recovery.timeutil import ZONE, local_day, parse_as_of, parse_day, query_window, zone_iso
+from recovery.timeutil import local_day, parse_as_of, parse_day, query_window, zone_iso, zone_minute
 from recovery.vocab import label
 from recovery.web.apidoc import operation
 from recovery.web.declared import DAY
@@ -312,16 +312,6 @@ def _publisher_name(session, report) -> str | None:
     if report is None:
         return None
     return publishing.publisher_names(session, [report], _locale())[report.published_by]
-
-
-def zone_minute(value: str | datetime | None) -> str:
-    """An instant as a reader reads it: `2021-07-29 14:05` in the zone (no seconds, no offset); '' for none."""
-    if not value:
-        return ""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(ZONE)
-    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 def _record_moment(day: str) -> tuple:

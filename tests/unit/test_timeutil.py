@@ -131,3 +131,15 @@ def test_now_is_aware_utc():
     assert moment.utcoffset() == timedelta(0)
     assert abs(moment - datetime.now(UTC)) < timedelta(seconds=5)
     assert str(ZONE) == "Asia/Shanghai"
+
+
+def test_an_instant_as_a_reader_reads_it():
+    """One spelling for every page, list and message: minutes in the zone, no seconds, no offset."""
+    from datetime import UTC, datetime
+
+    from recovery.timeutil import zone_minute
+
+    assert zone_minute(datetime(2021, 7, 29, 6, 5, 59, 123456, tzinfo=UTC)) == "2021-07-29 14:05"
+    assert zone_minute("2021-07-28T16:00:00+00:00") == "2021-07-29 00:00"
+    assert zone_minute("2021-07-29T14:05:00.999999+08:00") == "2021-07-29 14:05"
+    assert zone_minute(None) == "" and zone_minute("") == ""
