@@ -3,6 +3,7 @@ app, its clients and CLI runner on it. The helpers behind them live in `support`
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from support.accounts import auth
 from support.databases import BACKENDS, PG_ADMIN_URL, PostgresTemplates, SqliteTemplates, app_on
+from werkzeug.serving import make_server
 
 from recovery.db.engine import make_engine
 from recovery.geodata import load_geodata
@@ -119,3 +121,13 @@ def site_id(client, geodata):
         json={"kind": "silt_site", "name": "地下车库", "position": {"lon": point.x, "lat": point.y}},
     )
     return response.get_json()["site"]["id"]
+
+
+@pytest.fixture
+def live_server(seeded_app):
+    """The seeded app served by a thread on a free local port; its base address."""
+    server = make_server("127.0.0.1", 0, seeded_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()

@@ -1,23 +1,12 @@
-"""Fixtures of the browser tests: the seeded app served on a local port, and one headless Chromium per module."""
+"""Fixtures of the browser tests: one headless Chromium per module (the served app, `live_server`, is in
+tests/conftest.py: the GIS client tests use it too)."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
 from support.browser import CHROMIUM, CHROMIUM_ARGS
-from werkzeug.serving import make_server
-
-
-@pytest.fixture
-def live_server(seeded_app):
-    """The seeded app served by a thread on a free local port; its base address."""
-    server = make_server("127.0.0.1", 0, seeded_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
 
 
 @pytest.fixture(scope="module")

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import threading
 
 import pytest
 from support.accounts import bearer, token_for
-from werkzeug.serving import make_server
 
 from recovery.web.policy import policy_of
 
@@ -79,28 +77,19 @@ def test_items_paging_filters_and_datetime(seeded_client, reader):
     assert html.mimetype == "text/html" and "RC-0001" in html.get_data(as_text=True)
 
 
-@pytest.fixture
-def live(seeded_app):
-    server = make_server("127.0.0.1", 0, seeded_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-
-
-def test_gdal_reads_and_copies_a_collection(seeded_app, live, tmp_path):
+def test_gdal_reads_and_copies_a_collection(seeded_app, live_server, tmp_path):
     if shutil.which("ogrinfo") is None:
         pytest.fail("GDAL (gdal-bin) is not installed; scripts/test installs it")
     token = token_for(seeded_app, "commander", "gis")
     config = ["--config", "GDAL_HTTP_HEADERS", f"Authorization: Bearer {token}"]
     listing = subprocess.run(
-        ["ogrinfo", "-ro", *config, f"OAPIF:{live}/ogc"], capture_output=True, text=True, timeout=120
+        ["ogrinfo", "-ro", *config, f"OAPIF:{live_server}/ogc"], capture_output=True, text=True, timeout=120
     )
     assert listing.returncode == 0, listing.stderr
     for kind in ("road_collapse", "enterprise", "residential_community"):
         assert kind in listing.stdout
     summary = subprocess.run(
-        ["ogrinfo", "-ro", "-so", *config, f"OAPIF:{live}/ogc", "road_collapse"],
+        ["ogrinfo", "-ro", "-so", *config, f"OAPIF:{live_server}/ogc", "road_collapse"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -108,7 +97,7 @@ def test_gdal_reads_and_copies_a_collection(seeded_app, live, tmp_path):
     assert "Feature Count: 236" in summary.stdout, summary.stdout + summary.stderr
     out = tmp_path / "rc.gpkg"
     copy = subprocess.run(
-        ["ogr2ogr", *config, "-f", "GPKG", str(out), f"OAPIF:{live}/ogc", "road_collapse"],
+        ["ogr2ogr", *config, "-f", "GPKG", str(out), f"OAPIF:{live_server}/ogc", "road_collapse"],
         capture_output=True,
         text=True,
         timeout=300,
