@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from recovery import workitems
 from recovery.db.types import bind_instants
 from recovery.kinds import KINDS, SiteKind, get_kind
-from recovery.ledger.fold import STATUS_ACTIONS, overall_status
+from recovery.ledger.fold import STATUS_ACTIONS, Entry, overall_status, replay
 from recovery.models import Event, Site, WorkItem
 from recovery.timeutil import local_day, start_of_day
 
@@ -203,6 +203,49 @@ def site_statuses(session: Session, as_of: datetime, kinds: dict[int, str]) -> d
 
 
 # -- check-ins -----------------------------------------------------------------------------------------------
+
+
+def done_since(
+    session: Session, site_ids: list[int], as_of: datetime, known_at: datetime | None
+) -> dict[int, datetime]:
+    """When each of these sites last became done, for those done at `as_of` (as known at `known_at`): the
+    projection's `done_at` is that moment as known now, which a site reopened since, finished again since, or
+    changed by a late event recorded after `known_at` does not tell. Folds the sites' events up to the moment."""
+    if not site_ids:
+        return {}
+    conditions = [
+        Event.site_id.in_(site_ids),
+        Event.flag.is_(None),
+        Event.action.in_(STATUS_ACTIONS),
+        Event.valid_at < as_of,
+    ]
+    if known_at is not None:
+        conditions.append(Event.recorded_at <= known_at)
+    rows = session.execute(
+        select(
+            Event.site_id,
+            Site.kind,
+            Event.id,
+            Event.action,
+            Event.track,
+            Event.to_status,
+            Event.level,
+            Event.valid_at,
+        )
+        .join(Site, Site.id == Event.site_id)
+        .where(*conditions)
+    )
+    entries: dict[int, list[Entry]] = defaultdict(list)
+    kinds: dict[int, str] = {}
+    for site_id, kind, *entry in rows:
+        kinds[site_id] = kind
+        entries[site_id].append(Entry(entry[0], entry[1], entry[2], entry[3], entry[4], {}, entry[5]))
+    out = {}
+    for site_id, site_entries in entries.items():
+        state, _ = replay(get_kind(kinds[site_id]), site_entries, strict=False)
+        if state.done_at is not None:
+            out[site_id] = state.done_at
+    return out
 
 
 def check_in_conditions(session: Session, as_of: datetime, known_at: datetime | None) -> list:

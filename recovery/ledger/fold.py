@@ -101,9 +101,15 @@ def check(kind: SiteKind, state: SiteState, entry: Entry) -> str | None:
     if entry.action == "reopen":
         if kind.tracks or state.status != kind.done_status:
             raise TransitionError("Only a finished site can be reopened.")
-        if entry.to_status not in kind.status_keys or entry.to_status == kind.done_status:
+        if entry.to_status not in kind.status_keys:
             raise ValidationError(
                 "Unknown status %(status)s for %(kind)s.", status=entry.to_status, kind=kind.key
+            )
+        if entry.to_status == kind.done_status:
+            raise TransitionError(
+                "A reopened site goes back to a status before %(status)s.",
+                status=entry.to_status,
+                kind=kind.key,
             )
         return state.status
     if entry.action == "check_in":
@@ -138,15 +144,32 @@ def apply(kind: SiteKind, state: SiteState, entry: Entry) -> SiteState:
 
 
 def replay(
-    kind: SiteKind, entries: Iterable[Entry], *, strict: bool = True
+    kind: SiteKind, entries: Iterable[Entry], *, strict: bool = True, new_id: int | None = None
 ) -> tuple[SiteState, list[str | None]]:
-    """Fold a site's events in valid-time order; return the final state and each event's from-status."""
+    """Fold a site's events in valid-time order; return the final state and each event's from-status.
+
+    With `new_id`, the entries are a site's stored history and the one new event `new_id` placed among them:
+    a stored change that a late event placed before it has made a repeat (restored on the 29th after a late
+    "restored on the 28th") is a no-op, not an error; the new event itself must follow its predecessor.
+    """
     state = SiteState()
     from_statuses: list[str | None] = []
     for entry in sorted(entries, key=sort_key):
-        from_statuses.append(check(kind, state, entry) if strict else _from_status(kind, state, entry))
+        stored_repeat = new_id is not None and entry.id != new_id and _repeats(kind, state, entry)
+        if not strict or stored_repeat:
+            from_statuses.append(_from_status(kind, state, entry))
+        else:
+            from_statuses.append(check(kind, state, entry))
         state = apply(kind, state, entry)
     return state, from_statuses
+
+
+def _repeats(kind: SiteKind, state: SiteState, entry: Entry) -> bool:
+    """A status change to the status the site (or the utility) already has."""
+    if entry.action != "transition" or entry.to_status is None:
+        return False
+    current = _from_status(kind, state, entry)
+    return current == entry.to_status and (not kind.status_capacity or entry.level == state.level)
 
 
 def _from_status(kind: SiteKind, state: SiteState, entry: Entry) -> str | None:

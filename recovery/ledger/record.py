@@ -118,6 +118,7 @@ def record_site_event(
     position: dict | None = None,
     details: dict | None = None,
     client_id_unused: bool = False,
+    decided: bool = False,
 ) -> Recorded:
     """Append a site event after checking it against the site's life cycle at its valid time (not committed).
 
@@ -126,7 +127,8 @@ def record_site_event(
     write lock, that no event carries `client_id` (see `append`). `expected_version` (the client's If-Match)
     is compared under the write lock: a stale one raises PreconditionFailed. A change made before the site
     was closed that arrives after, and that would not fit its history or would reopen it, is stored flagged
-    and not applied: a commander decides. Nothing is written unless every check passes.
+    and not applied: a commander decides. `decided` is that decision to apply it: the change is placed at its
+    valid time whatever follows it, and never flagged. Nothing is written unless every check passes.
     """
     if action not in SITE_ACTIONS or action == "report":
         raise ValidationError("Unknown action %(action)s.", action=action)
@@ -161,8 +163,8 @@ def record_site_event(
         candidate = Entry(2**62, action, utility, status, level, flow_measures(cleaned), valid_at)
         flag = None
         try:
-            state, from_statuses = replay(kind, [*before, candidate])
-            if _reopens(kind, site, state, valid_at):
+            state, from_statuses = replay(kind, [*before, candidate], strict=not decided, new_id=candidate.id)
+            if not decided and _reopens(kind, site, state, valid_at):
                 flag = "after_close"
         except RecoveryError:
             if not _closed_before(kind, site, valid_at):
@@ -388,7 +390,7 @@ def record_site_edit(
         )
         before = entries_for(session, site.id)
         candidate = Entry(2**62, "edit", None, None, None, {}, valid_at)
-        _state, from_statuses = replay(kind, [*before, candidate])
+        _state, from_statuses = replay(kind, [*before, candidate], new_id=candidate.id)
         ordered = sorted([*before, candidate], key=lambda e: (e.valid_at, e.id))
         event = Event(
             body_hash=txn.digest,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from recovery.db.types import GeometryType
 from recovery.kinds import KINDS
-from recovery.ledger.asof import latest_per_track
+from recovery.ledger.asof import done_since, effective_cutoff, latest_per_track
 from recovery.ledger.fold import overall_status
 from recovery.models import EventMeasure, Site
 
@@ -102,10 +102,22 @@ def iter_sites(
     )
     if limit is not None:
         stmt = stmt.limit(limit)
+    cutoff = effective_cutoff(session, known_at)
     for batch in session.execute(stmt.execution_options(yield_per=BATCH)).partitions():
         measures = _measures_of(session, [row[0] for row in batch], as_of, known_at)
-        for row in batch:
-            yield _site(row, tracks, measures.get(row[0], {}), as_of, geometry)
+        sites = [_site(row, tracks, measures.get(row[0], {}), as_of, geometry) for row in batch]
+        # the projection's done_at is when the site became done as known now: right for a site done at the
+        # moment and ever since; the others (reopened or finished again since, or a record-time cutoff) fold
+        refold = [
+            s.id
+            for s in sites
+            if s.status == KINDS[s.kind].done_status and (cutoff is not None or s.done_at is None)
+        ]
+        done = done_since(session, refold, as_of, cutoff)
+        for site in sites:
+            if site.id in done:
+                site.done_at = done[site.id]
+            yield site
 
 
 def _measures_of(session: Session, ids: list[int], as_of: datetime, known_at: datetime | None) -> dict:
@@ -138,6 +150,8 @@ def _site(row, tracks: dict, measures: dict, as_of: datetime, with_geometry: boo
     else:
         point = geom if geom.geom_type == "Point" else shapely.point_on_surface(geom)
         lon, lat, geometry = point.x, point.y, mapping(geom) if with_geometry else None
+    status = overall_status(kind, tracks.get(site_id, {})) if kind.tracks else to_status
+    done = status == kind.done_status and done_at is not None and done_at < as_of
     return ReportSite(
         id=site_id,
         key=key,
@@ -148,8 +162,8 @@ def _site(row, tracks: dict, measures: dict, as_of: datetime, with_geometry: boo
         attributes=attributes or {},
         deadline=deadline,
         reported_at=reported_at,
-        done_at=done_at if done_at is not None and done_at < as_of else None,
-        status=overall_status(kind, tracks.get(site_id, {})) if kind.tracks else to_status,
+        done_at=done_at if done else None,
+        status=status,
         level=level if kind.status_capacity else None,
         measures=measures,
         lon=lon,

@@ -8,7 +8,6 @@ from recovery.auth import current_account
 from recovery.db import get_session
 from recovery.errors import NotFoundError, ValidationError
 from recovery.i18n import current_locale
-from recovery.kinds import get_kind
 from recovery.ledger.conflicts import flagged_event, is_pending, pending_conflicts
 from recovery.ledger.record import record_site_event
 from recovery.query.site import find_site
@@ -48,8 +47,10 @@ def list_conflicts():
 )
 @allow(*COMMANDERS)
 def decide(event_id: int):
-    """`{"decision": "dismiss"}` keeps the site as it is; `"apply"` makes the flagged change now (reopening
-    the site if it is closed). Either way the decision is an event in the ledger, with who made it."""
+    """`{"decision": "dismiss"}` keeps the site as it is; `"apply"` places the flagged change at the time it
+    happened, as if it had arrived in time: the site's state and the figures of that day and after follow (as
+    known from now on; what was known before stays as it was). Either way the decision is an event in the
+    ledger, with who made it and when."""
     session, account = get_session(), current_account()
     event = flagged_event(session, event_id)
     if event is None:
@@ -60,7 +61,6 @@ def decide(event_id: int):
     decision = body["decision"]
     site = find_site(session, event.site_id)
     check_scope(site)
-    kind = get_kind(site.kind)
     details = {"resolves": event.id, "decision": decision}
     note = body.get("note")  # checked as every note is, by the ledger: text, at most 2,000 characters
     if decision == "dismiss":
@@ -75,19 +75,19 @@ def decide(event_id: int):
             details=details,
         )
     else:
-        action = "reopen" if site.status == kind.done_status else "transition"
         recorded = record_site_event(
             session,
             site.id,
-            action=action,
+            action=event.action,
             to_status=event.to_status,
             track=event.track,
             measures=event.measures,
             actor=account.display_name,
-            valid_at=now(),
+            valid_at=event.valid_at,
             note=note,
             user_id=account.id,
-            details=details,
+            details={**details, "made_by": event.actor},
+            decided=True,
         )
     session.commit()
     zh = current_locale().startswith("zh")

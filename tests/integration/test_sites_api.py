@@ -224,9 +224,9 @@ def test_edit_made_before_closure_never_reopens_the_site(app, client, fengyang_p
         f"/api/v1/conflicts/{event_id}", json={"decision": "apply"}, headers=auth("commander")
     )
     assert decided.status_code == 201
-    assert (
-        decided.get_json()["site"]["properties"]["status"] == "repairing"
-    )  # reopened, by a commander, on record
+    # placed at 10:00, where it happened, by a commander, on record: the site stays restored since 12:00
+    assert decided.get_json()["event"]["valid_at"].startswith("2021-07-21T10:00")
+    assert decided.get_json()["site"]["properties"]["status"] == "restored"
     assert client.get("/api/v1/conflicts", headers=auth("commander")).get_json()["count"] == 0
     again = client.post(
         f"/api/v1/conflicts/{event_id}", json={"decision": "dismiss"}, headers=auth("commander")
