@@ -21,7 +21,7 @@ from recovery.coords import CRS_NAMES, to_wgs84
 from recovery.errors import DateOutOfRange, ValidationError
 from recovery.fields import Args, Param, any_name, vocab_schema
 from recovery.numbers import read_whole_number, whole_number
-from recovery.terms import Term, Vocabulary
+from recovery.terms import Term, Vocabulary, fold
 from recovery.timeutil import parse_as_of
 from recovery.vocab import resolve, resolve_all, vocabulary
 
@@ -146,12 +146,19 @@ def parse_site_query(
     )
 
 
+#: the names of the area outside every sub-district (the breakdowns' 未分配 row), in any case or width
+UNASSIGNED_NAMES = frozenset(fold(n) for n in ("未分配", "unassigned", "not assigned", "not_assigned"))
+
+
 def parse_subdistrict(raw: str | None, *, outside: bool = False) -> str | None:
     """A sub-district by any of its names (石佛, 石佛办事处, Shifo, shifo, full-width too); None when none is given.
-    With `outside`, an empty value is kept: it asks for the sites outside every sub-district (a table's row)."""
+    未分配 (unassigned, not assigned) asks for what lies outside every sub-district, "" (the breakdowns'
+    UNASSIGNED); with `outside`, an empty value asks for it too (a table's row)."""
     if raw is None or (raw == "" and not outside):
         return None
-    return "" if raw == "" else resolve("subdistrict", raw)
+    if raw == "" or fold(raw) in UNASSIGNED_NAMES:
+        return ""
+    return resolve("subdistrict", raw)
 
 
 def _values(args: Mapping[str, Any], name: str) -> list[str]:

@@ -83,7 +83,9 @@ def conditions(
     out = []
     if q.kinds:
         out.append(Site.kind == q.kinds[0] if len(q.kinds) == 1 else Site.kind.in_(q.kinds))
-    if q.subdistrict is not None:
+    if q.subdistrict == "":  # outside every sub-district
+        out.append(or_(Site.subdistrict.is_(None), Site.subdistrict == ""))
+    elif q.subdistrict is not None:
         out.append(Site.subdistrict == q.subdistrict)
     if q.team is not None:
         out.append(Site.team_id == q.team)

@@ -4,9 +4,12 @@ every day of the seed."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import pytest
+from support.accounts import auth
+from support.sites import new_site
 
 from recovery.metrics import METRICS, UNASSIGNED, by_area, cube_at, evaluate_all
 from recovery.reports.kindtable import TABLE_KINDS, kind_table
@@ -95,3 +98,55 @@ def test_a_community_with_one_utility_restored_and_another_cut_is_in_progress(se
         utilities = {t: s for t, s in tracks[record["id"]].items() if t}
         assert "restored" in utilities.values() and "cut" in utilities.values(), utilities
     assert total["done"] + total["in_progress"] <= total["total"]
+
+
+@pytest.mark.parametrize("name", ["未分配", "unassigned", "Not Assigned", "ＵＮＡＳＳＩＧＮＥＤ"])
+def test_the_api_and_the_cli_ask_for_the_not_assigned_area_by_name(seeded_client, seeded_runner, name):
+    """`subdistrict=未分配` (any spelling) names the area of the breakdowns' 未分配 row at every door."""
+    response = seeded_client.get(
+        "/api/v1/metrics", query_string={"date": "2021-07-29", "subdistrict": name}, headers=auth("commander")
+    )
+    assert response.status_code == 200, response.get_json()
+    api = {f["key"]: f["numerator"] for f in response.get_json()["figures"]}
+    zone = seeded_client.get(
+        "/api/v1/metrics", query_string={"date": "2021-07-29"}, headers=auth("commander")
+    ).get_json()
+    zone_teams = next(f["numerator"] for f in zone["figures"] if f["key"] == "rescue_party_orgs")
+    assert sum(api[k] for k in ("rescue_party_orgs", "rescue_enterprises_groups")) > 0 and (
+        api["rescue_party_orgs"] < zone_teams
+    )
+    result = seeded_runner.invoke(
+        args=["metrics", "--as-of", "2021-07-29", "--subdistrict", name, "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    cli = {f["key"]: f["numerator"] for f in json.loads(result.output)["figures"]}
+    assert cli == api
+
+
+def test_the_cli_reads_a_sub_district_by_its_chinese_name(seeded_runner):
+    """`recovery metrics --subdistrict 石佛` counted nothing: the name went to the cube unread."""
+
+    def numerators(name):
+        result = seeded_runner.invoke(
+            args=["metrics", "--as-of", "2021-07-29", "--subdistrict", name, "--format", "json"]
+        )
+        assert result.exit_code == 0, result.output
+        return {f["key"]: f["numerator"] for f in json.loads(result.output)["figures"]}
+
+    assert numerators("石佛") == numerators("shifo")
+    assert numerators("石佛")["road_collapse_total"] > 0
+    bad = seeded_runner.invoke(args=["metrics", "--as-of", "2021-07-29", "--subdistrict", "火星"])
+    assert bad.exit_code != 0 and "火星" in bad.output
+
+
+def test_the_site_list_asks_for_sites_outside_every_sub_district(client):
+    outside = new_site(client, position={"lon": 113.30, "lat": 34.60, "crs": "wgs84"}, who="commander")
+    assert outside["properties"]["subdistrict"] in (None, "")
+    listed = client.get(
+        "/api/v1/sites", query_string={"subdistrict": "未分配"}, headers=auth("commander")
+    ).get_json()
+    assert [f["properties"]["id"] for f in listed["features"]] == [outside["properties"]["id"]]
+    inside = client.get(
+        "/api/v1/sites", query_string={"subdistrict": "fengyang"}, headers=auth("commander")
+    ).get_json()
+    assert inside["features"] == []
