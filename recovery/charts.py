@@ -105,6 +105,16 @@ class Axis:
         tail = (day - self.cut).days / max((self.far - self.cut).days, 1)
         return self.edge + (WIDTH - RIGHT - self.edge) * tail
 
+    def _labels(self, days: list[date]) -> list[tuple[float, str, str]]:
+        """Each tick's x, anchor and label; the first and each one in a new year carry the year."""
+        labels, year = [], None
+        for day in days:
+            x = (self.x(day) + self.x(day + self.shift)) / 2
+            anchor = "end" if x > WIDTH - RIGHT - 30 else "middle"
+            labels.append((x, anchor, day_label(day, self.with_year and day.year != year)))
+            year = day.year
+        return labels
+
     def ticks(self) -> list[str]:
         """About seven dates along the span (its last day among them, unless broken), and the far end past the break. When the
         axis crosses a year, the first date and each one in a new year carry their year."""
@@ -114,19 +124,17 @@ class Axis:
         days = [self.start + timedelta(days=offset) for offset in range(0, span + 1, step)]
         if self.broken:  # the far end, labelled past the break; no date crowds it
             days = [d for d in days if self.x(d) < self.edge - 70] + [far]
-        elif days[-1] != last:  # the span's last day, in place of a tick too close to it
-            days[-1 if (last - days[-1]).days < step / 2 else len(days) :] = [last]
-        parts = []
-        year = None
-        for day in days:
-            x = (self.x(day) + self.x(day + self.shift)) / 2
-            anchor = "end" if x > WIDTH - RIGHT - 30 else "middle"
-            label = day_label(day, self.with_year and day.year != year)
-            year = day.year
-            parts.append(
-                f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="{anchor}" class="tick" font-size="11" '
-                f'fill="{MUTED}">{label}</text>'
-            )
+        elif days[-1] != last:  # the span's last day, in place of a tick whose label it would touch
+            days.append(last)
+        labels = self._labels(days)
+        if len(labels) > 2 and _extent(*labels[-1])[0] < _extent(*labels[-2])[1] + 6:
+            del days[-2]
+            labels = self._labels(days)
+        parts = [
+            f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="{anchor}" class="tick" font-size="11" '
+            f'fill="{MUTED}">{label}</text>'
+            for x, anchor, label in labels
+        ]
         if self.broken:  # the break mark: the axis does not run on at this scale
             x, y = self.edge + 2, HEIGHT - BOTTOM
             parts.append(
@@ -263,6 +271,12 @@ def _legend(title: str, entries: list[tuple[str, str, bool]]) -> list[str]:
         )
         x += 34 + _width(label, 12)
     return parts
+
+
+def _extent(x: float, anchor: str, label: str, size: int = 11) -> tuple[float, float]:
+    """Where a label anchored at `x` starts and ends."""
+    width = _width(label, size)
+    return (x - width, x) if anchor == "end" else (x - width / 2, x + width / 2)
 
 
 def _width(text: str, size: int) -> float:

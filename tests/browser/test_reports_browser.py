@@ -43,6 +43,23 @@ def test_report_prints_to_pdf_with_the_figures(browser, live_server, tmp_path):
     page.click("#publish")
     page.click("#confirm-publish")
     page.wait_for_selector("#published-stamp")
+    labels = page.eval_on_selector_all(".figure .label", "els => els.map(e => e.textContent.trim())")
+    values = page.eval_on_selector_all(".figure .value", "els => els.map(e => e.textContent.trim())")
+    # the print layout at A4's printable width (210 mm less 24 mm of margins, at 96 px an inch): no figure card
+    # and no chart reaches past the page's right edge, and the charts' 11-unit text prints at 7.5 pt or more
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": 703, "height": 1000})
+    past_the_edge = page.evaluate(
+        """() => [...document.querySelectorAll('.figure, .chart-box')]
+             .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
+             .map(e => e.dataset.key || e.id)"""
+    )
+    assert past_the_edge == []
+    chart_text_px = page.evaluate(
+        """() => Math.min(...[...document.querySelectorAll('.chart-box svg')]
+             .map(s => s.getBoundingClientRect().width / s.viewBox.baseVal.width * 11))"""
+    )
+    assert chart_text_px >= 10, chart_text_px
     pdf = tmp_path / "report.pdf"
     page.pdf(path=str(pdf), format="A4", print_background=True)
     if SHOTS:
@@ -51,6 +68,17 @@ def test_report_prints_to_pdf_with_the_figures(browser, live_server, tmp_path):
     text = subprocess.run(
         ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
     ).stdout
+    first_page = "".join(
+        subprocess.run(
+            ["pdftotext", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    # every figure card on the first page: its label (a long one wraps, so its first line) and its value
+    assert len(labels) == 16 and len(values) == 16
+    for label, value in zip(labels, values, strict=True):
+        assert label[:8] in first_page, label
+        assert value in first_page, (label, value)
+    assert "道路塌陷点燃尽图" in first_page  # the first chart follows the cards on page 1
     compact = "".join(text.split())
     for key in (
         "road_collapse_total",

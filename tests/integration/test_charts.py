@@ -118,3 +118,25 @@ def test_the_report_and_the_dashboard_for_a_far_day_draw_the_span(seeded_client)
         )
         assert page.count('class="axis-break"') == count, path
         assert page.count(f"{far.year}年{far.month}月{far.day}日</text>") == count
+
+
+def _tick_boxes(svg: str) -> list[tuple[float, float]]:
+    from recovery.charts import _extent
+
+    ticks = re.findall(
+        r'<text x="([\d.]+)" y="[\d.]+" text-anchor="(\w+)" class="tick"[^>]*>([^<]*月[^<]*)</text>', svg
+    )
+    return [_extent(float(x), anchor, label) for x, anchor, label in ticks]
+
+
+def test_no_two_date_labels_touch_on_any_span():
+    """7月28日7月29日 and 8月13日8月15日 were drawn into each other: the span's last day was added beside a tick
+    one step short of it. Every span from 2 days to 60, ending on any weekday, leaves a gap between labels."""
+    for days in range(2, 61):
+        end = START + timedelta(days=days)
+        svg = chart("t", start=START, end=end, y_max=1, lines=[Line("l", [(START, 0.0), (end, 1.0)], "#000")])
+        boxes = _tick_boxes(svg)
+        assert len(boxes) >= 2, days
+        assert _ticks(svg)[-1] == f"{end.month}月{end.day}日", days  # the last day is always labelled
+        for (_, right), (left, _) in zip(boxes, boxes[1:], strict=False):
+            assert left >= right + 4, (days, _ticks(svg))
