@@ -125,11 +125,18 @@ def test_reporter_journey_from_sign_in_to_the_public_page(browser, live_server, 
     page.click('[data-key="road_collapse_handled"] .value')
     page.wait_for_url("**/records/road_collapse_handled**")
     first = page.locator("table.records tbody tr").first
+    first_name = first.locator("td").nth(2).inner_text().strip()
     assert first.locator("td.happened").inner_text().startswith("2021-07-")
     assert "T" not in first.locator("td.happened").inner_text()
-    assert first.locator("a.site-link").get_attribute("href").startswith("/api/v1/sites/")
+    href = first.locator("a.site-link").get_attribute("href")
+    assert href.startswith("/map?site=") and "date=2021-07-22" in href
     assert "已修复" in first.inner_text()
     page.screenshot(path=str(shots / f"records-{width}.png"), full_page=True)
+    # the site's link opens the map on that site, with its card, as of that day
+    page.click("table.records tbody tr >> nth=0 >> a.site-link")
+    page.wait_for_selector("body[data-focused] .site-popup h3")
+    assert page.inner_text(".site-popup h3") == first_name
+    page.go_back()
     page.go_back()
 
     page.click("#publish")

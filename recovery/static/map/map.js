@@ -308,4 +308,17 @@
     if (!form.elements.date.value && !document.hidden) refresh(true);
   }, cfg.pollSeconds * 1000);
   refresh(false);
+
+  // --- one site's address: /map?site=ID centres the map on it and opens its card (the report's record lists
+  // link here) --------------------------------------------------------------------------------------------------
+  async function focusSite(id) {
+    const response = await fetch(`${cfg.siteUrl}${id}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    if (!response.ok) return;
+    const feature = await response.json();
+    const centre = L.geoJSON(feature).getBounds().getCenter();
+    map.setView(centre, Math.max(map.getZoom(), 17));
+    openPopup(id, feature.properties.kind, feature.properties.status, centre);
+    document.body.dataset.focused = String(id);
+  }
+  if (/^[0-9]+$/.test(params.get("site") || "")) focusSite(params.get("site"));
 })();
