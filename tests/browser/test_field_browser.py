@@ -267,11 +267,11 @@ def test_a_stale_offline_edit_shows_its_conflict_submit_mine(phone, live_server,
     page.wait_for_selector("#net.off")
     update(page, "已清淤", "我的离线修改", {"silt_m3": 4})
 
-    # meanwhile a commander records that clearing started five minutes ago (before my edit, in valid time)
+    # meanwhile a commander records that clearing started: now, after my edit in valid time
     etag = client.get(f"/api/v1/sites/{site_id}", headers=auth("commander")).headers["ETag"]
     response = client.post(
         f"/api/v1/sites/{site_id}/events",
-        json={"status": "clearing", "note": "指挥中心：已派队清理", "valid_at": ago(minutes=5)},
+        json={"status": "clearing", "note": "指挥中心：已派队清理", "valid_at": ago(seconds=0)},
         headers={**auth("commander"), "If-Match": etag, "Idempotency-Key": "commander-change-1"},
     )
     assert response.status_code == 201
@@ -296,6 +296,14 @@ def test_a_stale_offline_edit_shows_its_conflict_submit_mine(phone, live_server,
     assert (
         mine.from_status == "clearing" and mine.to_status == "cleared" and mine.measures == {"silt_m3": 4.0}
     )
+    # submitted on the current version, my change follows the commander's and is the site's current state
+    theirs = next(e for e in events if e.note == "指挥中心：已派队清理")
+    assert mine.valid_at > theirs.valid_at
+    assert sorted(events, key=lambda e: (e.valid_at, e.id))[-1].id == mine.id
+    site = client.get(f"/api/v1/sites/{site_id}", headers=auth("commander")).get_json()["properties"]
+    assert site["status"] == "cleared"
+    chain = [(h["from_status"], h["to_status"]) for h in site["history"]]
+    assert chain[-2:] == [("reported", "clearing"), ("clearing", "cleared")]
     db.rollback()
     assert verify(db) == []
     shoot(page, tmp_path, "8-conflict-resolved")

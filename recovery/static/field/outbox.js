@@ -8,6 +8,7 @@
 import { NetworkError, errorCode, errorMessage, getJSON, refreshCsrf, send } from "./api.js";
 import { all, get, put, remove, update } from "./store.js";
 import { uploadPhoto } from "./photos.js";
+import { isoWithOffset } from "./dom.js";
 
 export const OPEN_STATES = ["queued", "sending"];
 export const STUCK_STATES = ["conflict", "failed"];
@@ -119,11 +120,16 @@ export async function discard(id) {
   changed({ id });
 }
 
-/** After a conflict: send the same change (same valid_at) on the server's current version, under a new key. */
+/** After a conflict: send the same change on the server's current version, under a new key, as made now: the
+ * user has seen the other change and chosen theirs, so it follows that change in the history and becomes the
+ * site's current state (kept at its offline time, it would be filed before the change it answers). The time it
+ * was first made stays in the outbox record (`made_at`). */
 export async function resubmit(id) {
   const record = await get("outbox", id);
   if (!record || !record.server) return;
   await update("outbox", id, () => ({
+    body: { ...record.body, valid_at: isoWithOffset(new Date()) },
+    made_at: record.made_at || record.body.valid_at || record.created,
     key: crypto.randomUUID(),
     if_match: record.server.etag,
     depends_on: null,
