@@ -7,7 +7,7 @@ from collections import OrderedDict
 from datetime import datetime
 
 import numpy as np
-from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 from shapely.geometry import mapping
 
 from recovery.command import crews, unit_choices
@@ -48,6 +48,13 @@ def _table(as_of: datetime | None) -> PointTable:
 
 def _tile_server() -> str:
     return current_app.config["RECOVERY"].get("TILE_SERVER", "none")
+
+
+@bp.get("/")
+@allow(*SIGNED_IN)
+def map_page_slash():
+    """/map/ is the map too (a typed or bookmarked address with the slash), with its query."""
+    return redirect(url_for("map.map_page", **request.args.to_dict(flat=False)), code=301)
 
 
 @bp.get("")

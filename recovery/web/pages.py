@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from datetime import timedelta
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from recovery.dashboard.board import dashboard
 from recovery.db import get_session
@@ -79,3 +79,10 @@ def home():
         ),
         subdistrict_names=names,
     )
+
+
+@bp.get("/favicon.ico")
+@allow("anonymous")
+def favicon():
+    """Browsers ask every host for /favicon.ico: the app's icon (pages also name it with <link rel="icon">)."""
+    return redirect(url_for("static", filename="field/icons/icon-192.png"), code=301)
