@@ -159,3 +159,14 @@ def zone_minute(value: str | datetime | None) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(ZONE)
     return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def deadline_text(moment: datetime | None) -> str:
+    """A deadline as a reader reads it: a day's deadline (the midnight that ends it, as `end_of_day` stores it)
+    is that day, `2021-12-08`, never `2021-12-09 00:00`; any other instant to the minute; '' for none."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(ZONE)
+    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        return (local.date() - timedelta(days=1)).isoformat()
+    return zone_minute(local)

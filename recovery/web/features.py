@@ -11,7 +11,7 @@ from recovery.geodata import SUBDISTRICT_ORDER
 from recovery.i18n import locale_for, pick
 from recovery.kinds import MEASURES, ROAD_CLASS, get_kind
 from recovery.models import Event, Site
-from recovery.timeutil import now, zone_iso
+from recovery.timeutil import deadline_text, now, zone_iso
 from recovery.vocab import SUBDISTRICT, label
 
 #: key → (Chinese, English) label of each sub-district, read from the vocabulary
@@ -66,6 +66,7 @@ def site_properties(
         "priority": site.priority,
         "attributes": site.attributes or {},
         "deadline": zone_iso(site.deadline),
+        "deadline_text": deadline_text(site.deadline),
         "overdue": is_overdue(site),
         "version": site.version,
         "team_id": site.team_id,

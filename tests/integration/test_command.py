@@ -39,6 +39,9 @@ def test_assign_sites_to_a_team_with_a_deadline(seeded_app, seeded_client, seede
     for site in seeded_session.scalars(select(Site).where(Site.id.in_(ids))):
         assert site.team_id == crew.id and site.status == before[site.id]
         assert site.deadline.isoformat().startswith("2021-08-10T16:00")
+    # read back, the deadline is the day that was given
+    props = seeded_client.get(f"/api/v1/sites/{ids[0]}", headers=COMMANDER).get_json()["properties"]
+    assert props["deadline_text"] == "2021-08-10"
 
 
 def test_assign_the_sites_a_filter_selects(seeded_client, seeded_session):

@@ -9,6 +9,7 @@ import pytest
 from recovery.errors import ValidationError
 from recovery.timeutil import (
     ZONE,
+    deadline_text,
     end_of_day,
     local_day,
     now,
@@ -143,3 +144,18 @@ def test_an_instant_as_a_reader_reads_it():
     assert zone_minute("2021-07-28T16:00:00+00:00") == "2021-07-29 00:00"
     assert zone_minute("2021-07-29T14:05:00.999999+08:00") == "2021-07-29 14:05"
     assert zone_minute(None) == "" and zone_minute("") == ""
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        (end_of_day(date(2021, 12, 8)), "2021-12-08"),  # a day's deadline reads as that day, not 12-09 00:00
+        (datetime(2021, 12, 8, 16, 0, tzinfo=UTC), "2021-12-08"),  # the same midnight, given in UTC
+        (datetime(2021, 12, 9, 0, 0, 1, tzinfo=UTC8), "2021-12-09 00:00"),  # a second past midnight is a time
+        (datetime(2021, 12, 8, 18, 30, tzinfo=UTC8), "2021-12-08 18:30"),
+        (datetime(2021, 12, 8, 0, 0, tzinfo=UTC), "2021-12-08 08:00"),  # midnight in UTC is not in Shanghai
+        (None, ""),
+    ],
+)
+def test_deadline_text(moment, expected):
+    assert deadline_text(moment) == expected

@@ -82,7 +82,7 @@ async function draw(view, siteId, app, current) {
             p.tracks.map((tr) => h("li", {}, t("utility", { track: tr.label, status: trackLabel(app, p, expected.tracks[tr.key]) }))),
           )
         : null,
-      p.deadline ? h("p", { class: "muted" }, `${t("deadline")}: ${formatTime(p.deadline)}`) : null,
+      p.deadline ? h("p", { class: "muted" }, `${t("deadline")}: ${p.deadline_text}`) : null,
     ),
     checkIn,
     form,

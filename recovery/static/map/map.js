@@ -184,8 +184,12 @@
     const history = site.history || [];
     const last = history[history.length - 1];
     row(t("updated"), last ? `${(last.valid_at || "").slice(0, 16).replace("T", " ")} · ${last.actor}` : t("none"));
-    const dues = [site.deadline, ...(site.work_items || []).filter((w) => w.status !== "closed").map((w) => w.resolve_due)].filter(Boolean).sort();
-    row(t("deadline"), dues.length ? dues[0].slice(0, 16).replace("T", " ") : t("none"));
+    // the earliest due: the site's deadline (a day's deadline reads as that day) or an open work item's
+    const dues = [
+      ...(site.deadline ? [[Date.parse(site.deadline), site.deadline_text]] : []),
+      ...(site.work_items || []).filter((w) => w.status !== "closed" && w.resolve_due).map((w) => [Date.parse(w.resolve_due), w.resolve_due.slice(0, 16).replace("T", " ")]),
+    ].sort((a, b) => a[0] - b[0]);
+    row(t("deadline"), dues.length ? dues[0][1] : t("none"));
     box.append(dl);
     const photos = site.photos || [];
     if (photos.length) box.append(el("img", null, { src: photos[photos.length - 1].thumb_url, alt: "" }));
