@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from babel import support
-from flask import Flask, has_request_context, request
+from flask import Flask, current_app, has_request_context, request
 from flask_babel import Babel, Domain, get_locale, gettext
 
 LOCALES = ("zh_CN", "en")
@@ -60,8 +60,9 @@ def select_locale() -> str:
     """`?lang=en` wins, then the `lang` cookie; then, for API callers only (not a page the browser opens), their
     Accept-Language; then Chinese.
 
-    Pages ignore the browser's Accept-Language on purpose: the command centre's machines often run an English
-    system, and the product is Chinese first. The choice made with `?lang=` is kept in a cookie.
+    Pages ignore the browser's Accept-Language on purpose, and so do their scripts' calls to the API: the command
+    centre's machines often run an English system, and the product is Chinese first. The choice made with
+    `?lang=` is kept in a cookie.
     """
     if not has_request_context():
         return "zh_CN"
@@ -71,10 +72,23 @@ def select_locale() -> str:
     if wanted and wanted.startswith("zh"):
         return "zh_CN"
     accept = request.accept_mimetypes
-    if request.path.startswith("/api/") and accept.quality("text/html") <= accept.quality("application/json"):
+    if (
+        request.path.startswith("/api/")
+        and accept.quality("text/html") <= accept.quality("application/json")
+        and not _page_script()
+    ):
         # an API caller, not a browser opening a page under /api/ (the API reference, /api/v1/docs)
         return request.accept_languages.best_match(LOCALES, default="zh_CN") or "zh_CN"
     return "zh_CN"
+
+
+def _page_script() -> bool:
+    """A call made by one of the app's own pages (signed in with the session cookie, no bearer token): it reads
+    the page's language, as the page does, not the browser's (a Chinese map on an English system showed its
+    cards' statuses in English)."""
+    if request.headers.get("Authorization"):
+        return False
+    return current_app.config.get("SESSION_COOKIE_NAME", "session") in request.cookies
 
 
 def _remember_choice(response):

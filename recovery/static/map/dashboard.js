@@ -35,15 +35,30 @@
       item.className = "conflict";
       item.dataset.event = c.event.id;
       const site = c.site.properties;
-      item.append(el("strong", site.name));
-      item.append(el("p", `${site.status_label} ← ${c.event.to_label || ""} · ${c.event.actor} · ${(c.event.valid_at || "").slice(0, 16).replace("T", " ")} · ${c.event.note || ""}`));
-      for (const [decision, label] of [["apply", box.dataset.apply], ["dismiss", box.dataset.dismiss]]) {
+      const minute = (iso) => (iso || "").slice(0, 16).replace("T", " ");
+      const heading = el("strong", site.name);
+      item.append(heading, el("span", ` ${site.subdistrict_label || ""}`));
+      // what the site is now, what the held change says, who made it, when it happened and when it arrived
+      const now = el("p", `${box.dataset.now}: ${site.status_label}`);
+      now.className = "now";
+      const change = el("p", `${box.dataset.change}: ${c.event.to_label || ""} · ${c.event.actor} · ${box.dataset.happened} ${minute(c.event.valid_at)} · ${box.dataset.recorded} ${minute(c.event.recorded_at)}`);
+      change.className = "held";
+      item.append(now, change);
+      if (c.event.note) item.append(el("p", c.event.note));
+      for (const [decision, label, hint] of [
+        ["apply", box.dataset.apply, box.dataset.applyHint],
+        ["dismiss", box.dataset.dismiss, box.dataset.dismissHint],
+      ]) {
         const button = el("button", label);
         button.type = "button";
         button.dataset.decision = decision;
+        button.title = hint;
         button.addEventListener("click", () => decide(c.event.id, decision));
         item.append(button);
       }
+      const hints = el("p", `${box.dataset.apply}: ${box.dataset.applyHint} ${box.dataset.dismiss}: ${box.dataset.dismissHint}`);
+      hints.className = "hint";
+      item.append(hints);
       box.append(item);
     }
   }
