@@ -13,11 +13,32 @@ from recovery.dashboard.ranking import ranking_with_change
 from recovery.dashboard.trends import burn_down, daily_figures
 from recovery.i18n import N_, in_locale, locale_for, pick
 from recovery.incident import current_incident
-from recovery.map.points import point_table
+from recovery.map.points import ledger_version, point_table
 from recovery.timeutil import end_of_day
+
+#: the slot of `cache` that keeps the boards of the ledger's current version, by day and language
+BOARDS = "dashboard"
+KEPT_BOARDS = 32
 
 
 def dashboard(session: Session, day: date, cache: OrderedDict, zh: bool) -> dict:
+    """The board of `day` in the reader's language. Everything on it follows from the ledger (as of the day's
+    end), so a board is kept in `cache` (the map's tables' cache) until the ledger changes: the ledger's version
+    is read as the map reads it (`ledger_version`: at most a second old, and at once after a commit here)."""
+    version = ledger_version(session)
+    kept = cache.get(BOARDS)
+    if kept is None or kept[0] != version:
+        kept = cache[BOARDS] = (version, {})
+    boards = kept[1]
+    board = boards.get((day, zh))
+    if board is None:
+        if len(boards) >= KEPT_BOARDS:
+            boards.clear()
+        board = boards[(day, zh)] = _board(session, day, cache, zh)
+    return board
+
+
+def _board(session: Session, day: date, cache: OrderedDict, zh: bool) -> dict:
     as_of = end_of_day(day)
     last = max(day, current_incident().first_day)
     figures = daily_figures(session, last)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import replace
+
 from flask import Blueprint, current_app, jsonify, request, url_for
 from shapely.geometry import Point, mapping
 
@@ -9,19 +12,21 @@ from recovery import scope
 from recovery.auth import current_account
 from recovery.db import get_session
 from recovery.errors import PreconditionRequired, ValidationError
+from recovery.fields import Param
 from recovery.geodata import load_geodata
 from recovery.i18n import current_locale
 from recovery.ledger.record import record_site_event, sync_site
 from recovery.models import Site
 from recovery.numbers import read_whole_number
 from recovery.photos import unusable_uploads
+from recovery.query.collection import site_rows, sites_state
 from recovery.query.site import find_site, site_history
 from recovery.query.sites import parse_site_query, site_filters
-from recovery.query.sql import list_sites as list_sites_of
 from recovery.sites import draft_site, report_site
 from recovery.timeutil import now, zone_iso
 from recovery.web import idempotency
-from recovery.web.apidoc import operation
+from recovery.web.apidoc import json_response, operation
+from recovery.web.collection import collection_chunks
 from recovery.web.declared import CHECK_IN_BODY, EVENT_BODY, IDEMPOTENCY_KEY, IF_MATCH, SITE_BODY
 from recovery.web.features import etag_for, event_dict, site_feature, urgency_key
 from recovery.web.params import instant_field
@@ -37,8 +42,31 @@ from recovery.web.site_access import (
 from recovery.workitems_read import site_work_items
 
 bp = Blueprint("sites_api", __name__, url_prefix="/api/v1")
-#: how many sites a list answers by default, and at most
+#: how many sites a list answers by default, and at most in a page
 LIST_LIMITS = {"default_limit": 500, "max_limit": 5000}
+#: the `limit` that asks for every matching site (no maximum), streamed
+WHOLE = "all"
+#: the shape of the list's features; changing it changes every ETag
+LIST_FORMAT = 1
+LIST_ETAG = (
+    "Strong: changes when any site, the caller's scope or the language does, or a deadline passes; send it "
+    "in If-None-Match to get a 304 while nothing has"
+)
+
+
+def _list_query() -> tuple[Param, ...]:
+    """The site filters with the list's limits; `limit` also takes `all`."""
+    out = []
+    for param in site_filters(**LIST_LIMITS):
+        if param.name == "limit":
+            bounds = {k: v for k, v in param.schema.items() if k != "type"}
+            schema = {"anyOf": [{"type": "integer"}, {"type": "string", "enum": [WHOLE]}], **bounds}
+            param = replace(param, schema=schema, description=f"{param.description}; `{WHOLE}`: every one")
+        out.append(param)
+    return tuple(out)
+
+
+LIST_QUERY = _list_query()
 
 
 def _zh() -> bool:
@@ -77,36 +105,59 @@ def me():
             "role": account.role,
             "subdistricts": sorted(account.subdistricts),
             "team_ids": sorted(account.team_ids),
-            "csrf_token": generate_csrf(),
+            # the page's scripts send it with their writes; a bearer token needs none (and making one signs
+            # a session cookie on every call)
+            "csrf_token": None if account.via_token else generate_csrf(),
         }
     )
 
 
 @bp.get("/sites")
 @operation(
-    "Sites, filtered, most urgent first, then nearest to `near`",
+    "Sites, filtered, most urgent first, then nearest to `near`; `limit=all`: every matching site, streamed",
     tag="field",
-    query=site_filters(**LIST_LIMITS),
-    responses={"200": "a GeoJSON FeatureCollection of sites"},
+    query=LIST_QUERY,
+    responses={
+        "200": json_response("a GeoJSON FeatureCollection of sites")
+        | {"headers": {"ETag": {"description": LIST_ETAG, "schema": {"type": "string"}}}},
+        "304": {
+            "description": "unchanged: the request's If-None-Match header names the answer's ETag (no body)"
+        },
+    },
 )
 @allow(*SIGNED_IN)
 def list_sites():
-    """GeoJSON of sites; `mine=1` gives the caller's sites, most urgent first, then nearest to `near`."""
+    """GeoJSON of sites; `mine=1` gives the caller's sites, most urgent first, then nearest to `near`;
+    `limit=all` every matching site, streamed. An unchanged answer costs a 304 (ETag, If-None-Match)."""
     session, account = get_session(), current_account()
-    query = parse_site_query(request.args, **LIST_LIMITS)
-    sites, total, distances = list_sites_of(session, query, account, urgency_key)
-    zh = _zh()
-    features = [
-        site_feature(s, zh, may_change=account.may_change(s), distance_m=distances.get(s.id)) for s in sites
-    ]
-    return jsonify(
-        {
-            "type": "FeatureCollection",
-            "features": features,
-            "numberMatched": total,
-            "numberReturned": len(features),
-        }
-    )
+    whole = request.args.get("limit") == WHOLE
+    if whole:
+        args = request.args.copy()
+        args.poplist("limit")
+        query = parse_site_query(args)  # no limit: every matching site
+    else:
+        query = parse_site_query(request.args, **LIST_LIMITS)
+    at, zh = now(), _zh()
+    tag = _list_etag(sites_state(session, at), query, account)
+    headers = {"Cache-Control": "private, no-cache", "Vary": "Accept-Language, Authorization, Cookie"}
+    if request.if_none_match.contains_weak(tag):
+        response = current_app.response_class(status=304, headers=headers)
+    else:
+        found = site_rows(session, query, account, urgency_key)
+        chunks = collection_chunks(found, zh=zh, may_change=account.may_change, at=at)
+        # the chunks need no request: the rows are read and the caller, language and moment fixed already
+        body = chunks if whole else "".join(chunks)
+        response = current_app.response_class(body, mimetype="application/json", headers=headers)
+    response.set_etag(tag)
+    return response
+
+
+def _list_etag(state: tuple, query, account) -> str:
+    """The list's strong ETag: the sites' state, the query as parsed (any spelling of a filter gives the same
+    tag), who asks (`mine` and `may_change` follow the caller's role and scope) and the language."""
+    who = (account.id, account.role, sorted(account.subdistricts), sorted(account.team_ids))
+    text = repr((LIST_FORMAT, state, query, who, current_locale()))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 @bp.get("/sites/<id:site_id>")
