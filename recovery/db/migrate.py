@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
-MIGRATIONS = Path(__file__).resolve().parent.parent.parent / "migrations"
+from recovery import resources
+
+MIGRATIONS = resources.MIGRATIONS
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -164,7 +164,7 @@ def test_user_text_is_never_put_into_the_page_as_html():
 def test_icons_script_draws_the_committed_sizes(tmp_path: Path):
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("make_icons", FIELD_STATIC / "make_icons.py")
+    spec = importlib.util.spec_from_file_location("make_icons", PROJECT_ROOT / "scripts" / "make_icons.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.main(tmp_path)

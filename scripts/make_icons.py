@@ -1,6 +1,7 @@
 """Draws the field app's icons (a white cross-hair pin on the command centre's navy) with Pillow.
 
-Run `python recovery/static/field/make_icons.py` after changing the design; the PNGs are committed.
+Run `python scripts/make_icons.py` after changing the design; the PNGs are committed. A build script, kept out of
+recovery/static so that it is neither served nor packaged.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def draw_icon(size: int, maskable: bool = False) -> Image.Image:
 
 
 def main(folder: Path | None = None) -> None:
-    folder = folder or Path(__file__).parent / "icons"
+    folder = folder or Path(__file__).resolve().parent.parent / "recovery" / "static" / "field" / "icons"
     folder.mkdir(parents=True, exist_ok=True)
     for size in SIZES:
         draw_icon(size).save(folder / f"icon-{size}.png", optimize=True)
