@@ -1,4 +1,6 @@
-"""Errors become one JSON shape under /api and one HTML page elsewhere; never a stack trace."""
+"""Errors become one JSON shape under /api and one HTML page elsewhere; never a stack trace.
+
+Both carry the request's id (`recovery.web.observability`), the one a user quotes and the log line holds."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from recovery.errors import RecoveryError
 from recovery.i18n import translate
+from recovery.web.observability import request_id
 
 
 def wants_json() -> bool:
@@ -16,7 +19,8 @@ def wants_json() -> bool:
 
 def respond(status: int, code: str, message: str):
     if wants_json():
-        response = jsonify({"error": {"code": code, "status": status, "message": message}})
+        error = {"code": code, "status": status, "message": message, "request_id": request_id()}
+        response = jsonify({"error": error})
         response.status_code = status
         return response
     return render_template("error.html", status=status, message=message), status
@@ -46,5 +50,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # pragma: no cover - the suite fails on any 500 it sees
+        if app.debug:
+            raise exc  # `recovery serve --dev`: Werkzeug's debugger shows it
         app.logger.exception("unhandled error")
         return respond(500, "internal_error", translate("Internal Server Error"))

@@ -8,6 +8,7 @@ user's scope) are checked by the view, because they depend on the record.
 from __future__ import annotations
 
 from collections.abc import Callable
+from ipaddress import ip_address
 from typing import TypeVar
 
 from flask import Flask, current_app, request
@@ -34,14 +35,19 @@ BUILTIN_POLICIES = {"static": frozenset({"anonymous"})}
 F = TypeVar("F", bound=Callable)
 
 
-def allow(*roles: str) -> Callable[[F], F]:
-    """Declare who may call a view: `@allow("commander", "admin")`, or `@allow("anonymous")` for everyone."""
+def allow(*roles: str, addresses: str | None = None) -> Callable[[F], F]:
+    """Declare who may call a view: `@allow("commander", "admin")`, or `@allow("anonymous")` for everyone.
+
+    `addresses` names a setting listing networks (`METRICS_ALLOW`) whose callers are admitted without signing
+    in, for machines such as a Prometheus server; a caller outside them who has not signed in gets 403.
+    """
     unknown = set(roles) - set(ROLES)
     if unknown or not roles:
         raise ValueError(f"unknown roles {sorted(unknown)}")
 
     def mark(view: F) -> F:
         view.allowed_roles = frozenset(roles)  # type: ignore[attr-defined]
+        view.allowed_addresses = addresses  # type: ignore[attr-defined]
         return view
 
     return mark
@@ -71,11 +77,26 @@ def check_request() -> None:
         raise Forbidden("This address has no access policy.")
     if "anonymous" in roles:
         return
+    addresses = getattr(current_app.view_functions[request.endpoint], "allowed_addresses", None)
+    if addresses is not None and _address_listed(current_app.config["RECOVERY"][addresses]):
+        return
     role = current_role()
     if role == "anonymous":
+        if addresses is not None:
+            raise Forbidden("Only an administrator's token or a listed address may read this.")
         raise Unauthorized("Please sign in.")
     if role not in roles:
         raise Forbidden("Your role may not do this.")
+
+
+def _address_listed(networks) -> bool:
+    """Whether the client's address (the proxy's view of it only when trusted: recovery.web.proxies) is in
+    `networks`."""
+    try:
+        address = ip_address(request.remote_addr or "")
+    except ValueError:
+        return False
+    return any(address in network for network in networks or ())
 
 
 def init_app(app: Flask) -> None:

@@ -72,8 +72,9 @@ def test_api_errors_share_one_shape_in_the_callers_language(seeded_client, url, 
     for response in (zh, en):
         body = response.get_json()
         assert response.status_code == status
-        assert set(body) == {"error"} and set(body["error"]) == {"code", "status", "message"}
+        assert set(body) == {"error"} and set(body["error"]) == {"code", "status", "message", "request_id"}
         assert body["error"]["status"] == status and body["error"]["message"]
+        assert body["error"]["request_id"] == response.headers["X-Request-ID"]
     assert zh.get_json()["error"]["message"] != en.get_json()["error"]["message"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ipaddress import ip_network
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,10 @@ def test_every_setting_is_read_from_its_recovery_variable(tmp_path):
         "RECOVERY_LOGIN_RECORD_DAYS": "90",
         "RECOVERY_IDEMPOTENCY_DAYS": "7",
         "RECOVERY_CLEANUP_INTERVAL_MINUTES": "0",
+        "RECOVERY_SERVE_WORKERS": "3",
+        "RECOVERY_SERVE_THREADS": "6",
+        "RECOVERY_TRUSTED_PROXIES": "1",
+        "RECOVERY_METRICS_ALLOW": "10.0.5.0/24",
         "RECOVERY_INCIDENT": str(incident_file),
     }
     assert set(environ) == {s.env_var for s in SETTINGS}, "a new setting needs a line here"
@@ -95,6 +100,10 @@ def test_every_setting_is_read_from_its_recovery_variable(tmp_path):
         "LOGIN_RECORD_DAYS": 90,
         "IDEMPOTENCY_DAYS": 7,
         "CLEANUP_INTERVAL_MINUTES": 0,
+        "SERVE_WORKERS": 3,
+        "SERVE_THREADS": 6,
+        "TRUSTED_PROXIES": 1,
+        "METRICS_ALLOW": (ip_network("10.0.5.0/24"),),
         "INCIDENT": load_incident(incident_file),
     }
 
