@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from recovery.errors import NotFoundError, ValidationError
 from recovery.ledger.record import record_site_event
 from recovery.models import Site, Team, WorkItem
+from recovery.teams import in_service
 from recovery.timeutil import now, zone_iso
 from recovery.vocab import labels
 from recovery.workitems import open_work_item
@@ -29,7 +30,9 @@ def crews(session: Session) -> list[tuple[int, str]]:
     """The crews sites may be assigned to, as (id, name), in the order they were created."""
     return [
         tuple(row)
-        for row in session.execute(select(Team.id, Team.name).where(Team.type == "crew").order_by(Team.id))
+        for row in session.execute(
+            select(Team.id, Team.name).where(Team.type == "crew", in_service()).order_by(Team.id)
+        )
     ]
 
 

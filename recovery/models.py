@@ -25,13 +25,17 @@ def utc_field(nullable: bool = True, index: bool = False) -> Any:
 class TeamBase(SQLModel):
     key: str = Field(max_length=40, unique=True)
     name: str = Field(max_length=200)
-    type: str = Field(max_length=20)  # party_org, enterprise, social_group, crew
+    type: str = Field(max_length=20)  # a key of recovery.vocab.TEAM_TYPE
     subdistrict: str | None = Field(default=None, max_length=20)
     members: int = 0
 
 
 class Team(TeamBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
+    #: when the team was registered and retired (None: before the records begin / still serving); the rescue-force
+    #: figures as of T count the teams registered by T and not retired by T (`recovery.admin.teams`)
+    registered_at: datetime | None = utc_field()
+    retired_at: datetime | None = utc_field()
 
 
 class SiteBase(SQLModel):

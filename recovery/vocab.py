@@ -7,7 +7,7 @@ page, export and record list shows it with `label(vocabulary, key, locale)`.
 Vocabularies by name: `kind`, `status` (every kind's statuses; a label two kinds share resolves to both with
 `resolve_all`), `status.<kind>` (one kind's life cycle, its utilities' statuses included), `track`,
 `road_class`, `place_type`, `facility_type`, `river`, `point_type`, `subdistrict`, `unit`, `category`,
-`severity`, `work_item_status`, `role`, `boolean`.
+`severity`, `work_item_status`, `role`, `team_type`, `audit_action`, `boolean`.
 """
 
 from __future__ import annotations
@@ -128,6 +128,37 @@ ROLE = Vocabulary(
         ("admin", "管理员", "administrator", ("administrator",)),
     ),
 )
+#: what a registered team is: the rescue forces (party organisations, enterprises and social groups, volunteers)
+#: and the work crews sites are assigned to
+TEAM_TYPE = Vocabulary(
+    "team_type",
+    "队伍类型",
+    "team type",
+    _terms(
+        ("party_org", "基层党组织", "party organisation", ("党组织", "党支部")),
+        ("enterprise", "企业", "enterprise", ()),
+        ("social_group", "社会团体", "social group", ("社会组织",)),
+        ("volunteer", "志愿者队伍", "volunteers", ("志愿者", "volunteer team")),
+        ("crew", "作业队", "work crew", ("施工队", "抢修队", "crew")),
+    ),
+)
+#: what an administrator did (the audit log's actions)
+AUDIT_ACTION = Vocabulary(
+    "audit_action",
+    "操作",
+    "action",
+    _terms(
+        ("user.add", "添加用户", "user added"),
+        ("user.edit", "修改角色或范围", "role or scope changed"),
+        ("user.disable", "停用用户", "user disabled"),
+        ("user.enable", "启用用户", "user enabled"),
+        ("user.reset_password", "重置密码", "password reset"),
+        ("token.revoke", "吊销令牌", "token revoked"),
+        ("team.add", "添加队伍", "team added"),
+        ("team.edit", "修改队伍", "team changed"),
+        ("team.retire", "撤销队伍", "team retired"),
+    ),
+)
 #: what a row of a figure's record list is
 RECORD_TYPE = Vocabulary(
     "record_type",
@@ -166,6 +197,8 @@ VOCABULARIES: dict[str, Vocabulary] = {
         WORK_ITEM_STATUS,
         RECORD_TYPE,
         ROLE,
+        TEAM_TYPE,
+        AUDIT_ACTION,
         BOOLEAN,
     )
 }

@@ -138,6 +138,23 @@ def set_password(session: Session, user: User, password: str) -> None:
     session.commit()
 
 
+def set_role_and_scope(
+    session: Session, user: User, role: str, scope: list[str], display_name: str | None = None
+) -> None:
+    """A new role and scope (sub-district and team keys, as `parse_scope` gives them), and display name when given.
+    The user's sessions and tokens stay, but their cached account is forgotten on commit: the next request is
+    judged by the new role and scope."""
+    role = resolve("role", role)
+    if role == "field" and not scope and not user.team_id:
+        raise ValidationError("A field user needs a scope: sub-districts or a team.")
+    user.role = role
+    user.scope = list(scope)
+    if display_name is not None:
+        user.display_name = display_name
+    session.add(user)
+    session.commit()
+
+
 def set_active(session: Session, user: User, active: bool) -> None:
     """Enable or disable a user; disabling ends every session and token at once (enabling brings none back)."""
     user.active = active

@@ -63,26 +63,23 @@ def _when(moment) -> str:
 @click.option("--password", default=None, help="Omit to generate one (printed once).")
 def add_user(name: str, role: str, scope: str, team_key: str | None, display_name: str, password: str | None):
     """Add a user with a role (and, for field users, a scope)."""
-    from recovery.auth.accounts import create_user, parse_scope
-    from recovery.auth.passwords import generate_password
-    from recovery.vocab import resolve
+    from recovery.admin.users import add_user as add
 
-    generated = password is None
-    try:
-        role = resolve("role", role)
-        password = password or generate_password(role, name)
-        create_user(
-            _session(),
+    _user_made, generated = _audited(
+        lambda session, actor: add(
+            session,
+            actor,
             name,
             role,
-            password,
-            scope=parse_scope(_session(), scope),
+            scope=scope,
             display_name=display_name,
+            password=password,
             team_key=team_key,
         )
-    except RecoveryError as exc:
-        _fail(str(exc))
-    click.echo(f"已添加 / added {name} ({role})" + (f", password: {password}" if generated else ""))
+    )
+    click.echo(
+        f"已添加 / added {name} ({_user_made.role})" + (f", password: {generated}" if generated else "")
+    )
 
 
 @users.command("token")
@@ -118,12 +115,9 @@ def list_tokens(name: str):
 @click.argument("token_id", type=int)
 def revoke(token_id: int):
     """Revoke an API token by its id (see `recovery users tokens NAME`); it stops working at once."""
-    from recovery.auth.accounts import revoke_token
+    from recovery.admin.users import revoke as revoke_token
 
-    try:
-        row = revoke_token(_session(), token_id)
-    except RecoveryError as exc:
-        _fail(str(exc))
+    row = _audited(lambda session, actor: revoke_token(session, actor, token_id))
     click.echo(f"已吊销 / revoked token {row.id}")
 
 
@@ -131,9 +125,9 @@ def revoke(token_id: int):
 @click.argument("name")
 def disable(name: str):
     """Disable a user: every session and API token of theirs ends at once."""
-    from recovery.auth.accounts import set_active
+    from recovery.admin.users import set_user_active
 
-    set_active(_session(), _user(name), False)
+    _audited(lambda session, actor: set_user_active(session, actor, name, False))
     click.echo(f"已停用 / disabled {name}")
 
 
@@ -141,23 +135,52 @@ def disable(name: str):
 @click.argument("name")
 def enable(name: str):
     """Enable a disabled user again (they sign in anew; old sessions and tokens stay ended)."""
-    from recovery.auth.accounts import set_active
+    from recovery.admin.users import set_user_active
 
-    set_active(_session(), _user(name), True)
+    _audited(lambda session, actor: set_user_active(session, actor, name, True))
     click.echo(f"已启用 / enabled {name}")
+
+
+@users.command("set-role")
+@click.argument("name")
+@click.argument("role")
+def set_role(name: str, role: str):
+    """Give a user another role (field, commander, reporter, admin, or their Chinese names)."""
+    from recovery.admin.users import edit_user
+
+    user = _audited(lambda session, actor: edit_user(session, actor, name, role=role))
+    click.echo(f"已修改 / {name}: role {user.role}")
+
+
+@users.command("set-scope")
+@click.argument("name")
+@click.argument("scope")
+def set_scope(name: str, scope: str):
+    """Give a user another scope: sub-districts and/or team keys, e.g. 石佛,枫杨 or T-0601."""
+    from recovery.admin.users import edit_user
+
+    user = _audited(lambda session, actor: edit_user(session, actor, name, scope=scope))
+    click.echo(f"已修改 / {name}: scope {','.join(user.scope) or '-'}")
 
 
 @users.command("reset-password")
 @click.argument("name")
 def reset_password(name: str):
     """Give a user a new random password, printed once; every session and API token of theirs ends."""
-    from recovery.auth.accounts import set_password
-    from recovery.auth.passwords import generate_password
+    from recovery.admin.users import reset_password as reset
 
-    user = _user(name)
-    password = generate_password(user.role, user.username)
-    set_password(_session(), user, password)
+    password = _audited(lambda session, actor: reset(session, actor, name))
     click.echo(f"新密码 / new password for {name}: {password}")
+
+
+def _audited(change):
+    """Run an administrative change as the command line (recorded in the audit log); a refusal exits with 2."""
+    from recovery.admin.audit import command_line_actor
+
+    try:
+        return change(_session(), command_line_actor())
+    except RecoveryError as exc:
+        _fail(str(exc))
 
 
 @users.command("list")

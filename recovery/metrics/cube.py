@@ -11,10 +11,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from recovery import workitems
+from recovery.db.types import bind_instants
 from recovery.kinds import KINDS
 from recovery.ledger import asof, measures, spans
 from recovery.ledger.fold import overall_status
 from recovery.models import Event, Site, WorkItem
+from recovery.teams import SERVING_AT_SQL
 from recovery.timeutil import end_of_day
 
 # (kind, subdistrict, segment, track, status, quantity)
@@ -74,7 +76,7 @@ def cube_from_ledger(session: Session, T: datetime, R: datetime | None = None) -
         _status_from_events(session, cells, T, cutoff)
     _flows(session, cells, T, cutoff)
     _check_ins(session, cells, T, cutoff)
-    _teams(session, cells)
+    _teams(session, cells, T)
     _work_items(session, cells, T, cutoff)
     return Cube(Counter({k: v for k, v in cells.items() if v}), T, R, "ledger")
 
@@ -138,17 +140,17 @@ def _check_ins(session, cells, T, R) -> None:
 
 
 #: teams (rescue forces and crews) as cube rows (kind, sub-district, segment, track, status, quantity, value):
-#: registered, not changed by events, so counted as they stand
+#: registered, not changed by events, so counted as they stand: those serving at T (`recovery.teams`)
 _TEAMS = " UNION ALL ".join(
     f"SELECT 'team', coalesce(subdistrict, ''), 'type=' || type, '', '', '{quantity}', "
-    f"CAST({value} AS double precision) FROM team GROUP BY type, subdistrict"
+    f"CAST({value} AS double precision) FROM team WHERE {SERVING_AT_SQL} GROUP BY type, subdistrict"
     for quantity, value in (("n", "count(*)"), ("members", "coalesce(sum(members), 0)"))
 )
 
 
-def _teams(session, cells) -> None:
-    """Teams (rescue forces and crews) are registered, not changed by events: counted as they stand."""
-    for *key, value in session.execute(text(_TEAMS)):
+def _teams(session, cells, T: datetime) -> None:
+    """Teams (rescue forces and crews) are registered, not changed by events: those serving at T count."""
+    for *key, value in session.execute(bind_instants(text(_TEAMS), serving_at=T)):
         cells[tuple(key)] += int(value)
 
 
@@ -201,8 +203,10 @@ _ROLLUP_BY_CELL = text(
 def cube_from_rollup(session: Session, day: date) -> Cube:
     """The state at the end of `day` from the daily roll-up: a sum over a few thousand rows."""
     cells: Counter = Counter()
-    for *key, total in session.execute(_ROLLUP_BY_CELL, {"day": day.isoformat()}):
-        cells[tuple(key)] += float(total)
     T = end_of_day(day)
+    for *key, total in session.execute(
+        bind_instants(_ROLLUP_BY_CELL, serving_at=T), {"day": day.isoformat()}
+    ):
+        cells[tuple(key)] += float(total)
     _work_items(session, cells, T, None)
     return Cube(Counter({k: v for k, v in cells.items() if abs(v) > 1e-9}), T, None, "rollup")

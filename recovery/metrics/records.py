@@ -15,6 +15,7 @@ from recovery.ledger.fold import overall_status
 from recovery.metrics.compute import segment_matches
 from recovery.metrics.registry import METRICS_BY_KEY, Selector
 from recovery.models import Event, EventMeasure, Site, Team, WorkItem
+from recovery.teams import serving_at
 from recovery.timeutil import zone_iso
 from recovery.vocab import label
 
@@ -35,7 +36,7 @@ def records_for(
     if selector is None:
         return []
     if selector.kind == "team":
-        return _teams(session, selector, subdistrict)
+        return _teams(session, selector, as_of, subdistrict)
     if selector.kind == "work_item":
         return _work_items(session, selector, as_of, known_at, subdistrict)
     if selector.quantity in MEASURES:
@@ -171,8 +172,8 @@ def _check_ins(session, selector: Selector, as_of, known_at, subdistrict) -> lis
     ]
 
 
-def _teams(session, selector: Selector, subdistrict) -> list[dict]:
-    conditions = []
+def _teams(session, selector: Selector, as_of, subdistrict) -> list[dict]:
+    conditions = [serving_at(as_of)]  # the teams the figure counted (`recovery.teams`)
     if subdistrict is not None:
         conditions.append(func.coalesce(Team.subdistrict, "") == subdistrict)
     rows = session.execute(select(Team).where(*conditions).order_by(Team.id)).scalars().all()

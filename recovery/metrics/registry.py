@@ -463,7 +463,11 @@ METRICS: tuple[Metric, ...] = (
         "rescue_volunteers",
         "参与救援党员干部志愿者",
         "volunteers in the rescue",
-        Selector("team", quantity="members", segment=seg(type=("party_org", "enterprise", "social_group"))),
+        Selector(
+            "team",
+            quantity="members",
+            segment=seg(type=("party_org", "enterprise", "social_group", "volunteer")),
+        ),
         unit_zh="人",
         group="rescue",
         definition_zh="登记救援力量的人数之和",

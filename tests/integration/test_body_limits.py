@@ -39,6 +39,9 @@ ARGUMENTS = {
     "token": "0" * 32,
     "version": "1",
     "fmt": "xlsx",
+    "username": "commander",
+    "token_id": "1",
+    "key": "T001",
 }
 
 

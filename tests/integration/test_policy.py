@@ -29,6 +29,7 @@ SAMPLE = {
     "feature_id": "1",
     "kind": "road_collapse",
     "item_id": "1",
+    "token_id": "1",
 }
 
 
@@ -59,6 +60,9 @@ def test_access_matrix(app, client, role):
             assert status < 500, (rule.rule, method, role, status)
             if "anonymous" in allowed or role in allowed:
                 assert status not in (401, 403), (rule.rule, method, role, status, response.get_data()[:200])
+            elif role == "anonymous" and getattr(app.view_functions[rule.endpoint], "allowed_addresses", ""):
+                # a machines' route (/metrics) that admits listed addresses: refused, not sent to sign in
+                assert status == 403, (rule.rule, method, role, status)
             elif role == "anonymous":
                 assert status in (401, 302), (rule.rule, method, role, status)
                 if status == 302:
