@@ -6,7 +6,8 @@ from typing import Any
 
 from flask import Flask
 
-from recovery.settings import PROJECT_ROOT, load_settings
+from recovery import resources
+from recovery.settings import load_settings
 
 __version__ = "0.1.0"
 
@@ -16,7 +17,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(
         __name__,
         instance_relative_config=True,
-        template_folder=str(PROJECT_ROOT / "templates"),
+        template_folder=str(resources.TEMPLATES),
         static_folder="static",
     )
     test_config = dict(test_config or {})
@@ -66,11 +67,22 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     reports_views.init_app(app)  # /reports pages and /api/v1/reports/…/publish
     app.register_blueprint(field.bp)
     app.register_blueprint(interop_web.admin_bp)  # forms: CSRFProtect checks them
+    from recovery.admin import api as admin_api
+    from recovery.admin import views as admin_views
+
+    app.register_blueprint(admin_views.bp)  # /admin pages: forms, CSRFProtect checks them
+    app.register_blueprint(admin_api.bp)  # /api/v1/admin: JSON for an admin's bearer token
+    auth.csrf.exempt(admin_api.bp)  # browser sessions send X-CSRFToken (recovery.auth)
     app.register_blueprint(ogc.bp)
     for blueprint in (api.bp, sites_api.bp, photos_api.bp, conflicts_api.bp, interop_web.api_bp, openapi.bp):
         app.register_blueprint(blueprint)
         # JSON APIs: the CSRF token is required only of browser sessions (recovery.auth), not of bearer tokens
         auth.csrf.exempt(blueprint)
+    from recovery.web import health, observability, proxies
+
+    app.register_blueprint(health.bp)  # /healthz, /readyz, /metrics: GETs of machines, no forms
+    proxies.init_app(app)  # X-Forwarded-* believed only from RECOVERY_TRUSTED_PROXIES proxies
+    observability.init_app(app)  # last: outermost, so that every answer gets its request id, log line, counts
     from recovery import cleanup
 
     cleanup.init_app(app)  # old uploads, imports and sign-in rows removed in the background, at most hourly

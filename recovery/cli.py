@@ -35,9 +35,15 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(serve)
     app.cli.add_command(settings_cmd)
     app.cli.add_command(cleanup_cmd)
+    app.cli.add_command(backup_cmd)
+    app.cli.add_command(restore_cmd)
     from recovery.auth.cli import users
 
     app.cli.add_command(users)
+    from recovery.admin.cli import audit_cmd, teams
+
+    app.cli.add_command(teams)
+    app.cli.add_command(audit_cmd)
     from recovery.interop.cli import export_cmd, import_cmd
 
     app.cli.add_command(import_cmd)
@@ -161,20 +167,26 @@ def ledger_rebuild() -> None:
 @with_appcontext
 @click.option("--as-of", "as_of", required=True, help="A day (YYYY-MM-DD: its end) or an ISO instant.")
 @click.option("--known-at", default=None, help="Only count what the server had recorded by then.")
-@click.option("--subdistrict", default=None)
+@click.option(
+    "--subdistrict",
+    default=None,
+    help="A sub-district by any of its names, or 未分配 for what lies outside them.",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 def metrics(as_of: str, known_at: str | None, subdistrict: str | None, fmt: str, lang: str) -> None:
     """Print every figure as of a moment."""
     from recovery.metrics import cube_at, evaluate_all
     from recovery.metrics.compute import figures_payload
+    from recovery.query.sites import parse_subdistrict
     from recovery.timeutil import parse_as_of
 
     try:
         moment = parse_as_of(as_of)
         known = parse_as_of(known_at) if known_at else None
+        area = parse_subdistrict(subdistrict)
         cube = cube_at(_session(), moment, known)
-        figures = evaluate_all(cube, subdistrict)
+        figures = evaluate_all(cube, area)
     except RecoveryError as exc:
         _fail(exc)
     if fmt == "json":
@@ -239,13 +251,28 @@ def report_daily(
 @click.command("serve")
 @with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
-    """Serve the app (threaded development server; use a WSGI server such as gunicorn at scale)."""
-    from werkzeug.serving import run_simple
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes [default: RECOVERY_SERVE_WORKERS, else 1 on SQLite, 2 × CPUs on PostgreSQL].",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Threads per worker [default: RECOVERY_SERVE_THREADS, else by the database].",
+)
+@click.option(
+    "--dev", is_flag=True, help="Flask's development server with reloader and debugger (never in production)."
+)
+def serve(host: str, port: int, workers: int | None, threads: int | None, dev: bool) -> None:
+    """Serve the app with gunicorn (HUP: graceful reload; JSON log lines on stderr), or `--dev`."""
+    from recovery.serving import serve as run
 
-    click.echo(f"recovery 正在运行 / serving on http://{host}:{port}/")
-    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+    click.echo(f"recovery 正在运行 / serving on http://{host}:{port}/", err=True)
+    run(current_app._get_current_object(), host, port, workers or 0, threads or 0, dev=dev)
 
 
 @click.command("settings")
@@ -271,6 +298,67 @@ def cleanup_cmd(dry_run: bool) -> None:
         return
     for line in summary(report):
         click.echo(line)
+
+
+@click.command("backup")
+@with_appcontext
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The archive to write (one tar file: the database, the photos, a manifest).",
+)
+def backup_cmd(out: Path) -> None:
+    """Back up the database and the photos into one archive while the app keeps serving."""
+    from recovery.backup import backup, record_backup
+    from recovery.cleanup import places_of
+    from recovery.db.engine import get_engine
+
+    try:
+        manifest = backup(get_engine(), places_of(current_app).photo_root, out)
+    except RecoveryError as exc:
+        _fail(exc)
+    note = record_backup(Path(current_app.instance_path), out, manifest)
+    click.echo(
+        f"已备份 / backed up: {out} ({note['bytes']} bytes, {note['database']}, migration {note['migration']}, "
+        f"{note['events']} events, last #{note['last_event_id']} recorded "
+        f"{manifest['ledger']['last_recorded_at']}, {note['photo_files']} photo files)"
+    )
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("archive", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace what the database holds (otherwise it must be empty).")
+def restore_cmd(archive: Path, force: bool) -> None:
+    """Restore a backup into an empty database and the photo folder, then verify the ledger."""
+    from recovery.backup import restore
+    from recovery.cleanup import places_of
+    from recovery.db.engine import get_engine
+
+    try:
+        restored = restore(get_engine(), places_of(current_app).photo_root, archive, force=force)
+    except RecoveryError as exc:
+        _fail(exc)
+    ledger, photo_root = restored.manifest["ledger"], places_of(current_app).photo_root
+    if restored.manifest.get("photo_root") not in (None, str(photo_root)):
+        click.echo(
+            f"注意：照片记录指向原照片目录 {restored.manifest['photo_root']}，请将 RECOVERY_PHOTO_DIR 设为该目录后以 --force "
+            f"再恢复 / note: photo rows name files under {restored.manifest['photo_root']}, not {photo_root}: "
+            "restore again (--force) with RECOVERY_PHOTO_DIR set to that folder",
+            err=True,
+        )
+    click.echo(
+        f"已恢复 / restored: {ledger['events']} events, last #{ledger['last_event_id']} recorded "
+        f"{ledger['last_recorded_at']}, {restored.photos} photo files; migration {restored.migration_before} "
+        f"-> {restored.migration_after}"
+    )
+    for line in restored.differences[:200]:
+        click.echo(line)
+    if restored.differences:
+        click.echo(f"不一致 / differences: {len(restored.differences)}", err=True)
+        sys.exit(1)
+    click.echo("账本与投影一致 / ledger and projections agree: 0 differences")
 
 
 main = FlaskGroup(

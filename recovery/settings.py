@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from recovery import resources
 from recovery.errors import ConfigError
 
+#: the top of the checkout, for tests and development tools; the app finds its own files through
+#: `recovery.resources`, which also works when the package is installed from a wheel
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -71,6 +75,20 @@ def _zero_or_more(text: str) -> int:
     return value
 
 
+class Networks(tuple):
+    """Addresses and networks, printed as they are written (`10.0.5.0/24,127.0.0.1/32`)."""
+
+    def __str__(self) -> str:
+        return ",".join(str(network) for network in self)
+
+
+def _networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    try:
+        return Networks(ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ValueError(f"not a comma-separated list of addresses or networks: {text!r}") from None
+
+
 @dataclass(frozen=True)
 class Setting:
     """One configuration value: its name, how to parse it, its default and what it is for."""
@@ -108,12 +126,10 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "GEODATA_DIR",
-        str(PROJECT_ROOT / "geodata"),
+        str(resources.GEODATA),
         "Folder holding the zone's boundaries, roads and rivers.",
     ),
-    Setting(
-        "SEED_DIR", str(PROJECT_ROOT / "seed" / "data"), "Folder holding the committed 7·20 seed data set."
-    ),
+    Setting("SEED_DIR", str(resources.SEED_DATA), "Folder holding the committed 7·20 seed data set."),
     Setting(
         "INCIDENT",
         None,
@@ -206,6 +222,35 @@ SETTINGS: tuple[Setting, ...] = (
         "Minutes between the runs of `recovery cleanup` that the app starts itself, in the background after a "
         "request, one at a time across processes; 0: never (run the command from a timer instead).",
         _zero_or_more,
+    ),
+    Setting(
+        "SERVE_WORKERS",
+        0,
+        "Worker processes of `recovery serve` (gunicorn). 0: chosen by the database: 1 on SQLite (its writers "
+        "queue inside the one process), twice the CPU count on PostgreSQL (at least 2).",
+        _zero_or_more,
+    ),
+    Setting(
+        "SERVE_THREADS",
+        0,
+        "Threads per worker process of `recovery serve`. 0: chosen by the database: 8 on SQLite, 4 on "
+        "PostgreSQL (see docs/deploy.md for how these were measured).",
+        _zero_or_more,
+    ),
+    Setting(
+        "TRUSTED_PROXIES",
+        0,
+        "How many reverse proxies (nginx…) stand in front of the app. Their X-Forwarded-For, -Proto and -Prefix "
+        "headers are believed only then (the client's address, https, a path prefix); 0: ignored, the client's "
+        "address is the connection's. X-Forwarded-Host is never believed (links use RECOVERY_PUBLIC_URL).",
+        _zero_or_more,
+    ),
+    Setting(
+        "METRICS_ALLOW",
+        None,
+        "Addresses or networks (comma-separated, e.g. 127.0.0.1,10.0.5.0/24) that may read /metrics without "
+        "signing in (a Prometheus server); anyone else needs an admin's bearer token. Empty: admins only.",
+        _networks,
     ),
 )
 

@@ -27,11 +27,12 @@ ERROR = {
     "properties": {
         "error": {
             "type": "object",
-            "required": ["code", "status", "message"],
+            "required": ["code", "status", "message", "request_id"],
             "properties": {
                 "code": {"type": "string"},
                 "status": {"type": "integer"},
                 "message": {"type": "string"},
+                "request_id": {"type": "string"},  # the X-Request-ID header (recovery.web.observability)
             },
         }
     },
@@ -197,8 +198,8 @@ def document(app: Flask, server: str = PREFIX) -> dict[str, Any]:
         "info": {
             "title": f"recovery · {incident.zone.zh}{incident.name.zh}灾后恢复重建跟踪系统 API",
             "version": "1",
-            "description": 'Errors have one shape: {"error": {"code", "status", "message"}}, the message '
-            "in the caller's language (?lang=, Accept-Language; Chinese by default). Enumerated values are "
+            "description": 'Errors have one shape: {"error": {"code", "status", "message", "request_id"}}, '
+            "the request id also in the X-Request-ID header, the message in the caller's language (?lang=, Accept-Language; Chinese by default). Enumerated values are "
             "listed by their keys and read by any of their names (key, Chinese or English label, alias).",
         },
         "servers": [{"url": server}],

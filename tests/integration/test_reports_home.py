@@ -63,7 +63,7 @@ def test_record_rows_say_when_and_link_to_the_site(seeded_client):
     rows = re.findall(r"<tr><td>\d+</td>.*?</tr>", text, re.S)
     assert len(rows) == 167
     for row in rows:
-        assert re.search(r'href="/api/v1/sites/\d+"', row)
+        assert re.search(rf'href="/map\?site=\d+&amp;date={DAY}"', row), row
         happened = re.search(r'<td class="happened">([^<]*)</td>', row).group(1)
         assert re.fullmatch(r"2021-07-(2\d) \d\d:\d\d", happened), happened
         assert happened <= "2021-07-29 23:59"
