@@ -155,11 +155,15 @@ def replay(
     state = SiteState()
     from_statuses: list[str | None] = []
     for entry in sorted(entries, key=sort_key):
-        stored_repeat = new_id is not None and entry.id != new_id and _repeats(kind, state, entry)
-        if not strict or stored_repeat:
+        if not strict:
             from_statuses.append(_from_status(kind, state, entry))
         else:
-            from_statuses.append(check(kind, state, entry))
+            try:
+                from_statuses.append(check(kind, state, entry))
+            except TransitionError:  # only then ask whether it is a stored change made a repeat
+                if new_id is None or entry.id == new_id or not _repeats(kind, state, entry):
+                    raise
+                from_statuses.append(_from_status(kind, state, entry))
         state = apply(kind, state, entry)
     return state, from_statuses
 
