@@ -1,15 +1,24 @@
-"""Status updates from 50 concurrent clients against the real server, beside a plain-insert baseline.
+"""Status updates from 50 concurrent clients against the real server, beside a bare Flask app's plain insert.
 
-For each backend (a fresh database, created and migrated here) the script starts gunicorn serving the app plus
-one extra route, `POST /bench/baseline`, that inserts a row into a scratch table with no checks at all (no
-sign-in, no If-Match, no idempotency, no ledger). Client processes, each with threads, then post for a fixed
-time: first to the baseline, then status updates to `/api/v1/sites/<id>/events` with If-Match and a fresh
-Idempotency-Key, each client cycling its own enterprises through `partly_restarted` at changing capacities
-(allowed again and again). It prints updates/s, p50/p95/p99 latency, errors, the ratio to the baseline, and
-the issue's target (≥ 800 updates/s with p99 ≤ 100 ms on SQLite) as met/missed; nothing is asserted.
+For each row (a backend and gunicorn's workers x threads) the script makes a fresh database, created and
+migrated here, and serves it twice with the same gunicorn configuration (`recovery.serving.gunicorn_options`):
+
+- a **bare Flask app, with no extension**, whose `POST /bench/baseline` does BEGIN IMMEDIATE + INSERT + COMMIT
+  of one row in a scratch table through `recovery.db.engine.make_engine` (the same database settings: WAL, the
+  row's synchronous, busy_timeout, the writer queue) and nothing else: the machine's ceiling for a Flask write;
+- the real server, `recovery serve`, taking status updates at `/api/v1/sites/<id>/events` with a bearer token,
+  If-Match and a fresh Idempotency-Key, each client cycling its own enterprises through `partly_restarted` at
+  changing capacities (allowed again and again).
+
+Both are driven by the same two clients: 50 Python clients (threads in 5 processes) and wrk (a C client; a Lua
+script posts the updates, keeping each site's version from the answers' ETag). It prints rates, p50/p95/p99,
+errors, the ratio updates / bare insert per client, and the issue's targets as met/missed (updates ≥ 0.6x the
+bare insert with p99 ≤ 100 ms at 50 clients; PostgreSQL with 4 workers ≥ 1.5x with 1); nothing is asserted.
+`--rows history` times, in one process, updates to a site with 10 events and to one with 1,000.
 
     .venv/bin/python bench/updates.py                                  # every row (see ROWS)
     .venv/bin/python bench/updates.py --rows sqlite-1x8 --duration 5   # smoke test
+    .venv/bin/python bench/updates.py --rows history                   # CPU per update against history
 
 See bench/updates.md for the configuration and the figures measured.
 """
@@ -22,6 +31,7 @@ import json
 import multiprocessing
 import os
 import platform
+import re
 import signal
 import socket
 import sqlite3
@@ -43,6 +53,8 @@ DEFAULT_PG_URL = os.environ.get(
     "RECOVERY_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/recovery_bench_updates"
 )
 TARGET_RATE, TARGET_P99_MS = 800.0, 100.0
+#: the issue's targets: updates / bare insert, p99 at 50 clients, PostgreSQL 4 workers / 1 worker
+TARGET_RATIO, TARGET_PG_SCALING = 0.6, 1.5
 
 #: the scratch table of the baseline: one row per request, nothing else
 scratch = MetaData()
@@ -56,41 +68,55 @@ BASELINE = Table(
 )
 
 
-# --- the server side: the real app, plus the baseline route -------------------------------------------------
+# --- the server side: the bare app (the real one is `recovery serve`) -----------------------------------------
 
 
-def make_app():
-    """The app as production builds it, plus `POST /bench/baseline` (what gunicorn serves here)."""
-    from flask import jsonify, request
+def make_bare_app():
+    """A Flask app with no extension: `POST /bench/baseline` inserts one row (BEGIN IMMEDIATE on SQLite, the
+    same engine settings as the app's), `GET /healthz` answers. Built in each gunicorn worker."""
+    from flask import Flask, jsonify, request
 
-    from recovery import create_app
-    from recovery.auth import csrf
-    from recovery.db import get_session
-    from recovery.db.engine import begin_write
+    from recovery.db.engine import make_engine
     from recovery.timeutil import now
-    from recovery.web.policy import allow
 
-    app = create_app()
+    engine = make_engine(
+        os.environ["RECOVERY_DATABASE_URL"],
+        synchronous=os.environ.get("RECOVERY_SQLITE_SYNCHRONOUS", "FULL"),
+    )
+    stmt = insert(BASELINE).returning(BASELINE.c.id)
+    app = Flask("bare")
 
-    @allow("anonymous")
+    @app.post("/bench/baseline")
     def bench_baseline():
-        session = get_session()
-        begin_write(session)  # the same lock discipline as the real writes (BEGIN IMMEDIATE on SQLite)
-        row_id = session.execute(
-            insert(BASELINE)
-            .values(
-                client=request.headers.get("Idempotency-Key", "")[:64],
-                payload=request.get_data(as_text=True)[:2000],
-                created_at=now(),
-            )
-            .returning(BASELINE.c.id)
-        ).scalar_one()
-        session.commit()
+        with engine.connect() as conn:
+            conn.execution_options(sqlite_immediate=True)  # the writers' BEGIN IMMEDIATE (a no-op elsewhere)
+            with conn.begin():
+                row_id = conn.execute(
+                    stmt,
+                    {
+                        "client": request.headers.get("Idempotency-Key", "")[:64],
+                        "payload": request.get_data(as_text=True)[:2000],
+                        "created_at": now(),
+                    },
+                ).scalar_one()
         return jsonify({"id": row_id}), 201
 
-    csrf.exempt(bench_baseline)
-    app.add_url_rule("/bench/baseline", "bench_baseline", bench_baseline, methods=["POST"])
+    @app.get("/healthz")
+    def healthz():
+        return jsonify({"status": "ok"})
+
     return app
+
+
+def serve_bare(port: str, workers: str, threads: str) -> None:
+    """Serve the bare app with `recovery serve`'s gunicorn options (`--serve-bare PORT WORKERS THREADS`)."""
+    from recovery.serving import Server, WorkerModel, gunicorn_options
+
+    class BareServer(Server):
+        def load(self):
+            return make_bare_app()
+
+    BareServer(gunicorn_options("127.0.0.1", int(port), WorkerModel(int(workers), int(threads)))).run()
 
 
 # --- preparing a fresh database -----------------------------------------------------------------------------
@@ -173,20 +199,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class Server:
-    def __init__(self, url: str, workers: int, threads: int, env: dict[str, str], log: Path) -> None:
+class Launched:
+    """A server process in its own process group, up once GET /healthz answers; stopped with SIGTERM."""
+
+    def __init__(self, command: list[str], url: str, env: dict[str, str], log: Path) -> None:
         self.port = free_port()
-        self.command = [
-            sys.executable, "-m", "gunicorn", "--pythonpath", str(BENCH_DIR),
-            "-w", str(workers), "--threads", str(threads), "--backlog", "2048",
-            "-b", f"127.0.0.1:{self.port}", "--access-logfile", "-" if os.environ.get("BENCH_ACCESS_LOG") else "/dev/null",
-            "updates:make_app()",
-        ]  # fmt: skip
-        self.env = {**os.environ, "RECOVERY_DATABASE_URL": url, "RECOVERY_SECURE_COOKIES": "0", **env}
+        self.command = [part.replace("{port}", str(self.port)) for part in command]
+        self.env = {
+            **os.environ,
+            "RECOVERY_DATABASE_URL": url,
+            "RECOVERY_SECURE_COOKIES": "0",
+            "RECOVERY_CLEANUP_INTERVAL_MINUTES": "0",
+            **env,
+        }
         self.log = log
         self.proc: subprocess.Popen | None = None
 
-    def __enter__(self) -> Server:
+    def __enter__(self) -> Launched:
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(
                 self.command, env=self.env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
@@ -195,18 +224,18 @@ class Server:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited; see {self.log}")
+                raise RuntimeError(f"the server exited; see {self.log}")
             conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
             try:
-                conn.request("POST", "/bench/baseline", body=b"warm-up")
-                if conn.getresponse().status == 201:
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
                     break
             except (OSError, http.client.HTTPException):
                 time.sleep(0.2)
             finally:
                 conn.close()
         else:
-            raise RuntimeError(f"gunicorn did not answer within 60 s; see {self.log}")
+            raise RuntimeError(f"the server did not answer within 60 s; see {self.log}")
         time.sleep(2)  # every worker has imported the app by now (they start together)
         return self
 
@@ -214,18 +243,37 @@ class Server:
         if self.proc is not None:
             try:
                 os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=15)
+                self.proc.wait(timeout=30)
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
 
 
+def recovery_server(url: str, workers: int, threads: int, env: dict, log: Path) -> Launched:
+    """The real server: the production command, `recovery serve`."""
+    command = [str(Path(sys.executable).parent / "recovery"), "serve", "--port", "{port}",
+               "--workers", str(workers), "--threads", str(threads)]  # fmt: skip
+    return Launched(command, url, env, log)
+
+
+def bare_server(url: str, workers: int, threads: int, env: dict, log: Path) -> Launched:
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--serve-bare",
+        "{port}",
+        str(workers),
+        str(threads),
+    ]
+    return Launched(command, url, env, log)
+
+
 # --- the load generator: a few processes, each with threads (the GIL would cap one process) -----------------
 
 
-def client_thread(port, token, site_ids, mode, start_at, measure_from, stop_at, out, seed):
+def client_thread(port, token, site_ids, mode, start_at, measure_from, stop_at, out, seed, known=None):
     """One client: post back to back on a kept-alive connection; record (start, latency, outcome)."""
-    versions = dict.fromkeys(site_ids, 2)
+    versions = {site_id: (known or {}).get(site_id, 2) for site_id in site_ids}
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     n = seed
     while time.time() < start_at:
@@ -267,12 +315,12 @@ def client_thread(port, token, site_ids, mode, start_at, measure_from, stop_at, 
     conn.close()
 
 
-def client_process(port, token, assignments, mode, start_at, measure_from, stop_at, queue):
+def client_process(port, token, assignments, mode, start_at, measure_from, stop_at, queue, known=None):
     results: list[list] = [[] for _ in assignments]
     threads = [
         threading.Thread(
             target=client_thread,
-            args=(port, token, sites, mode, start_at, measure_from, stop_at, results[i], i),
+            args=(port, token, sites, mode, start_at, measure_from, stop_at, results[i], i, known),
         )
         for i, sites in enumerate(assignments)
     ]
@@ -283,7 +331,9 @@ def client_process(port, token, assignments, mode, start_at, measure_from, stop_
     queue.put([r for per_thread in results for r in per_thread])
 
 
-def measure(port, token, site_ids, mode, args) -> dict:
+def measure(port, token, site_ids, mode, args, known: dict[int, int] | None = None) -> dict:
+    """The Python clients, for `args.warmup` then `args.duration` seconds; `known` the sites' versions (2 for
+    those not in it)."""
     clients = [site_ids[i :: args.clients] for i in range(args.clients)]
     per_process = [clients[i :: args.processes] for i in range(args.processes)]
     start_at = time.time() + 1.0
@@ -293,7 +343,7 @@ def measure(port, token, site_ids, mode, args) -> dict:
     queue = ctx.Queue()
     procs = [
         ctx.Process(
-            target=client_process, args=(port, token, a, mode, start_at, measure_from, stop_at, queue)
+            target=client_process, args=(port, token, a, mode, start_at, measure_from, stop_at, queue, known)
         )
         for a in per_process
     ]
@@ -309,6 +359,7 @@ def measure(port, token, site_ids, mode, args) -> dict:
             errors[str(outcome)] = errors.get(str(outcome), 0) + 1
     return {
         "mode": mode,
+        "client": "python",
         "requests": len(rows),
         "ok": len(ok),
         "rate": len(ok) / args.duration,
@@ -332,10 +383,13 @@ def percentile(values: list[float], p: float) -> float:
 #: the rows: name -> (backend, gunicorn workers, threads per worker, environment)
 ROWS = {
     "sqlite-1x8": ("sqlite", 1, 8, {"RECOVERY_SQLITE_SYNCHRONOUS": "FULL"}),
+    "sqlite-1x4": ("sqlite", 1, 4, {"RECOVERY_SQLITE_SYNCHRONOUS": "FULL"}),
     "sqlite-4x2": ("sqlite", 4, 2, {"RECOVERY_SQLITE_SYNCHRONOUS": "FULL"}),
     "sqlite-normal-1x8": ("sqlite", 1, 8, {"RECOVERY_SQLITE_SYNCHRONOUS": "NORMAL"}),
-    "postgresql-4x2": ("postgresql", 4, 2, {}),
+    "postgresql-1x4": ("postgresql", 1, 4, {}),
+    "postgresql-4x4": ("postgresql", 4, 4, {}),
 }
+DEFAULT_ROWS = ["sqlite-1x8", "sqlite-4x2", "postgresql-1x4", "postgresql-4x4", "history"]
 
 
 def run_row(name: str, args, say) -> dict:
@@ -343,83 +397,265 @@ def run_row(name: str, args, say) -> dict:
     url = fresh_database(backend, args.pg_url)
     token, site_ids = prepare(url, args.clients * args.sites_per_client)
     RESULTS_DIR.mkdir(exist_ok=True)
-    log = RESULTS_DIR / f"updates-gunicorn-{name}.log"
     say(
-        f"{name:<18} gunicorn {workers} workers x {threads} threads; load average before: "
+        f"{name:<18} gunicorn gthread {workers} workers x {threads} threads; load average before: "
         f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}"
     )
-    with Server(url, workers, threads, env, log) as server:
-        baseline = measure(server.port, token, site_ids, "baseline", args)
-        updates = measure(server.port, token, site_ids, "updates", args)
-        ceiling = wrk_baseline(server.port, args)
+    results: dict[str, dict] = {}
+    with bare_server(url, workers, threads, env, RESULTS_DIR / f"updates-bare-{name}.log") as server:
+        results["bare python"] = measure(server.port, token, site_ids, "baseline", args)
+        results["bare wrk"] = wrk_run(server.port, "baseline", token, site_ids, url, args)
+    with recovery_server(url, workers, threads, env, RESULTS_DIR / f"updates-recovery-{name}.log") as server:
+        results["updates python"] = measure(
+            server.port, token, site_ids, "updates", args, settled_versions(url)
+        )
+        results["updates wrk"] = wrk_run(server.port, "updates", token, site_ids, url, args)
     verify_problems = check(url, len(site_ids))
-    row = {
-        "name": name,
-        "backend": backend,
-        "workers": workers,
-        "threads": threads,
-        "baseline": baseline,
-        "updates": updates,
-        "verify": verify_problems,
-    }
-    for result in (baseline, updates):
+    for label, result in results.items():
+        if result is None:
+            say(f"{name:<18} {label:<15} wrk not installed (apt-get install wrk): skipped")
+            continue
         say(
-            f"{name:<18} {result['mode']:<9} {result['rate']:>8.1f}/s  p50 {result['p50_ms']:6.1f}  "
-            f"p95 {result['p95_ms']:6.1f}  p99 {result['p99_ms']:6.1f}  max {result['max_ms']:7.1f} ms  "
+            f"{name:<18} {label:<15} {result['rate']:>8.1f}/s  p50 {result['p50_ms']:6.1f}  "
+            f"p95 {result.get('p95_ms', float('nan')):6.1f}  p99 {result['p99_ms']:6.1f} ms  "
             f"ok {result['ok']:>6}  errors {result['errors'] or 0}"
         )
-    if ceiling is None:
-        say(f"{name:<18} wrk       not installed (apt-get install wrk): no C-client ceiling for this row")
-    else:
+    row = {"name": name, "backend": backend, "workers": workers, "threads": threads, **results}
+    row["verify"] = verify_problems
+    row["ratio"] = {}
+    for client in ("python", "wrk"):
+        bare, updates = results[f"bare {client}"], results[f"updates {client}"]
+        if bare is None or updates is None:
+            continue
+        ratio = row["ratio"][client] = updates["rate"] / bare["rate"] if bare["rate"] else float("nan")
+        met = ratio >= TARGET_RATIO and updates["p99_ms"] <= TARGET_P99_MS
         say(
-            f"{name:<18} wrk       {ceiling['rate']:>8.1f}/s  p50 {ceiling['p50_ms']:6.1f}  "
-            f"p99 {ceiling['p99_ms']:6.1f} ms  (the baseline driven by wrk, a C client using next to no CPU: "
-            f"what any endpoint of this server can answer at most)"
+            f"{name:<18} ratio {client:<9} updates / bare insert = {ratio:.2f} (target ≥ {TARGET_RATIO} with p99 ≤ "
+            f"{TARGET_P99_MS:.0f} ms: {'met' if met else 'MISSED'}; p99 {updates['p99_ms']:.0f} ms, bare insert's "
+            f"p99 {bare['p99_ms']:.0f} ms)"
         )
-    row["baseline_wrk"] = ceiling
-    ratio = updates["rate"] / baseline["rate"] if baseline["rate"] else float("nan")
-    say(
-        f"{name:<18} ratio     updates/baseline = {ratio:.2f}  (ledger verify: {len(verify_problems)} problems)"
-    )
-    if backend == "sqlite":
-        met = updates["rate"] >= TARGET_RATE and updates["p99_ms"] <= TARGET_P99_MS
-        say(
-            f"{name:<18} target    ≥ {TARGET_RATE:.0f}/s and p99 ≤ {TARGET_P99_MS:.0f} ms: "
-            f"{'met' if met else 'MISSED'} ({updates['rate']:.0f}/s, p99 {updates['p99_ms']:.0f} ms)"
-        )
-    row["ratio"] = ratio
+    say(f"{name:<18} ledger verify after the run: {len(verify_problems)} problems")
+    for problem in verify_problems[:5]:
+        say(f"{name:<18}   {problem}")
     return row
 
 
+def versions(url: str) -> dict[int, int]:
+    """Each site's version (its ETag) as stored now."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        found = dict(conn.execute(text("SELECT id, version FROM site")).all())
+    engine.dispose()
+    return found
+
+
+def settled_versions(url: str) -> dict[int, int]:
+    """The sites' versions once the server has finished what the last client left in flight (wrk stops
+    without waiting for its last answers: those writes still land)."""
+    found = versions(url)
+    for _ in range(20):
+        time.sleep(0.5)
+        again = versions(url)
+        if again == found:
+            break
+        found = again
+    return found
+
+
+# --- wrk: the bare insert and the updates from a C client ---------------------------------------------------
+
 _WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
+#: wrk's Lua for the updates: each wrk thread posts to its own share of the sites, one request at a time per
+#: site, with the site's version from the last answer (its ETag) as If-Match and a fresh Idempotency-Key
+_UPDATES_LUA = """
+local sites = {%(sites)s}
+local known = {%(versions)s}
+local token, run, nthreads = "%(token)s", "%(run)s", %(nthreads)d
+local count = 0
+function setup(thread)
+  thread:set("tid", count)
+  count = count + 1
+end
+function init(args)
+  ready, version, n = {}, {}, 0
+  for i, id in ipairs(sites) do
+    if (i - 1) %% nthreads == tid then
+      table.insert(ready, id)
+      version[id] = known[i]
+    end
+  end
+end
+function request()
+  n = n + 1
+  local id = table.remove(ready, 1) or sites[1]
+  local body = '{"status":"partly_restarted","measures":{"capacity_pct":' .. (5 + (n * 7) %% 91) .. '},"note":"复工"}'
+  return wrk.format("POST", "/api/v1/sites/" .. id .. "/events", {
+    ["Authorization"] = "Bearer " .. token,
+    ["Content-Type"] = "application/json",
+    ["If-Match"] = '"' .. (version[id] or 2) .. '"',
+    ["Idempotency-Key"] = run .. "-" .. tid .. "-" .. n,
+  }, body)
+end
+function response(status, headers, body)
+  if status ~= 201 then return end
+  -- the answer's keys are sorted: "site" holds the geometry, then the site's "id"
+  local id = tonumber(body:match('"site":%%s*{.-"id":%%s*(%%d+)'))
+  if id then
+    version[id] = tonumber((headers["ETag"] or headers["etag"] or ""):match("(%%d+)"))
+    table.insert(ready, id)
+  end
+end
+"""
 
-def wrk_baseline(port: int, args) -> dict | None:
-    """POST /bench/baseline from wrk (Debian's package, written in C) with the same number of connections: the
-    rate the server gives an endpoint that does almost nothing when the load generator takes almost no CPU.
+
+def wrk_run(port: int, mode: str, token: str, site_ids: list[int], url: str, args) -> dict | None:
+    """wrk (Debian's package, written in C) with `args.clients` connections for `args.warmup` then
+    `args.duration` seconds: POST /bench/baseline, or the updates (Lua above, with the versions stored now).
     None when wrk is not installed (it is a benchmark's tool, not a dependency)."""
-    import re
     import shutil
 
     if shutil.which("wrk") is None:
         return None
-    script = RESULTS_DIR / "updates-wrk-post.lua"
-    script.write_text('wrk.method = "POST"\n')
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{args.clients}", f"-d{args.duration:.0f}s", "--latency", "-s", str(script),
-         f"http://127.0.0.1:{port}/bench/baseline"],
-        capture_output=True, text=True, timeout=args.duration + 60, check=True,
-    ).stdout  # fmt: skip
+    result = None
+    for seconds in (args.warmup, args.duration):
+        script = RESULTS_DIR / f"updates-wrk-{mode}.lua"
+        if mode == "baseline":
+            script.write_text('wrk.method = "POST"\nwrk.body = "wrk"\n')
+            path = "/bench/baseline"
+        else:
+            known = settled_versions(url)
+            script.write_text(
+                _UPDATES_LUA
+                % {
+                    "sites": ",".join(map(str, site_ids)),
+                    "versions": ",".join(str(known[i]) for i in site_ids),
+                    "token": token,
+                    "run": uuid.uuid4().hex[:12],
+                    "nthreads": 2,
+                }
+            )
+            path = f"/api/v1/sites/{site_ids[0]}/events"
+        out = subprocess.run(
+            ["wrk", "-t2", f"-c{args.clients}", f"-d{max(1, round(seconds))}s", "--latency", "-s", str(script),
+             f"http://127.0.0.1:{port}{path}"],
+            capture_output=True, text=True, timeout=seconds + 60, check=True,
+        ).stdout  # fmt: skip
+        result = _wrk_figures(out, seconds)
+    return result
+
+
+def _wrk_figures(out: str, seconds: float) -> dict:
     latency = {
         p: float(v) * _WRK_UNITS[u]
-        for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        for p, v, u in re.findall(r"^\s+(50|90|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
     }
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    done = re.search(r"(\d+) requests in ([\d.]+)(ms|s|m)", out)
+    requests = int(done.group(1))
+    elapsed = float(done.group(2)) * {"ms": 0.001, "s": 1.0, "m": 60.0}[done.group(3)]
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = {"non-2xx": int(non_2xx.group(1))} if non_2xx else {}
+    if socket:
+        errors["socket"] = sum(int(n) for n in socket.groups())
+    ok = requests - errors.get("non-2xx", 0)
     return {
-        "rate": rate,
+        "client": "wrk",
+        "requests": requests,
+        "ok": ok,
+        "rate": ok / elapsed,  # of the 2xx answers, like the Python clients' (wrk's own figure counts all)
         "p50_ms": latency.get("50", float("nan")),
+        "p90_ms": latency.get("90", float("nan")),
         "p99_ms": latency.get("99", float("nan")),
+        "errors": errors,
     }
+
+
+# --- the CPU per update against the site's history (in one process, no server) ------------------------------
+
+
+def history_row(args, say) -> dict:
+    """Time updates to an enterprise with 10 events and to one with 1,000, alternately, in one process on
+    SQLite (each committed, as the API does): the write path's work should not grow with the history."""
+    from sqlalchemy.orm import Session
+
+    from recovery.db.engine import make_engine
+    from recovery.ledger.record import record_site_event
+    from recovery.models import Site
+
+    url = fresh_database("sqlite", args.pg_url)
+    prepare(url, 0)
+    engine = make_engine(url, synchronous="FULL")
+    start = datetime.now().astimezone() - timedelta(days=30)
+    with Session(engine, expire_on_commit=False) as session:
+        sites = {events: _enterprise(session, events, start) for events in (10, 1000)}
+        at = start + timedelta(days=20)
+        timings: dict[int, list[tuple[float, float]]] = {events: [] for events in sites}
+        for n in range(args.history_updates + 20):
+            for events, site_id in sites.items():
+                at += timedelta(seconds=1)
+                version = session.scalar(select(Site.version).where(Site.id == site_id))
+                session.commit()
+                wall, cpu = time.perf_counter(), time.process_time()
+                record_site_event(
+                    session,
+                    site_id,
+                    action="transition",
+                    to_status="partly_restarted",
+                    measures={"capacity_pct": 5 + (n * 7) % 91},
+                    actor="压测",
+                    valid_at=at,
+                    expected_version=version,
+                    client_id=uuid.uuid4().hex,
+                )
+                session.commit()
+                if n >= 20:  # the first ones warm the caches up
+                    timings[events].append((time.perf_counter() - wall, time.process_time() - cpu))
+    engine.dispose()
+    row: dict = {"name": "history", "updates": args.history_updates}
+    for events, pairs in timings.items():
+        wall = sorted(w for w, _ in pairs)[len(pairs) // 2] * 1000
+        cpu = sum(c for _, c in pairs) / len(pairs) * 1000
+        row[f"{events}"] = {"median_wall_ms": wall, "mean_cpu_ms": cpu}
+        say(
+            f"history            site with {events:>5} events: median {wall:.3f} ms per update (wall), "
+            f"mean {cpu:.3f} ms CPU ({len(pairs)} updates, each committed, SQLite FULL)"
+        )
+    ratio = row["ratio"] = row["1000"]["median_wall_ms"] / row["10"]["median_wall_ms"]
+    cpu_ratio = row["cpu_ratio"] = row["1000"]["mean_cpu_ms"] / row["10"]["mean_cpu_ms"]
+    say(
+        f"history            1,000 events / 10 events: {ratio:.2f}x wall, {cpu_ratio:.2f}x CPU "
+        f"(target ≤ 1.2x: {'met' if max(ratio, cpu_ratio) <= 1.2 else 'MISSED'})"
+    )
+    return row
+
+
+def _enterprise(session, events: int, start: datetime) -> int:
+    from recovery.geodata import load_geodata
+    from recovery.ledger.record import record_site_event
+    from recovery.sites import draft_site, report_site
+
+    point = load_geodata(PROJECT_ROOT / "geodata").subdistrict("fengyang").geometry.representative_point()
+    draft = draft_site(
+        "enterprise", f"历史企业{events}", {"type": "Point", "coordinates": [point.x, point.y]}
+    )
+    site, _ = report_site(
+        session, draft, load_geodata(PROJECT_ROOT / "geodata"), actor="压测", valid_at=start
+    )
+    at = start
+    for n in range(events - 1):
+        at += timedelta(minutes=10)
+        record_site_event(
+            session,
+            site.id,
+            action="transition",
+            to_status="stopped" if n == 0 else "partly_restarted",
+            measures={"capacity_pct": 5 + (n * 7) % 91} if n else None,
+            actor="压测",
+            valid_at=at,
+        )
+    session.commit()
+    return site.id
 
 
 def check(url: str, sites: int) -> list[str]:
@@ -441,15 +677,20 @@ def check(url: str, sites: int) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--rows", nargs="+", choices=list(ROWS), default=list(ROWS), help="which configurations, in order"
+        "--rows",
+        nargs="+",
+        choices=[*ROWS, "history"],
+        default=DEFAULT_ROWS,
+        help="which configurations, in order (history: the CPU per update against the site's history)",
     )
-    parser.add_argument("--duration", type=float, default=20.0, help="seconds measured per row and mode")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds measured per server and client")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument(
         "--processes", type=int, default=5, help="client processes (clients split among them)"
     )
     parser.add_argument("--sites-per-client", type=int, default=10)
+    parser.add_argument("--history-updates", type=int, default=300, help="updates per site (history row)")
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL)
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "updates.txt", help="copy of the report")
@@ -470,21 +711,38 @@ def main(argv: list[str] | None = None) -> None:
         f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}, gunicorn {gunicorn.__version__}"
     )
     say(
-        f"# server: gunicorn gthread (workers x threads per row), loopback; "
-        f"load: {args.clients} clients as threads in {args.processes} processes (the GIL would cap one "
-        f"process), keep-alive, back to back; the clients share the {os.cpu_count()} cores with the server"
+        "# servers: `recovery serve` and a bare Flask app (no extension; BEGIN IMMEDIATE + INSERT + COMMIT), "
+        "one after the other, with the same gunicorn options (gthread, workers x threads per row), loopback"
+    )
+    say(
+        f"# clients: {args.clients} Python clients as threads in {args.processes} processes, then wrk -t2 "
+        f"-c{args.clients} (Lua for the updates); keep-alive, back to back, on the same {os.cpu_count()} cores"
     )
     say(
         f"# each row: a fresh database, {args.clients * args.sites_per_client} enterprises "
         f"({args.sites_per_client} per client), {args.warmup:.0f} s warm-up then {args.duration:.0f} s "
-        f"measured, baseline first"
+        f"measured per server and client"
     )
-    say("# latency in ms, of the 2xx answers; rate = 2xx answers per second")
-    rows = [run_row(name, args, say) for name in args.rows]
+    say("# latency in ms (Python clients: of the 2xx answers); rate = 2xx answers per second")
+    rows = [history_row(args, say) if name == "history" else run_row(name, args, say) for name in args.rows]
+    by_name = {row["name"]: row for row in rows}
+    one, four = by_name.get("postgresql-1x4"), by_name.get("postgresql-4x4")
+    if one and four:
+        for client in ("python", "wrk"):
+            a, b = one.get(f"updates {client}"), four.get(f"updates {client}")
+            if a and b and a["rate"]:
+                scaling = b["rate"] / a["rate"]
+                say(
+                    f"postgresql         4 workers / 1 worker, updates ({client}): {scaling:.2f}x "
+                    f"(target ≥ {TARGET_PG_SCALING}: {'met' if scaling >= TARGET_PG_SCALING else 'MISSED'})"
+                )
     report.close()
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--serve-bare"]:
+        serve_bare(*sys.argv[2:5])
+    else:
+        main()

@@ -119,22 +119,64 @@ class SiteKind:
     def status_key(self, text: Any) -> Any:
         """The status key `text` names (key, label or alias); text naming none is returned for the life cycle
         to refuse with its own message."""
+        if isinstance(text, str) and text in self._plain_status_keys:  # the usual case: a key, looked up once
+            return text
         keys = self.status_vocabulary.resolve_all(text)
         return keys[0] if len(keys) == 1 else text
 
     def track_key(self, text: Any) -> Any:
+        if isinstance(text, str) and text in self.track_keys:
+            return text
         keys = self.track_vocabulary.resolve_all(text) if self.tracks else ()
         return keys[0] if len(keys) == 1 else text
 
-    @property
+    # precomputed once per kind (the write path asks these for every event)
+    @cached_property
+    def _plain_status_keys(self) -> frozenset[str]:
+        """The status keys that name only themselves (as `status_key` would resolve them)."""
+        return frozenset(
+            t.key
+            for t in self.status_vocabulary.terms
+            if self.status_vocabulary.resolve_all(t.key) == (t.key,)
+        )
+
+    @cached_property
+    def track_keys(self) -> frozenset[str]:
+        return frozenset(t.key for t in self.tracks if self.track_vocabulary.resolve_all(t.key) == (t.key,))
+
+    @cached_property
+    def _status_set(self) -> frozenset[str]:
+        return frozenset(self.status_keys)
+
+    @cached_property
+    def _track_set(self) -> frozenset[str]:
+        return frozenset(t.key for t in self.tracks)
+
+    @cached_property
     def status_keys(self) -> tuple[str, ...]:
         return tuple(s.key for s in self.statuses)
 
-    @property
+    @cached_property
+    def _track_order(self) -> dict[str, int]:
+        return {s.key: i for i, s in enumerate(self.track_statuses)}
+
+    @cached_property
+    def _next(self) -> dict[str | None, tuple[str, ...]]:
+        """`allowed_next` of every status (and of none)."""
+        keys = self.status_keys
+        table: dict[str | None, tuple[str, ...]] = {None: (keys[0],)}
+        for i, current in enumerate(keys):
+            later = keys[i + 1 :]
+            table[current] = later + tuple(
+                to for frm, to in self.extra_transitions if frm == current and to not in later
+            )
+        return table
+
+    @cached_property
     def initial_status(self) -> str:
         return self.statuses[0].key
 
-    @property
+    @cached_property
     def done_status(self) -> str:
         return self.statuses[-1].key
 
@@ -145,29 +187,21 @@ class SiteKind:
         raise ValidationError("Unknown status %(status)s for %(kind)s.", status=key, kind=self.key)
 
     def allowed_next(self, current: str | None) -> tuple[str, ...]:
-        keys = self.status_keys
-        if current is None:
-            return (self.initial_status,)
-        if current not in keys:
-            return ()
-        later = keys[keys.index(current) + 1 :]
-        extra = tuple(to for frm, to in self.extra_transitions if frm == current and to not in later)
-        return later + extra
+        return self._next.get(current, ())
 
     def check_transition(self, current: str | None, target: str, track: str | None = None) -> None:
         """Raise TransitionError unless moving from `current` to `target` is allowed (on `track`, if any)."""
         if self.tracks:
-            track_keys = tuple(t.key for t in self.tracks)
-            if track not in track_keys:
+            if not isinstance(track, str) or track not in self._track_set:
                 raise ValidationError(
                     "A %(kind)s change must name the utility: one of %(tracks)s.",
                     kind=self.key,
-                    tracks=", ".join(track_keys),
+                    tracks=", ".join(t.key for t in self.tracks),
                 )
-            order = tuple(s.key for s in self.track_statuses)
-            if target not in order:
+            order = self._track_order
+            if not isinstance(target, str) or target not in order:
                 raise ValidationError("Unknown status %(status)s for %(kind)s.", status=target, kind=self.key)
-            if current is not None and order.index(target) <= order.index(current):
+            if current is not None and order[target] <= order[current]:
                 raise TransitionError(
                     "%(kind)s cannot go from %(from)s to %(to)s.",
                     kind=self.key,
@@ -177,7 +211,7 @@ class SiteKind:
             return
         if track is not None:
             raise ValidationError("%(kind)s has no utilities to name.", kind=self.key)
-        if target not in self.status_keys:
+        if not isinstance(target, str) or target not in self._status_set:
             raise ValidationError("Unknown status %(status)s for %(kind)s.", status=target, kind=self.key)
         if target not in self.allowed_next(current):
             raise TransitionError(

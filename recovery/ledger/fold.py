@@ -156,27 +156,27 @@ def replay(
     from_statuses: list[str | None] = []
     for entry in sorted(entries, key=sort_key):
         if not strict:
-            from_statuses.append(_from_status(kind, state, entry))
+            from_statuses.append(from_status_of(kind, state, entry))
         else:
             try:
                 from_statuses.append(check(kind, state, entry))
             except TransitionError:  # only then ask whether it is a stored change made a repeat
-                if new_id is None or entry.id == new_id or not _repeats(kind, state, entry):
+                if new_id is None or entry.id == new_id or not repeats(kind, state, entry):
                     raise
-                from_statuses.append(_from_status(kind, state, entry))
+                from_statuses.append(from_status_of(kind, state, entry))
         state = apply(kind, state, entry)
     return state, from_statuses
 
 
-def _repeats(kind: SiteKind, state: SiteState, entry: Entry) -> bool:
+def repeats(kind: SiteKind, state: SiteState, entry: Entry) -> bool:
     """A status change to the status the site (or the utility) already has."""
     if entry.action != "transition" or entry.to_status is None:
         return False
-    current = _from_status(kind, state, entry)
+    current = from_status_of(kind, state, entry)
     return current == entry.to_status and (not kind.status_capacity or entry.level == state.level)
 
 
-def _from_status(kind: SiteKind, state: SiteState, entry: Entry) -> str | None:
+def from_status_of(kind: SiteKind, state: SiteState, entry: Entry) -> str | None:
     if kind.tracks and entry.action == "transition":
         return state.track_status.get(entry.track) if entry.track else None
     return state.status
@@ -187,27 +187,52 @@ def contributions(kind: SiteKind, dims: Dims, entries: Iterable[Entry]) -> Count
     out: Counter = Counter()
     state = SiteState()
     for entry in sorted(entries, key=sort_key):
-        day = local_day(entry.valid_at).isoformat()
-        new = apply(kind, state, entry)
-        base = (day, dims.kind, dims.subdistrict, dims.segment)
-        if new.status != state.status:
-            if state.status is not None:
-                out[(*base, "", state.status, "n")] -= 1
-            out[(*base, "", new.status, "n")] += 1
-        if (new.level or 0.0) != (state.level or 0.0) or new.status != state.status:
-            if state.level is not None:
-                out[(*base, "", state.status, "level")] -= state.level
-            if new.level is not None:
-                out[(*base, "", new.status, "level")] += new.level
-        if entry.action == "transition" and kind.tracks and entry.track:
-            old_track = state.track_status.get(entry.track)
-            if old_track is not None:
-                out[(*base, entry.track, old_track, "n")] -= 1
-            out[(*base, entry.track, entry.to_status, "n")] += 1
-        for key, value in entry.measures.items():
-            if MEASURES[key].flow:
-                out[(*base, "", "", key)] += value
-        if entry.action == "check_in":
-            out[(*base, "", "", "check_in")] += 1
-        state = new
+        state = step(kind, dims, state, entry, out)
     return Counter({k: v for k, v in out.items() if v})
+
+
+def step(
+    kind: SiteKind, dims: Dims, state: SiteState, entry: Entry, out: Counter, sign: int = 1
+) -> SiteState:
+    """Apply one event to `state`; add `sign` times what it changes in the roll-up to `out`; return the new state.
+
+    The roll-up's change of one event depends only on the state before it and the event: the write path adds
+    the change of the one new event (or of the events after a late one) to the stored roll-up, `contributions`
+    adds them all up from nothing.
+    """
+    new = apply(kind, state, entry)
+    base = (local_day(entry.valid_at).isoformat(), dims.kind, dims.subdistrict, dims.segment)
+    if new.status != state.status:
+        if state.status is not None:
+            out[(*base, "", state.status, "n")] -= sign
+        out[(*base, "", new.status, "n")] += sign
+    if (new.level or 0.0) != (state.level or 0.0) or new.status != state.status:
+        if state.level is not None:
+            out[(*base, "", state.status, "level")] -= sign * state.level
+        if new.level is not None:
+            out[(*base, "", new.status, "level")] += sign * new.level
+    if entry.action == "transition" and kind.tracks and entry.track:
+        old_track = state.track_status.get(entry.track)
+        if old_track is not None:
+            out[(*base, entry.track, old_track, "n")] -= sign
+        out[(*base, entry.track, entry.to_status, "n")] += sign
+    for key, value in entry.measures.items():
+        if MEASURES[key].flow:
+            out[(*base, "", "", key)] += sign * value
+    if entry.action == "check_in":
+        out[(*base, "", "", "check_in")] += sign
+    return new
+
+
+def state_of(row) -> SiteState:
+    """The state a site's stored projection (the columns of `record.PROJECTED`, by name) says it is in: the
+    state after its last event, so that an event placed after every stored one folds from it alone."""
+    return SiteState(
+        status=row.status,
+        track_status=dict(row.track_status or {}),
+        level=row.capacity_pct,
+        reported_at=row.reported_at,
+        done_at=row.done_at,
+        last_valid_at=row.last_valid_at,
+        version=row.version or 0,
+    )

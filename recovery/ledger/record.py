@@ -3,24 +3,40 @@ transaction the site's projection and the roll-up brought up to date."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import shapely
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from recovery.db.dialect import upsert
-from recovery.errors import NotFoundError, PreconditionFailed, RecoveryError, ValidationError
+from recovery.errors import NotFoundError, PreconditionFailed, RecoveryError, TransitionError, ValidationError
 from recovery.kinds import MEASURES, clean_measures, get_kind
 from recovery.ledger.append import Append, Recorded, append, body_hash
-from recovery.ledger.fold import Dims, Entry, contributions, replay
+from recovery.ledger.fold import (
+    STATUS_ACTIONS,
+    Dims,
+    Entry,
+    SiteState,
+    apply,
+    check,
+    contributions,
+    from_status_of,
+    repeats,
+    replay,
+    sort_key,
+    state_of,
+    step,
+)
 from recovery.models import Event, EventMeasure, RollupDelta, Site
 from recovery.text import clean_text
-from recovery.timeutil import local_day
+from recovery.timeutil import local_day, start_of_day
+from recovery.workitems import ACTION_STATUS as WORK_ITEM_ACTIONS
 
 SITE_ACTIONS = ("report", "transition", "reopen", "check_in", "assign", "note")
 STATUS_CHANGES = ("transition", "reopen")
@@ -79,6 +95,8 @@ def event_digest(
     return body_hash(body)
 
 
+#: a site's history as the fold reads it: its unflagged events, a work order's own steps left out (they carry
+#: the order's first site but belong to the order's history, as `ledger.bulk.replay_all` reads them)
 _ENTRIES = select(
     EVENT.c.id,
     EVENT.c.action,
@@ -87,7 +105,11 @@ _ENTRIES = select(
     EVENT.c.level,
     EVENT.c.measures,
     EVENT.c.valid_at,
-).where(EVENT.c.flag.is_(None), EVENT.c.site_id == bindparam("site_id"))
+).where(
+    EVENT.c.flag.is_(None),
+    EVENT.c.site_id == bindparam("site_id"),
+    or_(EVENT.c.work_item_id.is_(None), EVENT.c.action.not_in(WORK_ITEM_ACTIONS)),
+)
 
 
 def entries_for(session: Session, site_id: int) -> list[Entry]:
@@ -158,20 +180,16 @@ def record_site_event(
         recorded = txn.stamp(valid_at, recorded_at)
         level = kind.capacity_for(status, cleaned) if action in STATUS_CHANGES and status else None
         if action == "check_in":
-            _check_once_a_day(session, site, valid_at)
-        before = entries_for(session, site.id)
-        candidate = Entry(2**62, action, utility, status, level, flow_measures(cleaned), valid_at)
-        flag = None
-        try:
-            state, from_statuses = replay(kind, [*before, candidate], strict=not decided, new_id=candidate.id)
-            if not decided and _reopens(kind, site, state, valid_at):
-                flag = "after_close"
-        except RecoveryError:
-            if not _closed_before(kind, site, valid_at):
-                raise
-            flag = "after_close"
-            state, from_statuses = replay(kind, [*before, candidate], strict=False)
-        ordered = sorted([*before, candidate], key=lambda e: (e.valid_at, e.id))
+            _check_once_a_day(conn, site.id, valid_at)
+        candidate = Entry(NEW_ID, action, utility, status, level, flow_measures(cleaned), valid_at)
+        if site.last_valid_at is None or valid_at >= site.last_valid_at:
+            # after every stored event (the normal case): the stored projection is the state it follows
+            prior, later = state_of(site), []
+        else:
+            # a late change: the events up to it give the state it follows; those after it are folded again
+            prior, later = _before_and_after(session, kind, site, valid_at)
+        effect = _place(kind, _dims(site), site, prior, candidate, later, decided=decided)
+        flag = effect.flag
         values = {
             "client_id": client_id,
             "body_hash": txn.digest,
@@ -180,7 +198,7 @@ def record_site_event(
             "work_item_id": None,
             "actor": who,
             "track": utility,
-            "from_status": from_statuses[ordered.index(candidate)],
+            "from_status": effect.from_status,
             "to_status": status,
             "level": level,
             "measures": cleaned,
@@ -213,14 +231,16 @@ def record_site_event(
                         for key, value in flows.items()
                     ],
                 )
-            after = [*before, candidate._replace(id=event_id)]
-            site_state = projection(kind, after)
+            site_state = effect.state.as_dict()
             conn.execute(_UPDATE_PROJECTION, {"site": site.id, **site_state})
-            apply_rollup(session, rollup_change(kind, _dims(site), before, after))
+            apply_rollup(session, effect.rollup)
             held = session.identity_map.get(session.identity_key(Site, (site.id,)))
             if held is not None:
                 sync_site(held, site_state)
-        return Recorded(Event(id=event_id, **values), created=True, flagged=flag, site_state=site_state)
+        # the stored event as the caller reads it: its values, unchecked (they were checked above), not an ORM
+        # instance of the session (constructing a checked `Event` costs more than the rest of the write)
+        event = Event.model_construct(id=event_id, **values)
+        return Recorded(event, created=True, flagged=flag, site_state=site_state)
 
     return append(session, write, client_id=client_id, lookup=not client_id_unused)
 
@@ -232,6 +252,153 @@ def _closed_before(kind, site: Site, valid_at: datetime) -> bool:
 
 def _reopens(kind, site: Site, state, valid_at: datetime) -> bool:
     return _closed_before(kind, site, valid_at) and state.status != kind.done_status
+
+
+#: the id a new event sorts by among stored ones of the same valid time (after them all, as its real id will)
+NEW_ID = 2**62
+
+
+class Effect(NamedTuple):
+    """What placing one new event among a site's stored ones does."""
+
+    flag: str | None
+    #: the status the new event records it changed from
+    from_status: str | None
+    #: the site's state after every event, the new one included (None when it is flagged: nothing changes)
+    state: SiteState | None
+    #: what the roll-up cells gain or lose
+    rollup: Counter
+
+
+_STATUS_EVENT = EVENT.c.action.in_(STATUS_ACTIONS)
+_BEFORE_ALL = datetime(1900, 1, 1, tzinfo=UTC)
+#: the site's events after a valid time, in their order (a late change folds these again)
+_LATER = _ENTRIES.where(EVENT.c.valid_at > bindparam("valid_at")).order_by(EVENT.c.valid_at, EVENT.c.id)
+#: the latest event up to a valid time (its valid time is the state's `last_valid_at`)
+_LAST = (
+    select(EVENT.c.valid_at)
+    .where(*_ENTRIES.whereclause.clauses, EVENT.c.valid_at <= bindparam("valid_at"))
+    .order_by(EVENT.c.valid_at.desc(), EVENT.c.id.desc())
+    .limit(1)
+)
+#: the latest status event up to a valid time (the status and level then), and the latest that was not to the
+#: finished status (the finished status holds since the status event after it)
+_LAST_STATUS = (
+    select(EVENT.c.id, EVENT.c.action, EVENT.c.to_status, EVENT.c.level, EVENT.c.valid_at)
+    .where(*_ENTRIES.whereclause.clauses, _STATUS_EVENT, EVENT.c.valid_at <= bindparam("valid_at"))
+    .order_by(EVENT.c.valid_at.desc(), EVENT.c.id.desc())
+    .limit(1)
+)
+_LAST_NOT_DONE = _LAST_STATUS.where(EVENT.c.to_status != bindparam("done"))
+_FIRST_STATUS_AFTER = (
+    select(EVENT.c.valid_at)
+    .where(
+        *_ENTRIES.whereclause.clauses,
+        _STATUS_EVENT,
+        EVENT.c.valid_at <= bindparam("valid_at"),
+        or_(
+            EVENT.c.valid_at > bindparam("from_at"),
+            and_(EVENT.c.valid_at == bindparam("from_at"), EVENT.c.id > bindparam("from_id")),
+        ),
+    )
+    .order_by(EVENT.c.valid_at, EVENT.c.id)
+    .limit(1)
+)
+
+
+def _before_and_after(session: Session, kind, site, valid_at: datetime) -> tuple[SiteState, list[Entry]]:
+    """For a late change: the site's state just before `valid_at` (after the stored events of that time) and the
+    stored events after it.
+
+    Only the events after it are read: the state before it is what a replay up to it would give, read from
+    the ledger by index (the latest event and status event up to then, and since when the finished status
+    holds) and from the projection (the version less the events after, the report time). A kind whose status
+    is per utility reads its whole history and folds it.
+    """
+    if kind.tracks:
+        return _split(kind, entries_for(session, site.id), valid_at)
+    conn = session.connection()
+    at = {"site_id": site.id, "valid_at": valid_at}
+    later = [Entry(*row) for row in conn.execute(_LATER, at)]
+    version = site.version - len(later)
+    last = conn.execute(_LAST, at).first()
+    status = conn.execute(_LAST_STATUS, at).first()
+    if version <= 0 or last is None or status is None:
+        return SiteState(), later  # before the report: nothing may happen then
+    if status.action == "report":
+        level = kind.capacity_for(status.to_status, {}) if kind.status_capacity else None
+    else:
+        level = status.level if kind.status_capacity else None
+    done_at = None
+    if status.to_status == kind.done_status:
+        since = conn.execute(_LAST_NOT_DONE, {**at, "done": kind.done_status}).first()
+        from_at, from_id = (since.valid_at, since.id) if since is not None else (_BEFORE_ALL, 0)
+        done_at = conn.execute(_FIRST_STATUS_AFTER, {**at, "from_at": from_at, "from_id": from_id}).scalar()
+    prior = SiteState(
+        status=status.to_status,
+        level=level,
+        reported_at=site.reported_at,
+        done_at=done_at,
+        last_valid_at=last.valid_at,
+        version=version,
+    )
+    return prior, later
+
+
+def _split(kind, entries: list[Entry], valid_at: datetime) -> tuple[SiteState, list[Entry]]:
+    """The state after the stored events placed before a new event of this valid time, and the events after."""
+    entries = sorted(entries, key=sort_key)
+    cut = bisect_right([e.valid_at for e in entries], valid_at)  # stored ones of the same time come first
+    state = SiteState()
+    for entry in entries[:cut]:
+        state = apply(kind, state, entry)
+    return state, entries[cut:]
+
+
+def _place(
+    kind,
+    dims: Dims,
+    site,
+    prior: SiteState,
+    new: Entry,
+    later: list[Entry],
+    *,
+    decided: bool,
+    may_flag: bool = True,
+) -> Effect:
+    """Place `new` after the state `prior` and before the stored events `later` (none in the normal case).
+
+    The rules are `fold.replay`'s, folded from `prior` rather than from nothing: the new event must follow
+    its predecessor (unless `decided`); a stored change after it that it makes a repeat is a no-op, any
+    other that no longer fits is refused. A change made before the site was closed that would not fit, or
+    that would reopen it, is flagged instead (not applied). The roll-up changes by the new event's own step
+    and by the difference the later events' steps make from the new state rather than the old one: work in
+    the number of events after it, whatever the site's history before.
+    """
+    strict = not decided
+    try:
+        from_status = check(kind, prior, new) if strict else from_status_of(kind, prior, new)
+        rollup: Counter = Counter()
+        state = step(kind, dims, prior, new, rollup)
+        for entry in later:
+            if strict:
+                try:
+                    check(kind, state, entry)
+                except TransitionError:
+                    if not repeats(kind, state, entry):
+                        raise
+            state = step(kind, dims, state, entry, rollup)
+        if later:
+            old = prior
+            for entry in later:
+                old = step(kind, dims, old, entry, rollup, sign=-1)
+        if may_flag and not decided and _reopens(kind, site, state, new.valid_at):
+            return Effect("after_close", from_status_of(kind, prior, new), None, Counter())
+    except RecoveryError:
+        if not may_flag or not _closed_before(kind, site, new.valid_at):
+            raise
+        return Effect("after_close", from_status_of(kind, prior, new), None, Counter())
+    return Effect(None, from_status, state, Counter({k: v for k, v in rollup.items() if v}))
 
 
 def projection(kind, entries: list[Entry]) -> dict[str, Any]:
@@ -291,12 +458,23 @@ def _rollup_upsert(dialect_insert):
     )
 
 
-def _check_once_a_day(session: Session, site: Site, valid_at: datetime) -> None:
+_CHECK_IN_THAT_DAY = (
+    select(EVENT.c.id)
+    .where(
+        EVENT.c.site_id == bindparam("site_id"),
+        EVENT.c.action == "check_in",
+        EVENT.c.valid_at >= bindparam("start"),
+        EVENT.c.valid_at < bindparam("end"),
+    )
+    .limit(1)
+)
+
+
+def _check_once_a_day(conn, site_id: int, valid_at: datetime) -> None:
+    """Refuse a second check-in of a point on one day (the zone's day); reads that day's events only."""
     day = local_day(valid_at)
-    rows = session.scalars(
-        select(Event.valid_at).where(Event.site_id == site.id, Event.action == "check_in")
-    ).all()
-    if any(local_day(v) == day for v in rows):
+    start, end = start_of_day(day), start_of_day(day + timedelta(days=1))
+    if conn.execute(_CHECK_IN_THAT_DAY, {"site_id": site_id, "start": start, "end": end}).first() is not None:
         raise ValidationError("This point already has its check-in for %(day)s.", day=day.isoformat())
 
 
@@ -311,6 +489,19 @@ def _edit_value(column: str, value: Any) -> Any:
     if column == "geometry":
         return shapely.to_wkt(value, rounding_precision=-1)
     return value
+
+
+def _edited_after(session: Session, site_id: int, valid_at: datetime) -> set[str]:
+    """The columns that the site's stored edits after this valid time set."""
+    rows = session.execute(
+        select(EVENT.c.details).where(
+            EVENT.c.site_id == site_id,
+            EVENT.c.action == "edit",
+            EVENT.c.flag.is_(None),
+            EVENT.c.valid_at > valid_at,
+        )
+    )
+    return {column for (details,) in rows for column in (details or {}).get("changes", {})}
 
 
 def edit_site_columns(values: dict[str, Any]) -> dict[str, Any]:
@@ -388,16 +579,26 @@ def record_site_edit(
                 }
             )
         )
-        before = entries_for(session, site.id)
-        candidate = Entry(2**62, "edit", None, None, None, {}, valid_at)
-        _state, from_statuses = replay(kind, [*before, candidate], new_id=candidate.id)
-        ordered = sorted([*before, candidate], key=lambda e: (e.valid_at, e.id))
+        candidate = Entry(NEW_ID, "edit", None, None, None, {}, valid_at)
+        old_dims = _dims(site)
+        in_order = site.last_valid_at is None or valid_at >= site.last_valid_at
+        # a late edit sets only the columns no later edit sets (the latest in valid time wins, as in a rebuild)
+        later_edits = set() if in_order else _edited_after(session, site.id, valid_at)
+        applied = {c: v["new"] for c, v in changes.items() if c not in later_edits}
+        new_dims = Dims(
+            site.kind,
+            applied.get("subdistrict", site.subdistrict) or "",
+            applied.get("segment", site.segment),
+        )
+        before = entries_for(session, site.id) if new_dims != old_dims or not in_order else []
+        prior, later = (state_of(site), []) if in_order else _split(kind, before, valid_at)
+        effect = _place(kind, new_dims, site, prior, candidate, later, decided=False, may_flag=False)
         event = Event(
             body_hash=txn.digest,
             action="edit",
             site_id=site.id,
             actor=who,
-            from_status=from_statuses[ordered.index(candidate)],
+            from_status=effect.from_status,
             measures={},
             note=text,
             valid_at=valid_at,
@@ -407,15 +608,19 @@ def record_site_edit(
         )
         session.add(event)
         session.flush()
-        old_dims = _dims(site)
-        for column, value in edit_site_columns({c: v["new"] for c, v in changes.items()}).items():
+        for column, value in edit_site_columns(applied).items():
             setattr(site, column, value)
-        new_dims = _dims(site)
-        if new_dims != old_dims:
+        if new_dims != old_dims:  # the site's whole contribution moves to its new cells
             moved = contributions(kind, new_dims, before)
             moved.subtract(contributions(kind, old_dims, before))
-            apply_rollup(session, Counter({k: v for k, v in moved.items() if v}))
-        project_site(session, site, before, [*before, candidate._replace(id=event.id)])
+            moved.update(effect.rollup)
+            rollup = Counter({k: v for k, v in moved.items() if v})
+        else:
+            rollup = effect.rollup
+        for column, value in effect.state.as_dict().items():
+            setattr(site, column, value)
+        session.add(site)
+        apply_rollup(session, rollup)
         return Recorded(event, created=True)
 
     return append(session, write)
