@@ -3,22 +3,34 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from recovery.errors import ValidationError
+from recovery import scope
+from recovery.errors import Forbidden, ValidationError
 from recovery.geodata import Geodata
-from recovery.geometry import bbox_of, length_m, parse_geometry, validate_geometry
-from recovery.kinds import SiteKind, get_kind
+from recovery.geometry import bbox_of, length_m, parse_geometry, to_metric, validate_geometry
+from recovery.incident import current_incident
+from recovery.kinds import ROAD_CLASS, SiteKind, get_kind
 from recovery.ledger.append import Append, Recorded, append, body_hash
 from recovery.ledger.fold import Entry
 from recovery.ledger.record import project_site
 from recovery.models import Event, Site, Team
+from recovery.teams import in_service
 from recovery.text import clean_text
+from recovery.timeutil import end_of_day, local_day
+
+#: the incident's deadline (`Incident.deadlines`) that a new site of a kind must meet, when it is reported before
+#: that day (先主后次: every collapsed road restored by 15 August)
+KIND_DEADLINES = {"road_collapse": "roads"}
+#: a new site's deadline otherwise, in days after the day it was reported: 13710's "a general problem is solved
+#: within 7 days"
+DEFAULT_DEADLINE_DAYS = 7
 
 
 @dataclass
@@ -65,7 +77,7 @@ def draft_site(
     *,
     address: Any = "",
     attributes: dict | None = None,
-    priority: Any = 2,
+    priority: Any = None,
     deadline: datetime | None = None,
     key: str | None = None,
     team_key: str | None = None,
@@ -73,21 +85,94 @@ def draft_site(
     """Check everything about a new site that does not need the database or geodata."""
     site_kind = get_kind(kind)
     geom = validate_geometry(parse_geometry(geometry), site_kind)
-    if isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 3:
-        raise ValidationError("Priority must be 1 (most urgent), 2 or 3.")
     if attributes is not None and not isinstance(attributes, dict):
         raise ValidationError("Attributes must be an object.")
+    cleaned = site_kind.clean_attributes(attributes)
+    if priority is None:
+        priority = default_priority(cleaned)
+    if isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 3:
+        raise ValidationError("Priority must be 1 (most urgent), 2 or 3.")
     return SiteDraft(
         kind=site_kind,
         name=clean_text(name, "name", 200, required=True),
         address=clean_text(address, "address", 300),
         geom=geom,
-        attributes=site_kind.clean_attributes(attributes),
+        attributes=cleaned,
         priority=priority,
         deadline=deadline,
         key=key,
         team_key=team_key,
     )
+
+
+def default_priority(attributes: dict[str, Any]) -> int:
+    """A site's priority when the report gives none: its road class's (先主后次: main 1, secondary 2, branch 3),
+    else 2."""
+    road_class = attributes.get("road_class")
+    if road_class in ROAD_CLASS:
+        return list(ROAD_CLASS).index(road_class) + 1
+    return 2
+
+
+def new_site_deadline(kind: SiteKind, reported_at: datetime) -> datetime | None:
+    """The deadline of a site reported at `reported_at`: the end of the incident's day for its kind (the roads'
+    15 August) when reported by then, else the end of the 7th day after the report; none for a recurring
+    check-in point (its work is every day's)."""
+    if kind.recurring_check_in:
+        return None
+    day = local_day(reported_at)
+    rule = current_incident().deadlines.get(KIND_DEADLINES.get(kind.key, ""))
+    if rule is not None and day <= rule:
+        return end_of_day(rule)
+    return end_of_day(day + timedelta(days=DEFAULT_DEADLINE_DAYS))
+
+
+def choosable_teams(session: Session, account: scope.Scoped) -> list[Team]:
+    """The teams in service that `account` may give a site it reports: every one for a commander or an admin;
+    a field user's own teams and the teams of the sub-districts of their scope."""
+    query = select(Team).where(in_service()).order_by(Team.id)
+    teams = list(session.scalars(query))
+    if account.role in scope.ZONE_WIDE:
+        return teams
+    return [
+        t
+        for t in teams
+        if t.id in account.team_ids or (t.subdistrict and t.subdistrict in account.subdistricts)
+    ]
+
+
+def team_names(session: Session) -> dict[int, str]:
+    """Every team's name by id (retired ones too: a site may still name one)."""
+    return {team_id: name for team_id, name in session.execute(select(Team.id, Team.name))}
+
+
+def team_for_report(
+    session: Session,
+    account: scope.Scoped,
+    team_key: Any,
+    place: str | None,
+    team_places: dict[int, str | None],
+) -> int | None:
+    """The team a reported site is given: the one the report names (a team in service that the reporter may
+    choose, and for a field user one of theirs or of the site's sub-district), else the reporter's own team of
+    that place (`scope.team_for_new_site`)."""
+    if team_key is None or team_key == "":
+        return scope.team_for_new_site(account, place, team_places)
+    if not isinstance(team_key, str):
+        raise ValidationError("team must be a team's key.")
+    team = session.scalars(select(Team).where(Team.key == team_key, in_service())).first()
+    if team is None:
+        raise ValidationError("Unknown team %(team)s.", team=team_key[:40])
+    if account.role not in scope.ZONE_WIDE and team.id not in account.team_ids and team.subdistrict != place:
+        raise Forbidden("You may give a new site only to your own team or a team of its sub-district.")
+    return team.id
+
+
+def distance_from_site(geom: BaseGeometry, position: dict) -> float:
+    """Metres from a checked WGS-84 position (`coords.parse_position`) to the nearest point of a site, measured
+    in the projected CRS: the position proof of a visit."""
+    here = Point(position["lon"], position["lat"])
+    return round(to_metric(geom).distance(to_metric(here)), 1)
 
 
 def derive(drafts: list[SiteDraft], geodata: Geodata) -> None:

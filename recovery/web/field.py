@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 from flask import Blueprint, current_app, jsonify, make_response, render_template, send_from_directory
 
+from recovery.auth import current_account
+from recovery.coords import from_wgs84
+from recovery.db import get_session
 from recovery.i18n import current_locale, pick
 from recovery.kinds import KINDS
+from recovery.sites import choosable_teams, team_names
 from recovery.vocab import label
 from recovery.web.jsmessages import strings
 from recovery.web.policy import allow
+from recovery.web.site_access import site_or_404
 
 bp = Blueprint("field", __name__, url_prefix="/field")
 FIELD_ROLES = ("field", "commander", "admin")
@@ -34,8 +40,47 @@ def reportable_kinds(locale: str) -> list[dict]:
             for a in kind.attributes
             if a.required and a.choices and not a.derived
         ]
-        out.append({"key": kind.key, "label": label("kind", kind.key, locale), "attributes": attributes})
+        out.append(
+            {
+                "key": kind.key,
+                "label": label("kind", kind.key, locale),
+                "attributes": attributes,
+                # a road's class sets its priority (先主后次); other kinds are asked for one
+                "asks_priority": not any(a.key == "road_class" for a in kind.attributes),
+                "check_in": kind.recurring_check_in,
+            }
+        )
     return out
+
+
+def navigation_links(lon: float, lat: float, name: str) -> dict:
+    """Links that hand a WGS-84 position to a navigation app, each in the app's own system: `geo:` (WGS-84,
+    any Android map), AMap/高德 (GCJ-02) and Baidu/百度 (BD-09), with the converted coordinates."""
+    gcj_lon, gcj_lat = from_wgs84(lon, lat, "gcj02")
+    bd_lon, bd_lat = from_wgs84(lon, lat, "bd09")
+    r = lambda x: f"{x:.6f}"  # noqa: E731
+    amap = {
+        "sourceApplication": "recovery",
+        "dlat": r(gcj_lat),
+        "dlon": r(gcj_lon),
+        "dname": name,
+        "dev": "0",
+        "t": "0",
+    }
+    baidu = {
+        "destination": f"latlng:{r(bd_lat)},{r(bd_lon)}|name:{name}",
+        "coord_type": "bd09ll",
+        "mode": "driving",
+        "src": "recovery.field",
+    }
+    return {
+        "wgs84": [round(lon, 6), round(lat, 6)],
+        "gcj02": [round(gcj_lon, 6), round(gcj_lat, 6)],
+        "bd09": [round(bd_lon, 6), round(bd_lat, 6)],
+        "geo": f"geo:{r(lat)},{r(lon)}?q={r(lat)},{r(lon)}({quote(name)})",
+        "amap": "amapuri://route/plan/?" + urlencode(amap, quote_via=quote),
+        "baidu": "baidumap://map/direction?" + urlencode(baidu, quote_via=quote),
+    }
 
 
 def track_statuses(locale: str) -> dict[str, dict[str, str]]:
@@ -52,7 +97,14 @@ def track_statuses(locale: str) -> dict[str, dict[str, str]]:
 def app():
     """The app shell; everything else is drawn by /static/field/app.js from the API (and from its cache)."""
     locale = current_locale()
-    config = {"kinds": reportable_kinds(locale), "trackStatuses": track_statuses(locale)}
+    session = get_session()
+    config = {
+        "kinds": reportable_kinds(locale),
+        "trackStatuses": track_statuses(locale),
+        # the teams a new site may be given, and every team's name (the site page shows a site's team)
+        "teams": [{"key": t.key, "name": t.name} for t in choosable_teams(session, current_account())],
+        "teamNames": {str(k): v for k, v in team_names(session).items()},
+    }
     page = render_template("field/app.html", field_config=config, strings=strings("field"))
     response = make_response(page)
     response.headers["Cache-Control"] = "no-cache"
@@ -72,6 +124,15 @@ def geodata():
     response = jsonify(layers)
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+@bp.get("/navigation/<id:site_id>.json")
+@allow(*FIELD_ROLES)
+def navigation(site_id: int):
+    """Links that open a site (a point on it) in a navigation app, in each app's coordinate system."""
+    site = site_or_404(site_id)
+    point = site.geom if site.geom.geom_type == "Point" else site.geom.representative_point()
+    return jsonify(navigation_links(point.x, point.y, site.name))
 
 
 @bp.get("/sw.js")

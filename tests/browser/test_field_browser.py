@@ -324,7 +324,7 @@ def test_report_a_new_site_and_check_in_at_a_disinfection_point(phone, live_serv
     page.check("input[name=where][value=here]")
     shoot(page, tmp_path, "9-report")
     page.click("#submit-report")
-    page.wait_for_selector("#notice >> text=已保存")
+    page.wait_for_selector("#new-site-link", timeout=WAIT_MS)  # confirmed, with a link to the new site
     wait_all_sent(page)
     from recovery.models import Site
 
@@ -333,12 +333,13 @@ def test_report_a_new_site_and_check_in_at_a_disinfection_point(phone, live_serv
     assert site.kind == "road_collapse" and site.subdistrict == "fengyang"
     assert site.attributes["road_class"] == "main" and site.status == "reported"
 
-    # a disinfection point of theirs, checked in with one tap; a second tap is not offered
+    # a disinfection point of theirs, checked in after a confirmation; a second check-in is not offered
     point = client_point(seeded_app.test_client())
     page.goto(f"{live_server}/field/#/site/{point}")
     page.wait_for_selector("#check-in")
     page.click("#check-in")
-    page.wait_for_selector("#notice >> text=签到已保存")
+    page.click("[data-action=confirm-check-in]")  # confirmed, then sent once its undo window has passed
+    page.wait_for_selector("#notice >> text=已在", timeout=WAIT_MS)
     wait_all_sent(page)
     page.wait_for_selector("#check-in:disabled")
     checkins = [e for e in events_of(db, point) if e.action == "check_in"]

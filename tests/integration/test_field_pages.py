@@ -174,3 +174,164 @@ def test_icons_script_draws_the_committed_sizes(tmp_path: Path):
         with Image.open(tmp_path / f"icon-{size}.png") as image:
             assert image.size == (size, size)
         assert (FIELD_STATIC / "icons" / f"icon-{size}.png").exists()
+
+
+# -- issue 17: what the field app's pages and writes give a worker ------------------------------------------------
+
+
+def test_navigation_links_carry_each_apps_coordinates(client, geodata):
+    from support.accounts import auth
+
+    from recovery.coords import from_wgs84
+
+    site = client.get("/api/v1/sites?kind=road_collapse&limit=1&include_done=1", headers=auth("field"))
+    feature = site.get_json()["features"][0]
+    lon, lat = (
+        feature["geometry"]["coordinates"][:2] if feature["geometry"]["type"] == "Point" else (None, None)
+    )
+    login(client, "field")
+    answer = client.get(f"/field/navigation/{feature['id']}.json")
+    assert answer.status_code == 200
+    links = answer.get_json()
+    if lon is not None:
+        assert links["wgs84"] == [round(lon, 6), round(lat, 6)]
+    wlon, wlat = links["wgs84"]
+    assert links["gcj02"] == [round(v, 6) for v in from_wgs84(wlon, wlat, "gcj02")]
+    assert links["bd09"] == [round(v, 6) for v in from_wgs84(wlon, wlat, "bd09")]
+    assert links["gcj02"] != links["wgs84"] and links["bd09"] != links["gcj02"]
+    assert links["geo"].startswith(f"geo:{wlat:.6f},{wlon:.6f}?q=")
+    assert f"dlat={links['gcj02'][1]:.6f}" in links["amap"] and "dev=0" in links["amap"]
+    assert f"latlng%3A{links['bd09'][1]:.6f}%2C{links['bd09'][0]:.6f}" in links["baidu"]
+    assert "coord_type=bd09ll" in links["baidu"]
+    assert client.get("/field/navigation/999999999.json").status_code == 404
+
+
+def test_the_field_app_offers_the_teams_a_field_user_may_choose(client):
+    login(client, "field_shifo")
+    page = client.get("/field/").get_data(as_text=True)
+    config = json.loads(
+        re.search(r'<script id="field-config" type="application/json">(.*?)</script>', page).group(1)
+    )
+    assert config["teams"], "the seed has crews in 石佛"
+    assert {t["key"] for t in config["teams"]} <= set(_team_keys_of(client, "shifo"))
+    assert str(len(config["teamNames"])) and all(isinstance(v, str) for v in config["teamNames"].values())
+    road = next(k for k in config["kinds"] if k["key"] == "road_collapse")
+    silt = next(k for k in config["kinds"] if k["key"] == "silt_site")
+    assert (road["asks_priority"], silt["asks_priority"]) == (False, True)
+
+
+def _team_keys_of(client, subdistrict: str) -> list[str]:
+    from sqlalchemy import select
+    from support.databases import db
+
+    from recovery.models import Team
+
+    with db(client.application) as session:
+        return list(session.scalars(select(Team.key).where(Team.subdistrict == subdistrict)))
+
+
+SHIFO_POINT = {"lon": 113.5650, "lat": 34.8180, "crs": "wgs84"}
+
+
+def _report(client, who="field_shifo", **extra):
+    import uuid
+
+    from support.accounts import auth
+
+    body = {
+        "kind": "road_collapse",
+        "name": "测试塌陷",
+        "attributes": {"road_class": "main"},
+        "position": SHIFO_POINT,
+    }
+    body.update(extra)
+    return client.post("/api/v1/sites", json=body, headers={**auth(who), "Idempotency-Key": uuid.uuid4().hex})
+
+
+@pytest.mark.parametrize(
+    ("extra", "deadline", "priority"),
+    [
+        # a collapse reported before the roads' day is due that day (24:00), its priority its road class's
+        ({"valid_at": "2021-07-25T09:00:00+08:00"}, "2021-08-16T00:00:00+08:00", 1),
+        (
+            {"valid_at": "2021-08-15T23:00:00+08:00", "attributes": {"road_class": "branch"}},
+            "2021-08-16T00:00:00+08:00",
+            3,
+        ),
+        # after it, and for other kinds, 13710's seven days from the day it was reported
+        ({"valid_at": "2021-08-16T09:00:00+08:00"}, "2021-08-24T00:00:00+08:00", 1),
+        (
+            {
+                "kind": "silt_site",
+                "attributes": {"place_type": "street"},
+                "valid_at": "2021-07-25T09:00:00+08:00",
+                "priority": 3,
+            },
+            "2021-08-02T00:00:00+08:00",
+            3,
+        ),
+        ({"kind": "disinfection_point", "attributes": {"point_type": "market"}}, None, 2),
+    ],
+)
+def test_a_reported_site_gets_a_deadline_and_a_priority(client, extra, deadline, priority):
+    response = _report(client, **extra)
+    assert response.status_code == 201, response.get_json()
+    props = response.get_json()["site"]["properties"]
+    assert (props["deadline"], props["priority"]) == (deadline, priority)
+
+
+def test_a_reported_site_gets_the_team_chosen_within_the_reporters_reach(client):
+    shifo, fengyang = _team_keys_of(client, "shifo"), _team_keys_of(client, "fengyang")
+    chosen = _report(client, team=shifo[0])
+    assert chosen.status_code == 201, chosen.get_json()
+    names = {t: n for t, n in _teams(client)}
+    assert chosen.get_json()["site"]["properties"]["team_id"] == names[shifo[0]]
+
+    other = _report(client, team=fengyang[0])
+    unknown = _report(client, team="no-such-team")
+    wrong_type = _report(client, team=7)
+    by_commander = _report(client, who="commander", team=fengyang[0])
+
+    assert other.status_code == 403 and "队伍" in other.get_json()["error"]["message"]
+    assert unknown.status_code == 400 and "no-such-team" in unknown.get_json()["error"]["message"]
+    assert wrong_type.status_code == 400
+    assert by_commander.status_code == 201
+    assert by_commander.get_json()["site"]["properties"]["team_id"] == names[fengyang[0]]
+
+
+def _teams(client):
+    from sqlalchemy import select
+    from support.databases import db
+
+    from recovery.models import Team
+
+    with db(client.application) as session:
+        return list(session.execute(select(Team.key, Team.id)))
+
+
+def test_a_check_in_keeps_how_far_from_the_point_it_was_made(client):
+    import uuid
+
+    from support.accounts import auth
+
+    points = client.get(
+        "/api/v1/sites?mine=1&kind=disinfection_point&include_done=1", headers=auth("field_shifo")
+    ).get_json()["features"]
+    point = next(f for f in points if f["geometry"]["type"] == "Point")
+    lon, lat = point["geometry"]["coordinates"]
+    # about 111 m north of the point
+    body = {"position": {"lon": lon, "lat": lat + 0.001, "crs": "wgs84", "accuracy": 8}}
+    response = client.post(
+        f"/api/v1/sites/{point['id']}/check-in",
+        json=body,
+        headers={**auth("field_shifo"), "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert response.status_code == 201, response.get_json()
+    from support.databases import db
+
+    from recovery.models import Event
+
+    with db(client.application) as session:
+        event = session.get(Event, response.get_json()["event"]["id"])
+        assert 100 < event.details["distance_m"] < 125
+        assert event.details["position"]["accuracy"] == 8

@@ -1,4 +1,5 @@
 // Building the page: elements and text nodes only. User text never goes through innerHTML.
+import { t } from "./i18n.js";
 
 /** h("button", {class: "big", onclick: fn}, "text", child…) → an element; strings become text nodes. */
 export function h(tag, attrs = {}, ...children) {
@@ -45,10 +46,13 @@ export function claim(el) {
 
 let noticeTimer = null;
 
-/** A short message at the top of the screen; `kind` is "ok", "warn" or "error". */
-export function notice(text, kind = "ok", ms = 5000) {
+/**
+ * A short message pinned under the status bar (it stays in view however far the page is scrolled); `content` is
+ * text or elements (a link to what was saved, an undo button); `kind` is "ok", "warn" or "error"; `ms` 0 keeps it.
+ */
+export function notice(content, kind = "ok", ms = 6000) {
   const el = document.getElementById("notice");
-  el.textContent = text;
+  mount(el, h("span", { class: "notice-text" }, content), h("button", { type: "button", class: "notice-close", "aria-label": t("close"), onclick: () => (el.hidden = true) }, "×"));
   el.className = `notice ${kind}`;
   el.hidden = false;
   clearTimeout(noticeTimer);

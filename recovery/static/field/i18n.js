@@ -22,6 +22,7 @@ export function formatTime(iso) {
   if (Number.isNaN(d.getTime())) return iso;
   return d.toLocaleString(LANG, {
     timeZone: "Asia/Shanghai",
+    year: "numeric",
     month: "numeric",
     day: "numeric",
     hour: "2-digit",

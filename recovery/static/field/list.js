@@ -1,10 +1,11 @@
-// My sites: the server's order (overdue, main roads first, nearest), filtered here so filters work offline too.
+// My sites: the sites to act on first, in the server's order (overdue, main roads first, nearest), then today's
+// disinfection check-ins as compact rows, the ones done today folded away. Filtered here so filters work offline.
 import { NetworkError, getJSON } from "./api.js";
 import { claim, h, mount } from "./dom.js";
 import { formatDistance, t } from "./i18n.js";
 import { lastPosition, locate } from "./geo.js";
 import { items, OPEN_STATES, STUCK_STATES } from "./outbox.js";
-import { checkInButton } from "./checkin.js";
+import { checkInControl, checkedInToday } from "./checkin.js";
 
 const filters = { kind: "", status: "" };
 let lastFeatures = null;
@@ -12,7 +13,7 @@ let lastPoints = [];
 
 /**
  * Disinfection points are recurring (their one status is also their last), so `mine=1` leaves them out with the
- * finished sites; they are asked for separately and shown first, for the daily one-tap check-in.
+ * finished sites; they are asked for separately and listed after the work sites, for the daily check-in.
  */
 async function loadPoints(near) {
   try {
@@ -52,20 +53,20 @@ export async function renderList(view, app) {
       pendingBySite.set(r.site_id, (pendingBySite.get(r.site_id) || 0) + 1);
     }
   }
-  const list = h("ul", { class: "sites", id: "sites" });
   const seenIds = new Set(lastFeatures.map((f) => f.id));
-  const pointRows = [];
+  const todo = [];
+  const done = [];
   if (!filters.kind || filters.kind === "disinfection_point") {
-    for (const f of await points) if (!seenIds.has(f.id)) pointRows.push(await row(f.properties, pendingBySite.get(f.properties.id) || 0));
+    for (const f of await points) {
+      if (seenIds.has(f.id)) continue;
+      const r = await pointRow(f);
+      (r.classList.contains("is-done") ? done : todo).push(r);
+    }
   }
-  const draw = async () => {
-    const shown = lastFeatures.filter(
-      (f) => (!filters.kind || f.properties.kind === filters.kind) && (!filters.status || f.properties.status === filters.status),
-    );
-    const rows = [];
-    for (const f of shown) rows.push(await row(f.properties, pendingBySite.get(f.properties.id) || 0));
-    mount(list, rows.length ? rows : h("li", { class: "empty" }, t("no_sites")));
-  };
+  const shown = lastFeatures.filter(
+    (f) => (!filters.kind || f.properties.kind === filters.kind) && (!filters.status || f.properties.status === filters.status),
+  );
+  const rows = shown.map((f) => row(f.properties, pendingBySite.get(f.properties.id) || 0));
   const kinds = uniqueOptions([...lastFeatures, ...(await points)], "kind", "kind_label");
   const statuses = uniqueOptions(
     lastFeatures.filter((f) => !filters.kind || f.properties.kind === filters.kind),
@@ -91,16 +92,37 @@ export async function renderList(view, app) {
         options.map(([value, text]) => h("option", { value, selected: filters[name] === value }, text)),
       ),
     );
+  const onlyPoints = filters.kind === "disinfection_point";
   if (!current()) return;
   mount(
     view,
     answer && answer.fromCache ? h("p", { class: "cached" }, t("from_cache")) : null,
     h("div", { class: "filters" }, select("kind", t("filter_kind"), kinds), select("status", t("filter_status"), statuses)),
-    pointRows.length ? h("section", { class: "points" }, h("h2", {}, t("points_today")), h("ul", { class: "sites", id: "points" }, pointRows)) : null,
-    pointRows.length ? h("h2", {}, t("tab_sites")) : null,
-    list,
+    onlyPoints
+      ? null
+      : h(
+          "section",
+          { class: "work", "aria-labelledby": "work-title" },
+          h("h2", { id: "work-title" }, t("tab_sites"), " ", h("span", { class: "count-badge" }, String(rows.length))),
+          h("ul", { class: "sites", id: "sites" }, rows.length ? rows : h("li", { class: "empty" }, t("no_sites"))),
+        ),
+    todo.length || done.length
+      ? h(
+          "section",
+          { class: "points", "aria-labelledby": "points-title" },
+          h("h2", { id: "points-title" }, t("points_today"), " ", h("span", { class: "count-badge" }, t("points_left", { n: todo.length, total: todo.length + done.length }))),
+          todo.length ? h("ul", { class: "point-list", id: "points" }, todo) : h("p", { class: "muted", id: "points-all-done" }, t("points_all_done")),
+          done.length
+            ? h(
+                "details",
+                { class: "points-done", id: "points-done" },
+                h("summary", {}, t("points_done", { n: done.length })),
+                h("ul", { class: "point-list" }, done),
+              )
+            : null,
+        )
+      : null,
   );
-  await draw();
 }
 
 function uniqueOptions(features, key, labelKey) {
@@ -109,13 +131,12 @@ function uniqueOptions(features, key, labelKey) {
   return [...seen.entries()];
 }
 
-async function row(p, pending) {
+function row(p, pending) {
   const meta = [p.kind_label, p.status_label, p.subdistrict_label, formatDistance(p.distance_m)].filter(Boolean);
   const badges = [];
   if (p.overdue) badges.push(h("span", { class: "badge overdue" }, t("overdue")));
+  else if (p.deadline_text) badges.push(h("span", { class: "badge due" }, `${t("deadline")} ${p.deadline_text}`));
   if (pending) badges.push(h("span", { class: "badge pending" }, t("pending_badge", { n: pending })));
-  let action = null;
-  if (p.check_in && p.may_change) action = await checkInButton(p);
   return h(
     "li",
     { class: `site${p.overdue ? " is-overdue" : ""}`, dataset: { siteId: p.id } },
@@ -126,6 +147,22 @@ async function row(p, pending) {
       h("span", { class: "site-meta" }, meta.join(" · ")),
       badges.length ? h("span", { class: "badges" }, badges) : null,
     ),
-    action,
+  );
+}
+
+/** A disinfection point in one line: its name and distance, and the check-in (or "checked in today"). */
+async function pointRow(f) {
+  const p = f.properties;
+  const done = await checkedInToday(p.id);
+  const control = p.may_change ? await checkInControl({ ...p, geometry: f.geometry }) : null;
+  return h(
+    "li",
+    { class: `point${done ? " is-done" : ""}`, dataset: { siteId: p.id } },
+    h(
+      "div",
+      { class: "point-line" },
+      h("a", { href: `#/site/${p.id}`, class: "point-name" }, p.name, p.distance_m != null ? h("span", { class: "muted" }, ` · ${formatDistance(p.distance_m)}`) : null),
+      control,
+    ),
   );
 }

@@ -3,11 +3,12 @@ import { claim, h, isoWithOffset, mount, notice } from "./dom.js";
 import { LANG, t } from "./i18n.js";
 import { lastPosition, locate } from "./geo.js";
 import { enqueue, kick } from "./outbox.js";
+import { get } from "./store.js";
 
 const ZONE_CENTER = [34.83, 113.56];
 let baseLayers = null;
 
-async function loadBaseLayers() {
+export async function loadBaseLayers() {
   if (baseLayers) return baseLayers;
   try {
     const response = await fetch(document.body.dataset.geodata, { credentials: "same-origin" });
@@ -32,10 +33,36 @@ export async function renderReport(view, app) {
     { name: "kind", id: "kind", onchange: () => drawAttributes() },
     kinds.map((k) => h("option", { value: k.key }, k.label)),
   );
+  const teams = app.config.teams || [];
+  const teamSelect = teams.length
+    ? h(
+        "label",
+        { class: "field" },
+        h("span", {}, t("team_label")),
+        h(
+          "select",
+          { name: "team", id: "team" },
+          h("option", { value: "" }, t("team_mine")),
+          teams.map((tm) => h("option", { value: tm.key }, tm.name)),
+        ),
+      )
+    : null;
   const drawAttributes = () => {
     const kind = kinds.find((k) => k.key === kindSelect.value);
     mount(
       attrBox,
+      kind.asks_priority
+        ? h(
+            "label",
+            { class: "field" },
+            h("span", {}, t("priority")),
+            h(
+              "select",
+              { name: "priority", id: "priority" },
+              [1, 2, 3].map((n) => h("option", { value: String(n), selected: n === 2 }, t(`priority_${n}`))),
+            ),
+          )
+        : h("p", { class: "muted", id: "priority-rule" }, t("priority_by_road")),
       kind.attributes.map((a) =>
         h(
           "label",
@@ -91,14 +118,22 @@ export async function renderReport(view, app) {
           note: String(data.get("note") || "").trim(),
           valid_at: isoWithOffset(pressed),
         };
+        if (data.get("priority")) body.priority = Number(data.get("priority"));
+        if (data.get("team")) body.team = String(data.get("team"));
         if (where === "map" && chosen) body.geometry = { type: "Point", coordinates: [round6(chosen.lng), round6(chosen.lat)] };
         else if (where === "here" && position) body.position = position;
         else return notice(t("need_where"), "warn");
-        await enqueue({ kind: "site", path: "/sites", body, siteName: name, summary: { text: `${t("type_site")} · ${name}` } });
-        notice(navigator.onLine ? t("saved") : t("report_queued"), "ok");
-        kick();
+        const button = form.querySelector("#submit-report");
+        button.disabled = true;
+        const record = await enqueue({ kind: "site", path: "/sites", body, siteName: name, summary: { text: `${t("type_site")} · ${name}` } });
         form.reset();
         drawAttributes();
+        notice(navigator.onLine ? t("report_sending", { name }) : t("report_queued"), "ok", 0);
+        await kick();
+        // a send already under way when this was queued may have passed it: one more round sends it
+        if ((await get("outbox", record.id))?.state === "queued" && navigator.onLine) await kick();
+        await confirmReport(record.id, name);
+        button.disabled = false;
       },
     },
     h("h1", {}, t("report_title")),
@@ -106,6 +141,7 @@ export async function renderReport(view, app) {
     attrBox,
     h("label", { class: "field" }, h("span", {}, t("name")), h("input", { name: "name", id: "name", maxlength: "200", placeholder: t("name_ph"), required: true })),
     h("label", { class: "field" }, h("span", {}, t("address")), h("input", { name: "address", id: "address", maxlength: "300" })),
+    teamSelect,
     h("fieldset", { class: "where" }, h("legend", {}, t("where")), radio("here", t("where_here")), h("p", { class: "position" }, positionText), radio("map", t("where_map")), mapBox, h("p", {}, chosenText)),
     h("label", { class: "field" }, h("span", {}, t("note")), h("textarea", { name: "note", id: "report-note", rows: "2", maxlength: "2000" })),
     h("button", { type: "submit", class: "btn big", id: "submit-report" }, t("submit_report")),
@@ -136,7 +172,22 @@ export async function renderReport(view, app) {
   }
 }
 
-function drawBase(map, layers) {
+/**
+ * What became of a report once the sender has tried it: a link to the new site when the server stored it, else
+ * where it waits (the outbox) or why it was refused. Shown pinned under the status bar, in view.
+ */
+async function confirmReport(id, name) {
+  const record = await get("outbox", id);
+  if (record && ["sent", "flagged"].includes(record.state) && record.result_site_id) {
+    notice([t("report_done", { name }), " ", h("a", { href: `#/site/${record.result_site_id}`, id: "new-site-link" }, t("open_new_site"))], "ok", 15000);
+  } else if (record && record.state === "failed") {
+    notice([record.error || t("st_failed"), " ", h("a", { href: "#/outbox" }, t("tab_outbox"))], "error", 0);
+  } else {
+    notice([t("report_queued"), " ", h("a", { href: "#/outbox" }, t("tab_outbox"))], "ok", 15000);
+  }
+}
+
+export function drawBase(map, layers, { fit = true } = {}) {
   const nameKey = LANG === "en" ? "name_en" : "name_zh";
   if (layers.subdistricts) {
     const subs = L.geoJSON(layers.subdistricts, {
@@ -146,7 +197,7 @@ function drawBase(map, layers) {
         if (label) layer.bindTooltip(h("span", {}, String(label)), { permanent: true, direction: "center", className: "area-label" });
       },
     }).addTo(map);
-    map.fitBounds(subs.getBounds(), { padding: [4, 4] });
+    if (fit) map.fitBounds(subs.getBounds(), { padding: [4, 4] });
   }
   if (layers.roads) L.geoJSON(layers.roads, { style: { color: "#8a5a00", weight: 2.5 }, interactive: false }).addTo(map);
   if (layers.rivers) L.geoJSON(layers.rivers, { style: { color: "#1976d2", weight: 3 }, interactive: false }).addTo(map);

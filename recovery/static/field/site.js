@@ -5,7 +5,8 @@ import { formatTime, t } from "./i18n.js";
 import { lastPosition, locate } from "./geo.js";
 import { OPEN_STATES, STUCK_STATES, enqueue, kick, localForSite, versionOf } from "./outbox.js";
 import { keepPhotos } from "./photos.js";
-import { checkInButton } from "./checkin.js";
+import { checkInControl, pointOf } from "./checkin.js";
+import { drawBase, loadBaseLayers } from "./report.js";
 
 const cache = new Map(); // site id → {data, etag}: what this page last saw, for when the network drops
 
@@ -54,10 +55,13 @@ async function draw(view, siteId, app, current) {
   // what my next change is based on: the version my own last sent change made, if this copy is older than that
   let etag = seen.etag;
   for (const r of local) if (versionOf(r.result_etag) > versionOf(etag)) etag = r.result_etag;
-  const checkIn = p.check_in && p.may_change ? await checkInCard(p) : null;
+  const checkIn = p.check_in && p.may_change ? await checkInCard({ ...p, geometry: seen.data.geometry }) : null;
   if (!current()) return;
   const form = p.may_change && !p.check_in ? updateForm(p, etag, expected, view, app) : null;
   if (form) carryOver(view.querySelector("#update-form"), form, p.id);
+  const relapse = !form && p.may_change && p.done && !p.check_in && !p.tracks.length ? relapseForm(p, view, app) : null;
+  const team = p.team_id != null ? (app.config.teamNames || {})[String(p.team_id)] || `#${p.team_id}` : null;
+  const mapBox = h("div", { id: "site-map", class: "map small", role: "region", "aria-label": t("site_map", { name: p.name }) });
   mount(
     view,
     h("a", { href: "#/", class: "back" }, `‹ ${t("back")}`),
@@ -82,14 +86,25 @@ async function draw(view, siteId, app, current) {
             p.tracks.map((tr) => h("li", {}, t("utility", { track: tr.label, status: trackLabel(app, p, expected.tracks[tr.key]) }))),
           )
         : null,
-      p.deadline ? h("p", { class: "muted" }, `${t("deadline")}: ${p.deadline_text}`) : null,
+      h(
+        "dl",
+        { class: "facts" },
+        h("dt", {}, t("deadline")),
+        h("dd", { id: "site-deadline", class: p.overdue ? "overdue-text" : "" }, p.deadline ? `${p.deadline_text}${p.overdue ? ` · ${t("overdue")}` : ""}` : t("no_deadline")),
+        h("dt", {}, t("team_label")),
+        h("dd", { id: "site-team" }, team || t("no_team")),
+      ),
+      mapBox,
+      navLinks(seen.data),
     ),
     checkIn,
     form,
+    relapse,
     historyCard(p, local),
-    p.photos && p.photos.length ? photosCard(p.photos) : null,
+    p.photos && p.photos.length ? photosCard(p) : null,
     p.work_items && p.work_items.length ? workItemsCard(p.work_items) : null,
   );
+  drawSiteMap(mapBox, seen.data);
 }
 
 /** A redraw (the server's copy arrived, a change was sent) keeps what the user was typing in the form. */
@@ -137,8 +152,102 @@ export function expectedState(p, pendingEvents) {
   return { label, allowed, tracks };
 }
 
-async function checkInCard(p) {
-  return h("section", { class: "card" }, await checkInButton(p, { class: "big", id: "check-in" }));
+async function checkInCard(site) {
+  return h("section", { class: "card" }, await checkInControl(site, { big: true }));
+}
+
+/** The site on a small map of the zone's own geodata (no tile server), drawn once the page is mounted. */
+function drawSiteMap(box, feature) {
+  if (!window.L || !box.isConnected || !feature.geometry) return;
+  const map = L.map(box, { attributionControl: false, zoomControl: true, dragging: true, scrollWheelZoom: false });
+  const shape = L.geoJSON(feature.geometry, {
+    style: { color: "#b3261e", weight: 5 },
+    pointToLayer: (_f, latlng) => L.circleMarker(latlng, { radius: 9, color: "#fff", weight: 2, fillColor: "#b3261e", fillOpacity: 1 }),
+  }).addTo(map);
+  const bounds = shape.getBounds();
+  if (feature.geometry.type === "Point") map.setView(bounds.getCenter(), 15);
+  else map.fitBounds(bounds, { padding: [16, 16], maxZoom: 17 });
+  loadBaseLayers().then((layers) => {
+    if (layers) {
+      drawBase(map, layers, { fit: false });
+      shape.bringToFront();
+    }
+  });
+}
+
+/**
+ * Hand-off to a navigation app: a geo: link (WGS-84, drawn from the site at once, offline too) and the AMap and
+ * Baidu app links with the coordinates converted by the server to each app's system (GCJ-02, BD-09).
+ */
+function navLinks(feature) {
+  const point = pointOf(feature.geometry);
+  if (!point) return null;
+  const name = encodeURIComponent(feature.properties.name);
+  const geo = h("a", { class: "btn secondary small", id: "nav-geo", href: `geo:${point.lat},${point.lon}?q=${point.lat},${point.lon}(${name})` }, t("nav_geo"));
+  const amap = h("a", { class: "btn secondary small", id: "nav-amap", hidden: true }, t("nav_amap"));
+  const baidu = h("a", { class: "btn secondary small", id: "nav-baidu", hidden: true }, t("nav_baidu"));
+  fetch(`/field/navigation/${feature.properties.id}.json`, { credentials: "same-origin" })
+    .then((r) => (r.ok ? r.json() : null))
+    .then((links) => {
+      if (!links) return;
+      geo.href = links.geo;
+      amap.href = links.amap;
+      amap.hidden = false;
+      amap.dataset.coords = links.gcj02.join(",");
+      baidu.href = links.baidu;
+      baidu.hidden = false;
+      baidu.dataset.coords = links.bd09.join(",");
+    })
+    .catch(() => null);
+  return h("div", { class: "nav-links", role: "group", "aria-label": t("navigate") }, h("span", { class: "label" }, t("navigate")), geo, amap, baidu);
+}
+
+/**
+ * A finished site that failed again: the worker reports it with a note (and photos); it is stored for a commander
+ * to decide and the site stays finished until then.
+ */
+function relapseForm(p, view, app) {
+  const count = h("span", { class: "muted" });
+  const form = h(
+    "form",
+    {
+      class: "card relapse",
+      id: "relapse-form",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const note = String(new FormData(form).get("note") || "").trim();
+        if (!note) {
+          notice(t("relapse_need_note"), "warn");
+          form.querySelector("textarea").focus();
+          return;
+        }
+        const pressed = new Date();
+        form.querySelector("button[type=submit]").disabled = true;
+        const files = [...(form.querySelector("input[type=file]").files || [])];
+        const photos = files.length ? await keepPhotos(p.id, files) : [];
+        const body = { note, valid_at: isoWithOffset(pressed), photos };
+        const position = lastPosition();
+        if (position) body.position = position;
+        await enqueue({ kind: "relapse", siteId: p.id, siteName: p.name, path: `/sites/${p.id}/relapse`, body, photos, summary: { text: t("relapse_event") } });
+        notice(navigator.onLine ? t("relapse_saved") : t("saved_queued"), "ok", 8000);
+        kick();
+        form.reset();
+        renderSite(view, p.id, app);
+      },
+    },
+    h("h2", {}, t("relapse_title")),
+    h("p", { class: "muted" }, t("relapse_explain")),
+    h("label", { class: "field" }, h("span", {}, t("relapse_note")), h("textarea", { name: "note", id: "relapse-note", rows: "3", maxlength: "2000", required: true })),
+    h(
+      "label",
+      { class: "field photo-pick" },
+      h("span", { class: "btn secondary" }, t("take_photos")),
+      h("input", { type: "file", accept: "image/*", capture: "environment", multiple: true, onchange: (e) => (count.textContent = e.target.files.length ? t("photos_chosen", { n: e.target.files.length }) : "") }),
+      count,
+    ),
+    h("button", { type: "submit", class: "btn big danger", id: "submit-relapse" }, t("relapse_submit")),
+  );
+  return form;
 }
 
 function updateForm(p, etag, expected, view, app) {
@@ -211,7 +320,7 @@ function updateForm(p, etag, expected, view, app) {
             measures: p.measures.filter((m) => m.key in measures).map((m) => `${m.label} ${measures[m.key]} ${m.unit}`),
           },
         });
-        notice(navigator.onLine ? t("saved") : t("saved_queued"), "ok");
+        notice(navigator.onLine ? t("saved_change", { name: p.name, to: label }) : t("saved_queued"), "ok", 8000);
         kick();
         form.reset(); // sent off: the redrawn form starts empty, from the status this change leads to
         renderSite(view, p.id, app);
@@ -271,14 +380,7 @@ function historyCard(p, local) {
     );
   }
   for (const e of (p.history || []).slice().reverse()) {
-    const what =
-      e.action === "check_in"
-        ? t("check_in_event")
-        : e.action === "report"
-          ? `${t("report_event")} · ${e.to_label || ""}`
-          : e.to_status
-            ? `${e.track ? `${trackName(p, e.track)} ` : ""}${t("from_to", { from: e.from_label || "—", to: e.to_label })}`
-            : t("note_event");
+    const what = changeText(p, e);
     const measures = Object.entries(e.measures || {})
       .map(([k, v]) => {
         const m = p.measures.find((x) => x.key === k);
@@ -306,17 +408,44 @@ function trackName(p, key) {
   return tr ? tr.label : key;
 }
 
-function photosCard(photos) {
+/** Each photo with when it was taken in, who sent it and the change it belongs to (found in the history). */
+function photosCard(p) {
+  const byUpload = new Map();
+  for (const e of p.history || []) for (const id of e.photos || []) byUpload.set(id, e);
   return h(
     "section",
     { class: "card" },
     h("h2", {}, t("photos")),
     h(
-      "div",
-      { class: "thumbs" },
-      photos.map((ph) => h("a", { href: ph.url, target: "_blank" }, h("img", { src: ph.thumb_url, alt: "", loading: "lazy", width: "96", height: "96" }))),
+      "ul",
+      { class: "thumbs", id: "site-photos" },
+      p.photos.map((ph) => {
+        const e = byUpload.get(ph.upload_id);
+        const change = e ? changeText(p, e) : t("photo_unlinked");
+        const when = formatTime(e ? e.valid_at : ph.created_at);
+        const who = e ? e.actor : "";
+        const alt = t("photo_alt", { site: p.name, change, when });
+        return h(
+          "li",
+          { class: "photo" },
+          h(
+            "figure",
+            {},
+            h("a", { href: ph.url, target: "_blank" }, h("img", { src: ph.thumb_url, alt, loading: "lazy", width: "96", height: "96" })),
+            h("figcaption", {}, h("span", { class: "when" }, when), who ? h("span", { class: "who" }, who) : null, h("span", { class: "what" }, change)),
+          ),
+        );
+      }),
     ),
   );
+}
+
+function changeText(p, e) {
+  if (e.action === "check_in") return t("check_in_event");
+  if (e.action === "report") return `${t("report_event")} · ${e.to_label || ""}`;
+  if (e.flag === "relapse") return t("relapse_event");
+  if (e.to_status) return `${e.track ? `${trackName(p, e.track)} ` : ""}${t("from_to", { from: e.from_label || "—", to: e.to_label })}`;
+  return t("note_event");
 }
 
 function workItemsCard(workItems) {

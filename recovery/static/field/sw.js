@@ -2,7 +2,7 @@
 //
 // Writes are never handled here: the page keeps them in its IndexedDB outbox and sends them itself, so that
 // nothing depends on a service worker being alive. Bump VERSION when the shell's files change.
-const VERSION = "field-v5";
+const VERSION = "field-v6";
 const SHELL_CACHE = `${VERSION}-shell`;
 const DATA_CACHE = `${VERSION}-data`;
 const SHELL = [
@@ -124,6 +124,10 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(
       networkFirst(request, SHELL_CACHE, "/field/", API_TIMEOUT_MS).catch(async () => (await caches.match("/field/")) || Response.error()),
     );
+    return;
+  }
+  if (url.pathname.startsWith("/field/navigation/")) {
+    event.respondWith(networkFirst(request, DATA_CACHE, url.pathname, API_TIMEOUT_MS));
     return;
   }
   if (url.pathname === "/field/geodata.json") {
