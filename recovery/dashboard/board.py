@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy.orm import Session
 
 from recovery.charts import Line, Marker, chart, day_label
-from recovery.dashboard.overdue import overdue_by_unit
+from recovery.dashboard.overdue import overdue_by_unit, overdue_sites
 from recovery.dashboard.ranking import ranking_with_change
 from recovery.dashboard.trends import burn_down, daily_figures
 from recovery.i18n import N_, in_locale, locale_for, pick
@@ -43,13 +43,15 @@ def _board(session: Session, day: date, cache: OrderedDict, zh: bool) -> dict:
     last = max(day, current_incident().first_day)
     figures = daily_figures(session, last)
     burn = burn_down(figures, last)
+    table = point_table(cache, session, as_of)
     ranking = ranking_with_change(
-        point_table(cache, session, as_of),
+        table,
         point_table(cache, session, end_of_day(day - timedelta(days=7))),
         as_of,
     )
     return {
         "overdue": overdue_by_unit(session, as_of, locale_for(zh)),
+        "overdue_sites": overdue_sites(session, table, as_of, locale_for(zh)),
         "burn": burn,
         "burn_chart": _burn_chart(figures, burn, last, zh),
         "restart_chart": _restart_chart(figures, last, zh),

@@ -20,7 +20,7 @@ from shapely.geometry import mapping, shape
 from recovery.coords import from_wgs84
 from recovery.i18n import N_, in_locale, locale_for, pick
 from recovery.kinds import KIND, KINDS
-from recovery.map.style import KIND_COLOURS, choropleth_colour
+from recovery.map.style import choropleth_colour
 
 TILE_SERVERS = {
     "osm": {
@@ -174,9 +174,8 @@ def build_map(
 
     kind_vars = {}
     for kind in KINDS.values():
-        label = KIND.label(kind.key, locale)
-        swatch = f'<span class="swatch" style="background:{KIND_COLOURS[kind.key]}"></span>'
-        group = folium.FeatureGroup(name=f"{swatch}{label}").add_to(m)
+        # a layer is named, not coloured: colour means progress on the whole map (recovery.map.style)
+        group = folium.FeatureGroup(name=KIND.label(kind.key, locale)).add_to(m)
         kind_vars[kind.key] = group.get_name()
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
 

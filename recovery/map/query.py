@@ -72,8 +72,9 @@ def cell_degrees(zoom: int) -> float:
     return CELL_PX * 360.0 / (256 * 2**zoom)
 
 
-def clusters(table: PointTable, rows: np.ndarray, zoom: int) -> list[dict]:
-    """Group the selected rows by (kind, grid cell) at `zoom`: count, sites done, mean position.
+def clusters(table: PointTable, rows: np.ndarray, zoom: int, at: datetime | None = None) -> list[dict]:
+    """Group the selected rows by (kind, grid cell) at `zoom`: count, sites done, mean position, and with `at`
+    the sites overdue at that moment (so that overdue shows at every zoom).
 
     A cluster of one carries its site's id and status, so it can be drawn and opened as the site itself.
     The cells are the table's, numbered once per zoom (`PointTable.cells`): a request only counts per cell.
@@ -82,10 +83,11 @@ def clusters(table: PointTable, rows: np.ndarray, zoom: int) -> list[dict]:
     if idx.size == 0:
         return []
     codes, keys = table.cells(zoom, cell_degrees(zoom))
+    late = table.overdue(at) if at is not None else np.zeros(len(table), dtype=bool)
     if idx.size == len(table):  # every row: no copies
         cell, x, y, done = codes, table.x, table.y, table.done
     else:
-        cell, x, y, done = codes[idx], table.x[idx], table.y[idx], table.done[idx]
+        cell, x, y, done, late = codes[idx], table.x[idx], table.y[idx], table.done[idx], late[idx]
     n = len(keys)
     counts = np.bincount(cell, minlength=n)
     present = np.flatnonzero(counts)
@@ -93,6 +95,7 @@ def clusters(table: PointTable, rows: np.ndarray, zoom: int) -> list[dict]:
     sum_x = np.bincount(cell, weights=x, minlength=n)[present]
     sum_y = np.bincount(cell, weights=y, minlength=n)[present]
     done = np.bincount(cell, weights=done, minlength=n)[present]
+    late = np.bincount(cell, weights=late, minlength=n)[present]
     kinds = (keys[present] >> 44).tolist()
     single = np.full(n, -1, dtype=np.int64)
     single[cell] = idx  # for a cell of one, its row
@@ -100,6 +103,7 @@ def clusters(table: PointTable, rows: np.ndarray, zoom: int) -> list[dict]:
     lon = np.round(sum_x / counts, 6).tolist()
     lat = np.round(sum_y / counts, 6).tolist()
     counts_list, done_list = counts.tolist(), done.astype(np.int64).tolist()
+    late_list = late.astype(np.int64).tolist()
     out = []
     for i in range(len(present)):
         item = {
@@ -108,6 +112,7 @@ def clusters(table: PointTable, rows: np.ndarray, zoom: int) -> list[dict]:
             "lat": lat[i],
             "count": counts_list[i],
             "done": done_list[i],
+            "overdue": late_list[i],
         }
         if counts_list[i] == 1:
             row = single[i]
@@ -141,3 +146,8 @@ def status_of(table: PointTable, rows: np.ndarray) -> dict[int, str]:
     """Site id → status key for the selected rows (to colour individual features)."""
     idx = np.flatnonzero(rows)
     return {int(table.ids[i]): STATUS_KEYS[int(table.status[i])] for i in idx}
+
+
+def overdue_ids(table: PointTable, rows: np.ndarray, at: datetime) -> set[int]:
+    """The ids of the selected rows overdue at `at` (to mark individual features)."""
+    return {int(i) for i in table.ids[rows & table.overdue(at)]}

@@ -1,4 +1,6 @@
-"""Colours of the map: each status by its place in its kind's life cycle, each sub-district by completion."""
+"""Colours of the map: one scale from just reported (red) to done (green) for every site by its place in its
+kind's life cycle and for every cluster by its share done; overdue is a red ring of its own; each sub-district
+is shaded by completion. The kinds are told apart by their layers, not by colour, so no colour means two things."""
 
 from __future__ import annotations
 
@@ -9,18 +11,20 @@ from recovery.i18n import locale_for
 from recovery.kinds import KIND, KINDS, SiteKind
 from recovery.map.points import KIND_KEYS, STATUS_KEYS, PointTable
 
-#: from just reported (red) to done (green)
+#: from just reported (red) to done (green): a site's place in its life cycle, a cluster's share done
 RAMP = ("#d7301f", "#f16913", "#fdae31", "#a6bddb", "#1a9850")
 NEUTRAL = "#6b7b8c"
-KIND_COLOURS = {
-    "road_collapse": "#b2182b",
-    "silt_site": "#8c510a",
-    "municipal_facility": "#5e3c99",
-    "river_hazard": "#2166ac",
-    "disinfection_point": "#1b7837",
-    "enterprise": "#c51b7d",
-    "residential_community": "#e08214",
-}
+#: the mark of an overdue site or cluster
+OVERDUE = "#b3261e"
+#: the sub-districts' shading by completion rate: (upper bound in percent, colour); the last has no bound
+CHOROPLETH = (
+    (20, "#fee5d9"),
+    (40, "#fcbba1"),
+    (60, "#fc9272"),
+    (80, "#c7e9c0"),
+    (95, "#74c476"),
+    (None, "#238b45"),
+)
 #: enterprises that never stopped are no recovery task; disinfection points recur daily and never finish
 NOT_A_TASK = {"enterprise": ("operating",)}
 
@@ -46,7 +50,6 @@ def legend(zh: bool) -> list[dict]:
         {
             "kind": kind.key,
             "label": KIND.label(kind.key, locale),
-            "colour": KIND_COLOURS.get(kind.key, NEUTRAL),
             "statuses": [
                 {"key": s.key, "label": s.label(locale), "colour": status_colours(kind)[s.key]}
                 for s in kind.statuses
@@ -95,9 +98,16 @@ def _completion(table: PointTable, rows: np.ndarray) -> dict[str, dict]:
 def choropleth_colour(rate: float | None) -> str:
     if rate is None:
         return "#cccccc"
-    steps = ("#fee5d9", "#fcbba1", "#fc9272", "#c7e9c0", "#74c476", "#238b45")
-    bounds = (20, 40, 60, 80, 95)
-    for bound, colour in zip(bounds, steps, strict=False):
-        if rate < bound:
+    for bound, colour in CHOROPLETH:
+        if bound is None or rate < bound:
             return colour
-    return steps[-1]
+    return CHOROPLETH[-1][1]
+
+
+def choropleth_steps() -> list[dict]:
+    """The shading's steps for the legend: from (percent), below (percent or None), colour."""
+    lows = [0, *(bound for bound, _ in CHOROPLETH[:-1])]
+    return [
+        {"low": low, "high": bound, "colour": colour}
+        for low, (bound, colour) in zip(lows, CHOROPLETH, strict=True)
+    ]

@@ -10,7 +10,7 @@ import numpy as np
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 from shapely.geometry import mapping
 
-from recovery.command import crews, unit_choices
+from recovery.command import crews, team_names, unit_choices
 from recovery.db import get_session
 from recovery.errors import ValidationError
 from recovery.geodata import SUBDISTRICT_ORDER
@@ -18,9 +18,26 @@ from recovery.i18n import current_locale
 from recovery.kinds import KIND, KINDS
 from recovery.map.build import build_map, display_crs, shift_geometry
 from recovery.map.points import PointTable, point_table, text_matches
-from recovery.map.query import FEATURE_LIMIT, FEATURE_ZOOM, clusters, in_box, select_rows, status_of, summary
+from recovery.map.query import (
+    FEATURE_LIMIT,
+    FEATURE_ZOOM,
+    clusters,
+    in_box,
+    overdue_ids,
+    select_rows,
+    status_of,
+    summary,
+)
 from recovery.map.selection import parse_polygon, select_within
-from recovery.map.style import all_status_colours, completion_by_subdistrict, legend
+from recovery.map.style import (
+    NEUTRAL,
+    OVERDUE,
+    RAMP,
+    all_status_colours,
+    choropleth_steps,
+    completion_by_subdistrict,
+    legend,
+)
 from recovery.numbers import read_whole_number
 from recovery.query.sites import SiteQuery, parse_site_query
 from recovery.query.sql import site_shapes
@@ -85,6 +102,10 @@ def map_page():
         "commandUrl": "/api/v1/command",
         "selectionUrl": url_for("map.selection_data"),
         "colours": all_status_colours(),
+        "ramp": RAMP,
+        "overdueColour": OVERDUE,
+        "shading": choropleth_steps(),
+        "teamNames": team_names(get_session()),
         "statusLabels": {
             k: {s.key: s.label(current_locale()) for s in (*kind.statuses, *kind.track_statuses)}
             for k, kind in KINDS.items()
@@ -101,6 +122,10 @@ def map_page():
         built=built,
         config=config,
         legend=legend(zh),
+        ramp=RAMP,
+        neutral=NEUTRAL,
+        overdue_colour=OVERDUE,
+        choropleth=choropleth_steps(),
         kinds=[(k, KIND.label(k, current_locale())) for k in KINDS],
         strings=strings("map"),
         subdistricts=[(k, subdistrict_label(k, zh)) for k in SUBDISTRICT_ORDER],
@@ -141,11 +166,11 @@ def clusters_data():
     }
     if zoom >= FEATURE_ZOOM or in_view <= FEATURE_LIMIT:
         payload["mode"] = "features"
-        payload["features"] = _features(session, table, view, crs)
+        payload["features"] = _features(session, table, view, crs, at)
         payload["clusters"] = []
     else:
         payload["mode"] = "clusters"
-        payload["clusters"] = _shift_clusters(clusters(table, view, zoom), crs)
+        payload["clusters"] = _shift_clusters(clusters(table, view, zoom, at), crs)
         payload["features"] = []
     return jsonify(payload)
 
@@ -177,16 +202,23 @@ def _shift_clusters(items: list[dict], crs: str) -> list[dict]:
     return items
 
 
-def _features(session, table: PointTable, view: np.ndarray, crs: str) -> list[dict]:
+def _features(session, table: PointTable, view: np.ndarray, crs: str, at: datetime) -> list[dict]:
     """The sites in view with their geometry as stored (lines and polygons as such), at most FEATURE_LIMIT
-    unless zoomed in past FEATURE_ZOOM (then at most 5,000)."""
+    unless zoomed in past FEATURE_ZOOM (then at most 5,000), each marked when overdue at `at`."""
     statuses = status_of(table, view)
+    late = overdue_ids(table, view, at)
     return [
         {
             "type": "Feature",
             "id": site_id,
             "geometry": shift_geometry(mapping(geom), crs),
-            "properties": {"id": site_id, "kind": kind, "name": name, "status": statuses[site_id]},
+            "properties": {
+                "id": site_id,
+                "kind": kind,
+                "name": name,
+                "status": statuses[site_id],
+                "overdue": site_id in late,
+            },
         }
         for site_id, kind, name, geom in site_shapes(session, sorted(statuses)[:5000])
     ]

@@ -80,7 +80,16 @@ def test_a_flagged_change_says_who_when_and_what_applying_does(browser, live_ser
     shot = (SHOTS or tmp_path) / "dashboard-conflict-390x844.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
     card.screenshot(path=str(shot))
+    # 采纳 asks first, saying what it will do; until confirmed nothing is decided
     card.locator("button[data-decision=apply]").click()
+    ask = card.locator(".confirm")
+    ask.wait_for()
+    assert "抢修中" in ask.inner_text() and "已修复" in ask.inner_text() and "记入台账" in ask.inner_text()
+    ask.locator(".confirm-no").click()
+    ask.wait_for(state="detached")
+    assert client.get("/api/v1/conflicts", headers=auth("commander")).get_json()["conflicts"]
+    card.locator("button[data-decision=apply]").click()
+    card.locator(".confirm-yes").click()
     card.wait_for(state="detached")
     site = client.get(f"/api/v1/sites/{site_id}", headers=auth("commander")).get_json()["properties"]
     assert site["status"] == "restored"

@@ -189,6 +189,12 @@ def test_draw_a_rectangle_and_assign_the_sites_inside_it(
     page.select_option("#assign-team", str(crew.id))
     page.fill("#assign-deadline", "2021-08-15")
     page.click("#assign-drawn")
+    # a preview first: how many, and the past deadline must be confirmed before the assignment is made
+    page.wait_for_selector("#assign-dialog[open]")
+    assert str(len(inside)) in page.inner_text("#assign-preview")
+    assert page.is_visible("#assign-past") and page.is_disabled("#assign-confirm")
+    page.check("#assign-past-ok")
+    page.click("#assign-confirm")
     page.wait_for_function("() => document.getElementById('command-result').textContent !== ''")
     assert str(len(inside)) in page.inner_text("#command-result")
     seeded_session.rollback()

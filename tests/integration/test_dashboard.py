@@ -85,3 +85,68 @@ def test_dashboard_in_english(seeded_client):
     login(seeded_client, "reporter")
     html = seeded_client.get("/?date=2021-07-29&lang=en").get_data(as_text=True)
     assert "Collapse points burn-down" in html and 'id="conflicts"' not in html  # reporters decide nothing
+
+
+def _overdue_enterprises(client, session, deadlines: list[str]) -> list[int]:
+    """Stopped enterprises (open, and no deadline in the seed) assigned with past deadlines: overdue."""
+    from sqlalchemy import select
+    from support.accounts import auth
+
+    from recovery.models import Site, Team
+
+    ids = list(
+        session.scalars(
+            select(Site.id)
+            .where(Site.kind == "enterprise", Site.status == "stopped")
+            .order_by(Site.id)
+            .limit(len(deadlines))
+        )
+    )
+    crew = session.scalars(select(Team.id).where(Team.type == "crew").order_by(Team.id)).first()
+    for site_id, day in zip(ids, deadlines, strict=True):
+        body = {"site_ids": [site_id], "team_id": crew, "deadline": day, "confirm_past_deadline": True}
+        assert client.post("/api/v1/command/assign", headers=auth("commander"), json=body).status_code == 201
+    return ids
+
+
+def test_the_dashboard_lists_overdue_sites_most_overdue_first(seeded_client, seeded_session):
+    from recovery.dashboard import overdue
+
+    assert "超期点位" in _page(seeded_client, "2021-08-10") and 'id="overdue-sites-count">0<' in _page(
+        seeded_client, "2021-08-10"
+    )
+    ids = _overdue_enterprises(
+        seeded_client, seeded_session, ["2021-08-05", "2021-08-01", "2021-08-09", "2021-08-20"]
+    )
+    html = _page(seeded_client, "2021-08-10")
+    # the one due on 20 August is not overdue on the 10th; the others by 9, 5 and 1 days, in that order
+    listed = [int(i) for i in re.findall(r'<li data-site="(\d+)">', html)]
+    assert listed == [ids[1], ids[0], ids[2]]
+    assert 'id="overdue-sites-count">3<' in html
+    assert [int(d) for d in re.findall(r'class="days">超期(\d+)天<', html)] == [9, 5, 1]
+    assert f'href="/map?site={ids[1]}"' in html
+    # more than a list holds: the count is all of them, the list the most overdue
+    from collections import OrderedDict
+
+    from recovery.map.points import point_table
+    from recovery.timeutil import end_of_day
+
+    seeded_session.rollback()
+    at = end_of_day(date(2021, 8, 10))
+    few = overdue.overdue_sites(
+        seeded_session, point_table(OrderedDict(), seeded_session, at), at, "en", limit=2
+    )
+    assert few.count == 3 and [s["id"] for s in few.sites] == [ids[1], ids[0]]
+    assert few.sites[0]["kind_label"] == "enterprise" and few.sites[0]["days_overdue"] == 9
+
+
+def test_figures_link_to_their_records_page_for_readers_only(seeded_client):
+    from support.accounts import signed_in
+
+    html = _page(seeded_client, "2021-07-29")
+    assert 'href="/reports/daily/2021-07-29/records/road_collapse_handled"' in html
+    assert "/api/v1/metrics/" not in html
+    field = signed_in(seeded_client.application, "field").get("/?date=2021-07-29").get_data(as_text=True)
+    assert "/records/" not in field and 'data-key="road_collapse_handled"' in field
+    page = seeded_client.get("/reports/daily/2021-07-29/records/road_collapse_handled")
+    assert page.status_code == 200 and page.mimetype == "text/html"

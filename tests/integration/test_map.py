@@ -172,3 +172,32 @@ def test_the_live_map_sees_writes_here_at_once_and_elsewhere_within_the_version_
     later = _data(seeded_client, z=12, team=crew.id)
     assert later["version"] > here["version"]
     assert later["in_view"] == here["in_view"] + len({4, 5} - already)
+
+
+def test_overdue_shows_in_clusters_and_features(seeded_client, seeded_session):
+    """Every cluster carries its number of overdue sites, adding up to the overdue count beside the map, and a
+    site drawn on its own says whether it is overdue."""
+    from sqlalchemy import select
+
+    from recovery.models import Site, Team
+
+    ids = list(
+        seeded_session.scalars(
+            select(Site.id)
+            .where(Site.kind == "enterprise", Site.status == "stopped")
+            .order_by(Site.id)
+            .limit(3)
+        )
+    )
+    crew = seeded_session.scalars(select(Team.id).where(Team.type == "crew")).first()
+    body = {"site_ids": ids, "team_id": crew, "deadline": "2021-08-01", "confirm_past_deadline": True}
+    assert (
+        seeded_client.post("/api/v1/command/assign", headers=auth("commander"), json=body).status_code == 201
+    )
+    zoomed_out = _data(seeded_client, z=11)
+    assert zoomed_out["mode"] == "clusters" and zoomed_out["summary"]["overdue"] == 3
+    assert sum(c["overdue"] for c in zoomed_out["clusters"]) == 3
+    assert all(0 <= c["overdue"] <= c["count"] for c in zoomed_out["clusters"])
+    few = _data(seeded_client, z=11, kind="enterprise", status="stopped")
+    assert few["mode"] == "features"
+    assert sorted(f["id"] for f in few["features"] if f["properties"]["overdue"]) == sorted(ids)

@@ -80,7 +80,13 @@ def test_assign_a_drawn_selection_writes_one_event_per_site(seeded_client, seede
     response = seeded_client.post(
         "/api/v1/command/assign",
         headers=COMMANDER,
-        json={"polygon": polygon, "filter": flt, "team_id": crew.id, "deadline": "2021-08-15"},
+        json={
+            "polygon": polygon,
+            "filter": flt,
+            "team_id": crew.id,
+            "deadline": "2021-08-15",
+            "confirm_past_deadline": True,
+        },
     )
     assert response.status_code == 201, response.get_data(as_text=True)
     body = response.get_json()

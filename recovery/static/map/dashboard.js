@@ -24,6 +24,32 @@
     load();
   }
 
+  // 采纳 may reopen a finished site: say what it will do and ask before doing it
+  function confirmApply(item, c) {
+    item.querySelector(".confirm")?.remove();
+    const minute = (iso) => (iso || "").slice(0, 16).replace("T", " ");
+    const fill = { site: c.site.properties.name, now: c.site.properties.status_label, to: c.event.to_label || "", happened: minute(c.event.valid_at) };
+    const ask = el("div");
+    ask.className = "confirm";
+    ask.setAttribute("role", "group");
+    // after every change the site has had, the held change becomes its state: a done site is reopened
+    const reopens = Date.parse(c.event.valid_at) > Date.parse(c.site.properties.last_valid_at || 0);
+    const text = el("p", (reopens ? box.dataset.confirmReopen : box.dataset.confirmPlace).replace(/\{(\w+)\}/g, (m, name) => fill[name] ?? m));
+    text.id = `confirm-${c.event.id}`;
+    ask.setAttribute("aria-labelledby", text.id);
+    const yes = el("button", box.dataset.confirmYes);
+    yes.type = "button";
+    yes.className = "confirm-yes";
+    yes.addEventListener("click", () => decide(c.event.id, "apply"));
+    const no = el("button", box.dataset.cancel);
+    no.type = "button";
+    no.className = "confirm-no";
+    no.addEventListener("click", () => ask.remove());
+    ask.append(text, yes, no);
+    item.append(ask);
+    yes.focus();
+  }
+
   async function load() {
     const response = await fetch(box.dataset.url, { credentials: "same-origin", headers: { Accept: "application/json" } });
     if (!response.ok) return;
@@ -53,7 +79,7 @@
         button.type = "button";
         button.dataset.decision = decision;
         button.title = hint;
-        button.addEventListener("click", () => decide(c.event.id, decision));
+        button.addEventListener("click", () => (decision === "apply" ? confirmApply(item, c) : decide(c.event.id, decision)));
         item.append(button);
       }
       const hints = el("p", `${box.dataset.apply}: ${box.dataset.applyHint} ${box.dataset.dismiss}: ${box.dataset.dismissHint}`);

@@ -11,7 +11,7 @@
   const fields = ["date", "status", "subdistrict", "team", "q"];
   // the map's strings: recovery/web/jsmessages.py declares them, the catalogues translate them, the page carries them
   const strings = JSON.parse(document.getElementById("strings").textContent);
-  const t = (key) => strings[key] ?? key;
+  const t = (key, params) => (strings[key] ?? key).replace(/\{(\w+)\}/g, (m, name) => (params && name in params ? params[name] : m));
   let lastKey = null;
   let lastVersion = null;
   let selected = null;
@@ -55,27 +55,42 @@
     return (cfg.colours[kind] || {})[status] || "#6b7b8c";
   }
 
+  // a cluster's ring: its share done on the sites' own scale (recovery/map/style.py RAMP), green only when all are
+  function shareColour(done, count) {
+    const ramp = cfg.ramp;
+    if (done >= count) return ramp[ramp.length - 1];
+    return ramp[Math.min(Math.floor((done / count) * (ramp.length - 1)), ramp.length - 2)];
+  }
+
   function clusterMarker(c) {
-    const size = Math.min(22 + Math.log10(c.count) * 12, 60);
-    const share = c.done / c.count;
-    const ring = share >= 0.999 ? "#1a9850" : share >= 0.5 ? "#fdae31" : "#d7301f";
+    const size = Math.min(26 + Math.log10(c.count) * 12, 60);
+    const late = c.overdue || 0;
+    const badge = late ? `<span class="late-badge">${late}</span>` : "";
     const icon = L.divIcon({
       className: "",
-      html: `<div class="cluster-icon" style="width:${size}px;height:${size}px;background:${ring}">${c.count}</div>`,
+      html: `<div class="cluster-ring${late ? " late" : ""}" style="width:${size}px;height:${size}px;border-color:${shareColour(c.done, c.count)}">${c.count}${badge}</div>`,
       iconSize: [size, size],
     });
-    const marker = L.marker([c.lat, c.lon], { icon, title: `${cfg.kindLabels[c.kind]} ${c.count}` });
+    const title = t("cluster_title", { kind: cfg.kindLabels[c.kind], count: c.count, done: c.done, overdue: late });
+    const marker = L.marker([c.lat, c.lon], { icon, title, alt: title, keyboard: true });
     marker.options.clusterCount = c.count;
     marker.on("click", () => map.setView([c.lat, c.lon], Math.min(map.getZoom() + 2, 19)));
     return marker;
+  }
+
+  // a site: filled by its status; an overdue one gets a red ring (points) or a red dashed outline (lines, areas)
+  function pointStyle(fill, late, radius) {
+    return late
+      ? { radius: radius + 2, weight: 4, color: cfg.overdueColour, fillColor: fill, fillOpacity: 0.95 }
+      : { radius, weight: 1, color: "#333", fillColor: fill, fillOpacity: 0.9 };
   }
 
   function siteLayer(feature) {
     const p = feature.properties;
     const fill = colour(p.kind, p.status);
     const layer = L.geoJSON(feature, {
-      pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 7, weight: 1, color: "#333", fillColor: fill, fillOpacity: 0.9 }),
-      style: () => ({ color: fill, weight: 5, fillColor: fill, fillOpacity: 0.5 }),
+      pointToLayer: (f, latlng) => L.circleMarker(latlng, pointStyle(fill, p.overdue, 7)),
+      style: () => (p.overdue ? { color: cfg.overdueColour, weight: 5, dashArray: "8 5", fillColor: fill, fillOpacity: 0.5 } : { color: fill, weight: 5, fillColor: fill, fillOpacity: 0.5 }),
     });
     layer.on("click", (e) => openPopup(p.id, p.kind, p.status, e.latlng));
     return layer;
@@ -86,7 +101,7 @@
     for (const c of data.clusters) {
       if (!layers[c.kind]) continue;
       if (c.count === 1) {
-        const marker = L.circleMarker([c.lat, c.lon], { radius: 6, weight: 1, color: "#333", fillColor: colour(c.kind, c.status), fillOpacity: 0.9 });
+        const marker = L.circleMarker([c.lat, c.lon], pointStyle(colour(c.kind, c.status), c.overdue > 0, 6));
         marker.options.clusterCount = 1;
         marker.on("click", (e) => openPopup(c.id, c.kind, c.status, e.latlng));
         layers[c.kind].addLayer(marker);
@@ -95,6 +110,8 @@
       }
     }
     for (const f of data.features) if (layers[f.properties.kind]) layers[f.properties.kind].addLayer(siteLayer(f));
+    const late = data.mode === "features" ? data.features.filter((f) => f.properties.overdue).length : data.clusters.reduce((n, c) => n + (c.overdue || 0), 0);
+    document.body.dataset.drawnOverdue = String(late);
     document.body.dataset.drawn = String(data.mode === "features" ? data.features.length : data.clusters.reduce((n, c) => n + c.count, 0));
   }
 
@@ -124,10 +141,7 @@
 
   function rateColour(rate) {
     if (rate === null) return "#cccccc";
-    const steps = ["#fee5d9", "#fcbba1", "#fc9272", "#c7e9c0", "#74c476", "#238b45"];
-    const bounds = [20, 40, 60, 80, 95];
-    for (let i = 0; i < bounds.length; i++) if (rate < bounds[i]) return steps[i];
-    return steps[steps.length - 1];
+    return cfg.shading.find((step) => step.high === null || rate < step.high).colour;
   }
 
   let pending = null;
@@ -184,12 +198,14 @@
     const history = site.history || [];
     const last = history[history.length - 1];
     row(t("updated"), last ? `${(last.valid_at || "").slice(0, 16).replace("T", " ")} · ${last.actor}` : t("none"));
+    row(t("team"), site.team_id ? cfg.teamNames[site.team_id] ?? String(site.team_id) : t("no_team"));
     // the earliest due: the site's deadline (a day's deadline reads as that day) or an open work item's
     const dues = [
       ...(site.deadline ? [[Date.parse(site.deadline), site.deadline_text]] : []),
       ...(site.work_items || []).filter((w) => w.status !== "closed" && w.resolve_due).map((w) => [Date.parse(w.resolve_due), w.resolve_due.slice(0, 16).replace("T", " ")]),
     ].sort((a, b) => a[0] - b[0]);
     row(t("deadline"), dues.length ? dues[0][1] : t("none"));
+    if (site.overdue) dl.lastChild.append(" ", el("span", t("overdue"), { class: "late-badge" }));
     box.append(dl);
     const photos = site.photos || [];
     if (photos.length) box.append(el("img", null, { src: photos[photos.length - 1].thumb_url, alt: "" }));
@@ -209,21 +225,116 @@
   }
 
   // --- commanding -------------------------------------------------------------------------------------------
-  async function command(path, body) {
-    const out = document.getElementById("command-result");
-    const response = await fetch(`${cfg.commandUrl}/${path}`, {
+  const result = () => document.getElementById("command-result");
+
+  async function post(url, body) {
+    const response = await fetch(url, {
       method: "POST",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": document.getElementById("csrf").value },
-      body: JSON.stringify(body),
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": document.getElementById("csrf").value },
+      body: JSON.stringify(body || {}),
     });
-    const data = await response.json();
-    out.textContent = response.ok ? data.message : (data.error || {}).message || String(response.status);
-    if (response.ok) refresh(false);
+    const data = await response.json().catch(() => ({}));
+    return { ok: response.ok, data, message: response.ok ? data.message : (data.error || {}).message || String(response.status) };
+  }
+
+  async function command(path, body) {
+    const answer = await post(`${cfg.commandUrl}/${path}`, body);
+    result().textContent = answer.message;
+    if (answer.ok) refresh(false);
+    return answer;
   }
 
   function filterObject() {
     return Object.fromEntries(filterParams());
+  }
+
+  // --- an assignment: previewed (how many, which teams lose sites, which deadlines change), confirmed, undoable --
+  const dialog = document.getElementById("assign-dialog");
+  let undoUrl = null;
+
+  function assignment(sites) {
+    const team = document.getElementById("assign-team").value;
+    if (!team) {
+      result().textContent = t("choose_team");
+      document.getElementById("assign-team").focus();
+      return null;
+    }
+    const deadline = document.getElementById("assign-deadline").value || null;
+    return { ...sites, team_id: +team, deadline, clear_deadlines: !deadline && document.getElementById("assign-clear").checked };
+  }
+
+  function showPreview(p) {
+    const box = document.getElementById("assign-preview");
+    box.replaceChildren();
+    box.append(el("p", t("preview_count", { count: p.count.toLocaleString(), team: p.team.name })));
+    if (p.already) box.append(el("p", t("preview_already", { count: p.already.toLocaleString() })));
+    if (p.losing.length) {
+      box.append(el("p", t("preview_losing")));
+      const list = el("ul", null, { id: "assign-losing" });
+      for (const team of p.losing) list.append(el("li", t("preview_losing_item", { team: team.name ?? t("no_team"), count: team.count.toLocaleString() })));
+      box.append(list);
+    }
+    const line = p.clear_deadlines
+      ? t("deadline_clear", { count: p.deadlines_changed.toLocaleString() })
+      : p.deadline
+        ? t("deadline_set", { day: p.deadline_text, count: p.deadlines_changed.toLocaleString(), kept: p.deadlines_kept.toLocaleString() })
+        : t("deadline_keep");
+    box.append(el("p", line, { id: "assign-deadlines" }));
+    const past = document.getElementById("assign-past");
+    const pastRow = document.getElementById("assign-past-row");
+    const pastOk = document.getElementById("assign-past-ok");
+    const confirm = document.getElementById("assign-confirm");
+    past.hidden = pastRow.hidden = !p.past_deadline;
+    past.textContent = p.past_deadline ? t("past_warning", { day: p.deadline_text }) : "";
+    pastOk.checked = false;
+    confirm.disabled = p.past_deadline;
+    pastOk.onchange = () => (confirm.disabled = !pastOk.checked);
+    confirm.textContent = t("confirm", { count: p.count.toLocaleString() });
+  }
+
+  async function prepare(sites) {
+    const body = assignment(sites);
+    if (!body) return;
+    const answer = await post(`${cfg.commandUrl}/assign/preview`, body);
+    if (!answer.ok) {
+      result().textContent = answer.message;
+      return;
+    }
+    result().textContent = "";
+    showPreview(answer.data);
+    document.getElementById("assign-confirm").onclick = async () => {
+      dialog.close();
+      const made = await command("assign", { ...body, expected_count: answer.data.count, confirm_past_deadline: answer.data.past_deadline });
+      undoUrl = made.ok ? made.data.undo_url : null;
+      document.getElementById("assign-done").hidden = !undoUrl;
+      if (made.ok) {
+        document.body.dataset.assignment = made.data.assignment;
+        document.getElementById("assign-undo").focus();
+      }
+      if (made.ok && drawn) countSelection();
+    };
+    dialog.showModal();
+    document.body.dataset.previewed = String(answer.data.count);
+  }
+
+  if (document.getElementById("assign-undo")) {
+    document.getElementById("assign-undo").addEventListener("click", async () => {
+      if (!undoUrl) return;
+      const answer = await post(undoUrl);
+      result().textContent = answer.message;
+      if (answer.ok) {
+        undoUrl = null;
+        document.getElementById("assign-done").hidden = true;
+        document.body.dataset.undone = answer.data.undoes;
+        refresh(false);
+      }
+    });
+    const clear = document.getElementById("assign-clear");
+    const deadline = document.getElementById("assign-deadline");
+    const sync = () => (clear.disabled = Boolean(deadline.value));
+    deadline.addEventListener("input", sync);
+    deadline.addEventListener("change", sync);
   }
 
   // --- a selection drawn on the map: counted on the server with the filters and the date, then assigned --------
@@ -264,25 +375,16 @@
     document.getElementById("live").addEventListener("click", () => setTimeout(countSelection)); // after the date is cleared
     map.on("overlayadd overlayremove", () => countSelection());
     document.getElementById("assign-drawn").addEventListener("click", () => {
-      if (!drawn) return;
-      command("assign", {
-        polygon: drawn,
-        filter: filterObject(),
-        team_id: +document.getElementById("assign-team").value,
-        deadline: document.getElementById("assign-deadline").value || null,
-      });
+      if (drawn) prepare({ polygon: drawn, filter: filterObject() });
     });
   }
 
   if (document.getElementById("assign-selected")) {
-    const deadline = () => document.getElementById("assign-deadline").value || null;
-    const team = () => +document.getElementById("assign-team").value;
     document.getElementById("assign-selected").addEventListener("click", () => {
-      if (selected) command("assign", { site_ids: [selected.id], team_id: team(), deadline: deadline() });
+      if (selected) prepare({ site_ids: [selected.id] });
+      else result().textContent = t("choose_site");
     });
-    document.getElementById("assign-filtered").addEventListener("click", () => {
-      command("assign", { filter: filterObject(), team_id: team(), deadline: deadline() });
-    });
+    document.getElementById("assign-filtered").addEventListener("click", () => prepare({ filter: filterObject() }));
     document.getElementById("order-issue").addEventListener("click", () => {
       command("supervise", {
         site_id: selected ? selected.id : null,
