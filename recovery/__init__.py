@@ -74,6 +74,22 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_api.bp)  # /api/v1/admin: JSON for an admin's bearer token
     auth.csrf.exempt(admin_api.bp)  # browser sessions send X-CSRFToken (recovery.auth)
     app.register_blueprint(ogc.bp)
+    from recovery.notices import web as notices_web
+
+    notices_web.init_app(app)  # /notices, /admin/webhooks and their APIs; the navigation's unread badge
+    from recovery.web import workitems_api, workitems_pages
+
+    app.register_blueprint(workitems_pages.bp)  # /work-items pages: forms post to the JSON API
+    from recovery.web import assessment_pages, reviews_pages, site_page
+
+    app.register_blueprint(site_page.bp)  # /sites/<id>: the desktop site page
+    app.register_blueprint(assessment_pages.bp)  # /assessment and /api/v1/assessment: reads only
+    app.register_blueprint(reviews_pages.bp)  # /reviews pages: forms, CSRFProtect checks them
+    app.register_blueprint(reviews_pages.api_bp)  # /api/v1/reviews: JSON
+    auth.csrf.exempt(reviews_pages.api_bp)  # browser sessions send X-CSRFToken (recovery.auth)
+    for blueprint in (workitems_api.bp,):
+        app.register_blueprint(blueprint)
+        auth.csrf.exempt(blueprint)  # browser sessions send X-CSRFToken (recovery.auth)
     for blueprint in (api.bp, sites_api.bp, photos_api.bp, conflicts_api.bp, interop_web.api_bp, openapi.bp):
         app.register_blueprint(blueprint)
         # JSON APIs: the CSRF token is required only of browser sessions (recovery.auth), not of bearer tokens

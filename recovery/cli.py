@@ -51,6 +51,13 @@ def register_commands(app: Flask) -> None:
     from recovery.dashboard.cli import supervise_cmd
 
     app.cli.add_command(supervise_cmd)
+    from recovery.notices.cli import worker_cmd
+
+    app.cli.add_command(worker_cmd)
+    from recovery.workitems_cli import units, work_items
+
+    app.cli.add_command(work_items)
+    app.cli.add_command(units)
 
 
 @click.command("init-db")
@@ -93,6 +100,7 @@ def seed_load(folder: Path | None) -> None:
             result = load_dataset(_session(), _geodata(), progress=bar.update, **data)
         except RecoveryError as exc:
             _fail(exc)
+    _register_units(folder)
     if result.skipped:
         click.echo("种子数据已加载,未做改动 / seed data already loaded, nothing changed")
     else:
@@ -100,6 +108,18 @@ def seed_load(folder: Path | None) -> None:
             f"已加载 / loaded: {result.teams} teams, {result.sites} sites, {result.work_items} work items, "
             f"{result.events} events"
         )
+
+
+def _register_units(folder: Path) -> None:
+    """The responsible units' leaders and contacts (seed/data/units.jsonl), where none is registered yet."""
+    from recovery.seeding import read_jsonl
+    from recovery.units import register
+
+    path = folder / "units.jsonl"
+    if path.exists():
+        db = _session()
+        if register(db, read_jsonl(path)):
+            db.commit()
 
 
 @seed.command("synthetic")

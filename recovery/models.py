@@ -86,20 +86,100 @@ class WorkItemBase(SQLModel):
 
 
 class WorkItem(WorkItemBase, table=True):
-    """A 事项 tracked under 13710; its status and dates are a projection of its ledger events."""
+    """A 事项 (work order) tracked under 13710: what was handed to which unit, with its linked sites; its status,
+    lead unit, deadlines and step times are a projection of its ledger events (`recovery.workitems.fold`)."""
 
     __tablename__ = "work_item"
+    __table_args__ = (
+        # migration 0013: a unit's inbox and the board read open items by unit and deadline from these
+        Index("ix_work_item_status_due", "status", "resolve_due"),
+        # migration 0015: the board's counts per (unit, status) and on-time rate from this index alone
+        Index("ix_work_item_unit_status", "responsible_unit", "status", "resolve_due", "resolved_at"),
+        # 0015: a unit's latest finished orders without a sort; the board's cards and first orders per unit
+        Index("ix_work_item_unit_id", "responsible_unit", "id"),
+        Index(
+            "ix_work_item_board",
+            "status",
+            "responsible_unit",
+            "resolve_due",
+            "acknowledged_at",
+            "acknowledge_due",
+            "fed_back_at",
+            "feedback_due",
+            "resolved_at",
+        ),
+        # 0015: the few orders with co-units, which the inbox reads apart from the lead unit's
+        Index(
+            "ix_work_item_co_units",
+            "status",
+            "resolve_due",
+            "id",
+            "responsible_unit",
+            "co_units",
+            sqlite_where=text("co_units <> '[]'"),
+            postgresql_where=text("co_units <> '[]'"),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=40, unique=True)
+    #: the first linked site (every linked site is in `work_item_site`)
     site_id: int | None = Field(default=None, foreign_key="site.id", index=True)
-    status: str = Field(default="open", max_length=20)  # open, fed_back, resolved, closed
+    #: open (交办, to acknowledge), acknowledged, fed_back, returned, resolved, verified, closed
+    status: str = Field(default="open", max_length=20)
+    description: str = Field(default="", max_length=4000)
+    co_units: list = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    #: 网络计划: dated milestones [{"title": ..., "due": "YYYY-MM-DD"}]
+    milestones: list = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    review_id: int | None = Field(default=None, foreign_key="review.id", index=True)
+    created_by: int | None = Field(default=None)
     opened_at: datetime | None = utc_field(nullable=False)
+    acknowledge_due: datetime | None = utc_field()
     feedback_due: datetime | None = utc_field(nullable=False)
     resolve_due: datetime | None = utc_field(nullable=False)
+    acknowledged_at: datetime | None = utc_field()
     fed_back_at: datetime | None = utc_field()
     resolved_at: datetime | None = utc_field()
+    verified_at: datetime | None = utc_field()
     closed_at: datetime | None = utc_field()
+    #: an extension asked for and not yet decided (the day asked for)
+    extension_until: datetime | None = utc_field()
     version: int = 0
+
+
+class WorkItemSite(SQLModel, table=True):
+    """The sites a work order concerns (zero or more)."""
+
+    __tablename__ = "work_item_site"
+    work_item_id: int = Field(foreign_key="work_item.id", primary_key=True)
+    site_id: int = Field(foreign_key="site.id", primary_key=True, index=True)
+
+
+class Unit(SQLModel, table=True):
+    """A responsible unit's details (责任单位: leader, contacts). Its key and names are the vocabulary's
+    (`recovery.vocab.UNIT`); this row holds what an admin edits."""
+
+    __tablename__ = "unit"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=40, unique=True)
+    leader: str = Field(default="", max_length=120)
+    #: [{"name": ..., "phone": ..., "title": ...}]
+    contacts: list = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    note: str = Field(default="", max_length=2000)
+    updated_at: datetime | None = utc_field()
+
+
+class Review(SQLModel, table=True):
+    """A weekly on-site review (周观摩): when, where it went, who took part; its problems are work orders."""
+
+    __tablename__ = "review"
+    id: int | None = Field(default=None, primary_key=True)
+    held_on: str = Field(max_length=10, index=True)  # YYYY-MM-DD, the zone's day
+    title: str = Field(max_length=300)
+    site_ids: list = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    participants: list = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    note: str = Field(default="", max_length=4000)
+    created_by: int | None = Field(default=None)
+    created_at: datetime | None = utc_field(nullable=False)
 
 
 _STATUS_EVENTS = "action IN ('report', 'transition', 'reopen') AND flag IS NULL"

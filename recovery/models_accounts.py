@@ -28,6 +28,8 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=20)
     scope: list = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     team_id: int | None = Field(default=None, foreign_key="team.id")
+    #: the responsible unit (a `recovery.vocab.UNIT` key) whose work orders a user of role `unit` handles
+    unit: str | None = Field(default=None, max_length=40)
     password_hash: str = Field(max_length=300)
     active: bool = True
     created_at: datetime | None = utc_field(nullable=False)

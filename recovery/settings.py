@@ -89,6 +89,15 @@ def _networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:
         raise ValueError(f"not a comma-separated list of addresses or networks: {text!r}") from None
 
 
+def _hosts(text: str) -> str:
+    hosts = [part.strip().lower() for part in text.split(",") if part.strip()]
+    for host in hosts:
+        bare = host.removeprefix("*.")
+        if not bare or any(c in bare for c in "/:@ *"):
+            raise ValueError(f"not a comma-separated list of host names: {text!r}")
+    return ",".join(hosts)
+
+
 @dataclass(frozen=True)
 class Setting:
     """One configuration value: its name, how to parse it, its default and what it is for."""
@@ -251,6 +260,39 @@ SETTINGS: tuple[Setting, ...] = (
         "Addresses or networks (comma-separated, e.g. 127.0.0.1,10.0.5.0/24) that may read /metrics without "
         "signing in (a Prometheus server); anyone else needs an admin's bearer token. Empty: admins only.",
         _networks,
+    ),
+    Setting(
+        "WEBHOOK_HOSTS",
+        "",
+        "Host names (comma-separated; *.example.com for its subdomains) to which the units' webhooks may send "
+        "notices, e.g. qyapi.weixin.qq.com,oapi.dingtalk.com,open.feishu.cn. Empty: any host. Checked when a "
+        "webhook is added and again before every delivery.",
+        _hosts,
+    ),
+    Setting(
+        "WEBHOOK_TIMEOUT_SECONDS",
+        10,
+        "Seconds `recovery worker` waits for a webhook to connect and answer before the attempt counts as failed.",
+        _at_least_one,
+    ),
+    Setting(
+        "WEBHOOK_MAX_ATTEMPTS",
+        8,
+        "Attempts to deliver a webhook message before it is marked dead (kept in the delivery log).",
+        _at_least_one,
+    ),
+    Setting(
+        "WEBHOOK_BACKOFF_SECONDS",
+        30,
+        "Wait before the second attempt; each further wait doubles (30 s, 1 min, 2 min…), at most an hour.",
+        _at_least_one,
+    ),
+    Setting(
+        "WEBHOOK_LEASE_SECONDS",
+        120,
+        "Seconds a worker holds a message it is sending; a worker killed meanwhile leaves it to another after "
+        "that. Keep it above RECOVERY_WEBHOOK_TIMEOUT_SECONDS.",
+        _at_least_one,
     ),
 )
 

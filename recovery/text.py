@@ -21,7 +21,7 @@ ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 LINE_BREAKS = re.compile("\r\n|[\r\n\x0b\x0c\x85\u2028\u2029]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 #: the fields that hold more than one line; every other user text (names, addresses, titles) is one line
-MULTILINE_FIELDS = frozenset({"note"})
+MULTILINE_FIELDS = frozenset({"note", "description"})
 
 
 def _refused(ch: str, multiline: bool) -> bool:

@@ -98,6 +98,8 @@ CATEGORY = Vocabulary(
         ("enterprise_request", "万人助万企", "enterprise request", ("企业诉求",)),
         ("supervision", "督办", "supervision order", ("督查交办", "督办事项")),
         ("review_problem", "周观摩问题", "weekly review problem", ("周观摩",)),
+        ("citizen_report", "群众反映", "citizen report", ("12345", "12345热线", "市民热线")),
+        ("meeting", "会议交办", "meeting assignment", ("交办", "会商交办")),
     ),
 )
 SEVERITY = Vocabulary(
@@ -111,9 +113,12 @@ WORK_ITEM_STATUS = Vocabulary(
     "事项状态",
     "work item status",
     _terms(
-        ("open", "已交办", "open", ("待反馈",)),
-        ("fed_back", "已反馈", "fed back"),
-        ("resolved", "已解决", "resolved"),
+        ("open", "已交办", "assigned", ("待签收", "交办", "open")),
+        ("acknowledged", "已签收", "acknowledged", ("签收", "待反馈")),
+        ("fed_back", "已反馈", "fed back", ("反馈",)),
+        ("returned", "被退回", "returned", ("退回",)),
+        ("resolved", "已办结", "resolved", ("办结", "已解决", "待核查")),
+        ("verified", "已核查", "verified", ("核查",)),
         ("closed", "已销号", "closed", ("销号",)),
     ),
 )
@@ -125,6 +130,7 @@ ROLE = Vocabulary(
         ("field", "一线人员", "field", ("现场", "巡查员")),
         ("commander", "指挥人员", "commander", ("指挥",)),
         ("reporter", "报道人员", "reporter", ("报道", "记者")),
+        ("unit", "责任单位人员", "responsible unit", ("责任单位", "unit staff")),
         ("admin", "管理员", "administrator", ("administrator",)),
     ),
 )
@@ -157,6 +163,12 @@ AUDIT_ACTION = Vocabulary(
         ("team.add", "添加队伍", "team added"),
         ("team.edit", "修改队伍", "team changed"),
         ("team.retire", "撤销队伍", "team retired"),
+        ("unit.edit", "修改责任单位", "unit changed"),
+        ("webhook.add", "添加消息推送", "webhook added"),
+        ("webhook.enable", "启用消息推送", "webhook enabled"),
+        ("webhook.disable", "停用消息推送", "webhook disabled"),
+        ("webhook.delete", "删除消息推送", "webhook deleted"),
+        ("webhook.test", "测试消息推送", "webhook test sent"),
     ),
 )
 #: what a row of a figure's record list is

@@ -20,12 +20,12 @@ from seed.geo import load_geo  # noqa: E402
 from seed.sites_a import municipal_facilities, river_hazards, road_collapses, silt_sites  # noqa: E402
 from seed.sites_b import disinfection_points, enterprises, residential_communities  # noqa: E402
 from seed.synthetic import generate_synthetic  # noqa: E402,F401  (re-exported)
-from seed.teams import build_teams, build_work_items  # noqa: E402
+from seed.teams import build_teams, build_units, build_work_items  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 GEODATA_DIR = ROOT / "geodata"
 DATA_DIR = Path(__file__).resolve().parent / "data"
-FILES = ("teams", "sites", "work_items", "events")
+FILES = ("teams", "sites", "work_items", "events", "units")
 
 
 @dataclass
@@ -34,6 +34,8 @@ class SeedData:
     sites: list[dict] = field(default_factory=list)
     work_items: list[dict] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)
+    #: the responsible units' leaders and contacts (loaded apart from the ledger: `recovery.units.register`)
+    units: list[dict] = field(default_factory=list)
 
 
 def generate_seed(geodata_dir: Path = GEODATA_DIR) -> SeedData:
@@ -61,7 +63,7 @@ def generate_seed(geodata_dir: Path = GEODATA_DIR) -> SeedData:
     for n, e in enumerate(events, start=1):
         e["client_id"] = f"seed-{n:06d}"
         del e["_v"]
-    return SeedData(teams=teams, sites=sites, work_items=work_items, events=events)
+    return SeedData(teams=teams, sites=sites, work_items=work_items, events=events, units=build_units())
 
 
 def dumps_line(obj: dict) -> str:
@@ -69,7 +71,7 @@ def dumps_line(obj: dict) -> str:
 
 
 def write_seed(data: SeedData, out_dir: Path = DATA_DIR) -> dict:
-    """Write the four JSONL files and MANIFEST.json into out_dir; return the manifest."""
+    """Write the JSONL files and MANIFEST.json into out_dir; return the manifest."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest: dict = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from seed.common import DAY, END, day, event, person, pick, rng_for
+from seed.common import DAY, END, day, event, iso, person, pick, rng_for
 
 SUBS = [
     ("shifo", "石佛"),
@@ -235,6 +235,7 @@ def build_work_items(sites: list[dict], teams: list[dict]) -> tuple[list[dict], 
         s for s in sites if s["kind"] in ("road_collapse", "silt_site", "municipal_facility", "river_hazard")
     ]
     items, events = [], []
+    steps = rng_for("work_item_steps")
     plan = ["enterprise_request"] * 64 + ["supervision"] * 36 + ["review_problem"] * 26
     for n, category in enumerate(plan, start=1):
         key = f"WI-{n:04d}"
@@ -302,4 +303,311 @@ def build_work_items(sites: list[dict], teams: list[dict]) -> tuple[list[dict], 
                 note="核查通过，销号",
             )
         )
+        # the loop's other steps, drawn from their own generator so that the draws above stay as they were
+        events += _loop_steps(steps, key, actor, t_open, t_fb, t_res, t_close, t_open + limit)
+    more, more_events = _loop_demo(len(items))
+    return items + more, events + more_events
+
+
+SUPERVISORS = f"{UNITS[3]}督查组"
+
+
+def _loop_steps(rng, key, actor, t_open, t_fb, t_res, t_close, resolve_due) -> list[dict]:
+    """签收 before the feedback; for some orders an extension asked and approved before the resolution, or a
+    return (退回) and a second resolution; 核查 before 销号."""
+    out = [
+        event(
+            rng,
+            "work_item_acknowledge",
+            t_open + rng.randint(1, max(1, min(t_fb - t_open - 1, 8 * 60))),
+            work_item=key,
+            actor=actor,
+            note="已签收",
+        )
+    ]
+    if t_res - t_fb >= 120 and rng.random() < 0.12:
+        t_ask = t_fb + rng.randint(1, (t_res - t_fb) // 2)
+        until = iso(resolve_due + 3 * DAY)
+        out.append(
+            event(
+                rng,
+                "work_item_extension_request",
+                t_ask,
+                work_item=key,
+                actor=actor,
+                note="工程量大，申请延期三天",
+            )
+            | {"details": {"until": until}}
+        )
+        out.append(
+            event(
+                rng,
+                "work_item_extension_approve",
+                t_ask + rng.randint(1, t_res - t_ask - 1),
+                work_item=key,
+                actor=SUPERVISORS,
+                note="同意延期",
+            )
+            | {"details": {"until": until}}
+        )
+    gap = t_close - t_res
+    if gap >= 240 and rng.random() < 0.3:
+        t_ret = t_res + rng.randint(1, gap // 3)
+        t_again = t_ret + rng.randint(1, gap // 3)
+        out.append(
+            event(
+                rng,
+                "work_item_return",
+                t_ret,
+                work_item=key,
+                actor=SUPERVISORS,
+                note="现场核查未完全整改，退回",
+            )
+        )
+        out.append(
+            event(rng, "work_item_resolve", t_again, work_item=key, actor=actor, note="已按要求整改完毕")
+        )
+        t_res = t_again
+        gap = t_close - t_res
+    if gap >= 2:
+        out.append(
+            event(
+                rng,
+                "work_item_verify",
+                t_res + rng.randint(1, gap - 1),
+                work_item=key,
+                actor=SUPERVISORS,
+                note="现场核查通过",
+            )
+        )
+    return out
+
+
+def _loop_demo(count: int) -> tuple[list[dict], list[dict]]:
+    """Orders placed so that on 29 July (the article's day) one is in each state of the loop: assigned, acknowledged,
+    fed back, returned, resolved, verified, with an extension asked, transferred, reminded and due within a day
+    (黄牌); all met their deadlines (the zone's 13710 record, which `test_seed_figures` keeps) and are closed by the
+    end."""
+    rng = rng_for("work_item_demo")
+    h = 60
+    d29 = day(7, 29)
+    plans = [
+        # key suffix, title, unit, severity, steps as (action, minute, actor, note, details)
+        (
+            "督办：科学大道塌陷点围挡加固",
+            "高新区城市管理局",
+            "general",
+            [
+                ("open", d29 + 20 * h),
+                ("acknowledge", d29 + 33 * h),
+                ("feedback", d29 + 40 * h),
+                ("resolve", d29 + 4 * DAY),
+                ("verify", d29 + 4 * DAY + 3 * h),
+                ("close", d29 + 4 * DAY + 5 * h),
+            ],
+        ),
+        (
+            "督办：长椿路积水点抽排",
+            "沟赵办事处",
+            "general",
+            [
+                ("open", d29 + 9 * h),
+                ("acknowledge", d29 + 10 * h),
+                ("feedback", d29 + 2 * DAY),
+                ("resolve", d29 + 5 * DAY),
+                ("verify", d29 + 5 * DAY + 2 * h),
+                ("close", d29 + 5 * DAY + 4 * h),
+            ],
+        ),
+        (
+            "周观摩：石佛办事处辖区淤泥外运进度慢",
+            "石佛办事处",
+            "general",
+            [
+                ("open", d29 - 2 * DAY + 10 * h),
+                ("acknowledge", d29 - 2 * DAY + 11 * h),
+                ("feedback", d29 + 11 * h),
+                ("resolve", d29 + 3 * DAY),
+                ("verify", d29 + 3 * DAY + 1 * h),
+                ("close", d29 + 3 * DAY + 2 * h),
+            ],
+        ),
+        (
+            "督办：枫杨办事处辖区小区地下室清淤",
+            "枫杨办事处",
+            "general",
+            [
+                ("open", d29 - 4 * DAY + 9 * h),
+                ("acknowledge", d29 - 4 * DAY + 10 * h),
+                ("feedback", d29 - 3 * DAY),
+                ("resolve", d29 - 1 * DAY),
+                ("return", d29 + 15 * h, "淤泥未清运完毕，退回"),
+                ("resolve", d29 + 2 * DAY),
+                ("verify", d29 + 2 * DAY + 3 * h),
+                ("close", d29 + 2 * DAY + 4 * h),
+            ],
+        ),
+        (
+            "万人助万企：郑州高新区企业配电房排水",
+            "国网郑州高新供电公司",
+            "general",
+            [
+                ("open", d29 - 3 * DAY + 9 * h),
+                ("acknowledge", d29 - 3 * DAY + 10 * h),
+                ("feedback", d29 - 2 * DAY),
+                ("resolve", d29 + 16 * h),
+                ("verify", d29 + 2 * DAY),
+                ("close", d29 + 2 * DAY + 1 * h),
+            ],
+        ),
+        (
+            "群众反映：梧桐办事处辖区小区停水",
+            "郑州自来水高新营业所",
+            "general",
+            [
+                ("open", d29 - 2 * DAY + 8 * h),
+                ("acknowledge", d29 - 2 * DAY + 9 * h),
+                ("feedback", d29 - 1 * DAY),
+                ("resolve", d29 + 9 * h),
+                ("verify", d29 + 17 * h),
+                ("close", d29 + 1 * DAY + 10 * h),
+            ],
+        ),
+        (
+            "督办：须水河除险加固",
+            "国土规划住建局",
+            "major",
+            [
+                ("open", d29 - 6 * DAY + 9 * h),
+                ("acknowledge", d29 - 6 * DAY + 10 * h),
+                ("feedback", d29 - 5 * DAY),
+                ("request_extension", d29 + 14 * h, "汛期施工受限，申请延期七天", 37),
+                ("approve_extension", d29 + 1 * DAY + 10 * h, "同意延期", 37),
+                ("resolve", d29 + 20 * DAY),
+                ("verify", d29 + 20 * DAY + 5 * h),
+                ("close", d29 + 21 * DAY),
+            ],
+        ),
+        (
+            "会议交办：双桥办事处辖区道路照明恢复",
+            "双桥办事处",
+            "general",
+            [
+                ("open", d29 - 1 * DAY + 9 * h),
+                ("transfer", d29 + 10 * h, "路灯归城管局维护，转办", "urban_management"),
+                ("acknowledge", d29 + 11 * h),
+                ("feedback", d29 + 1 * DAY),
+                ("resolve", d29 + 4 * DAY),
+                ("verify", d29 + 4 * DAY + 2 * h),
+                ("close", d29 + 4 * DAY + 3 * h),
+            ],
+        ),
+        (
+            "督办：莲花街塌陷点回填",
+            "高新区城市管理局",
+            "general",
+            [
+                ("open", d29 - 6 * DAY + 14 * h),
+                ("acknowledge", d29 - 6 * DAY + 20 * h),
+                ("remind", d29 - 4 * DAY + 9 * h, "请尽快反馈"),
+                ("feedback", d29 - 4 * DAY + 11 * h),
+                ("remind", d29 + 9 * h, "明日到期，请加快办理"),
+                ("resolve", d29 + 1 * DAY + 12 * h),
+                ("verify", d29 + 2 * DAY + 2 * h),
+                ("close", d29 + 2 * DAY + 3 * h),
+            ],
+        ),
+    ]
+    categories = {
+        "督办": "supervision",
+        "周观摩": "review_problem",
+        "万人助万企": "enterprise_request",
+        "群众反映": "citizen_report",
+        "会议交办": "meeting",
+    }
+    items, events = [], []
+    for n, (title, unit, severity, steps) in enumerate(plans, start=count + 1):
+        key = f"WI-{n:04d}"
+        items.append(
+            {
+                "key": key,
+                "category": categories[title.split("：")[0]],
+                "title": title,
+                "site": None,
+                "responsible_unit": unit,
+                "severity": severity,
+            }
+        )
+        handler = person(rng)
+        limit = (30 if severity == "major" else 7) * DAY
+        opened = steps[0][1]
+        for step in steps:
+            action, minute = step[0], step[1]
+            note = (
+                step[2]
+                if len(step) > 2
+                else {
+                    "open": f"交办{unit}",
+                    "acknowledge": "已签收",
+                    "feedback": "已制定方案，按节点推进",
+                    "resolve": "已落实解决",
+                    "verify": "现场核查通过",
+                    "close": "核查通过，销号",
+                }.get(action, "")
+            )
+            commander_side = action in (
+                "open",
+                "verify",
+                "close",
+                "return",
+                "approve_extension",
+                "transfer",
+                "remind",
+            )
+            name = {"request_extension": "extension_request", "approve_extension": "extension_approve"}.get(
+                action, action
+            )
+            row = event(
+                rng,
+                f"work_item_{name}",
+                minute,
+                work_item=key,
+                actor=SUPERVISORS if commander_side else handler,
+                note=note,
+            )
+            if action in ("request_extension", "approve_extension"):
+                row["details"] = {"until": iso(opened + limit + (step[3] - 30) * DAY)}
+            if action == "transfer":
+                row["details"] = {"to": step[3]}
+            events.append(row)
     return items, events
+
+
+def build_units() -> list[dict]:
+    """Each responsible unit with a leader and two contacts (fictional names: the articles name none)."""
+    from recovery.vocab import UNIT
+
+    rng = rng_for("units")
+    rows = []
+    for term in UNIT.terms:
+        office = term.zh.endswith("办事处")
+        leader = person(rng)
+        rows.append(
+            {
+                "unit": term.key,
+                "leader": f"{leader}（{'主任' if office else '局长' if term.zh.endswith('局') else '经理'}）",
+                "contacts": [
+                    {
+                        "name": person(rng),
+                        "phone": f"0371-6799{rng.randint(1000, 9999)}",
+                        "title": "督办联络员",
+                    },
+                    {
+                        "name": person(rng),
+                        "phone": f"138{rng.randint(10000000, 99999999)}",
+                        "title": "值班员",
+                    },
+                ],
+            }
+        )
+    return rows

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from recovery.admin import audit
 from recovery.admin.audit import Actor
 from recovery.auth.accounts import (
+    check_unit,
     create_user,
     parse_scope,
     revoke_token,
@@ -45,6 +46,7 @@ def snapshot(user: User) -> dict[str, Any]:
         "role": user.role,
         "scope": list(user.scope or []),
         "team_id": user.team_id,
+        "unit": user.unit,
         "active": bool(user.active),
     }
 
@@ -117,6 +119,7 @@ def add_user(
     display_name: str = "",
     password: str | None = None,
     team_key: str | None = None,
+    unit: str | None = None,
 ) -> tuple[User, str | None]:
     """Add a user; returns the user and the password generated for them (shown once), or None when one was given."""
 
@@ -128,8 +131,13 @@ def add_user(
         after = {"username": (username or "").strip(), "display_name": name, "role": key, "scope": keys}
         if team_key:
             after["team"] = team_key
+        unit_key = check_unit(key, unit)
+        if unit_key:
+            after["unit"] = unit_key
         audit.record(session, actor, "user.add", f"user:{after['username']}", None, after | {"active": True})
-        user = create_user(session, username, key, given, scope=keys, display_name=name, team_key=team_key)
+        user = create_user(
+            session, username, key, given, scope=keys, display_name=name, team_key=team_key, unit=unit_key
+        )
         return user, (None if password else given)
 
     return _in_one_transaction(session, change)
@@ -143,8 +151,9 @@ def edit_user(
     role: str | None = None,
     scope: str | list[str] | None = None,
     display_name: str | None = None,
+    unit: str | None = None,
 ) -> User:
-    """Change a user's role, scope and/or display name (None: left as it is)."""
+    """Change a user's role, scope, unit and/or display name (None: left as it is)."""
 
     def change():
         user = find_user(session, username)
@@ -157,9 +166,11 @@ def edit_user(
                 raise Forbidden("You cannot remove your own admin role.")
             if user.active and _active_admins(session) <= 1:
                 raise Forbidden("The last admin cannot lose the admin role.")
-        after = before | {"role": key, "scope": keys} | ({"display_name": name} if name is not None else {})
+        unit_key = check_unit(key, unit or user.unit)
+        after = before | {"role": key, "scope": keys, "unit": unit_key}
+        after |= {"display_name": name} if name is not None else {}
         audit.record(session, actor, "user.edit", f"user:{user.username}", before, after)
-        set_role_and_scope(session, user, key, keys, name)
+        set_role_and_scope(session, user, key, keys, name, unit_key)
         return user
 
     return _in_one_transaction(session, change)

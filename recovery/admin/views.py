@@ -36,6 +36,7 @@ def _render(template: str, status: int = 200, **context):
             roles=labels("role", locale),
             subdistricts=labels("subdistrict", locale),
             team_types=labels("team_type", locale),
+            units=labels("unit", locale),
             when=zone_minute,
             human_bytes=system.human_bytes,
             **context,
@@ -92,6 +93,7 @@ def add_user():
             form.get("role", ""),
             scope=",".join(scope),
             display_name=form.get("display_name", ""),
+            unit=form.get("unit") or None,
         )
     except RecoveryError as exc:
         return _users_page(exc.http_status, error=exc.translated(), form=form)
@@ -132,6 +134,7 @@ def edit_user(username: str):
             role=form.get("role"),
             scope=",".join(scope),
             display_name=form.get("display_name"),
+            unit=form.get("unit") or None,
         )
     except RecoveryError as exc:
         return _user_page(username, exc.http_status, error=exc.translated())
@@ -231,6 +234,44 @@ def edit_team(key: str):
         return _teams_page(exc.http_status, error=exc.translated())
     flash("saved")
     return redirect(url_for("admin.teams_page", q=key))
+
+
+# -- responsible units ------------------------------------------------------------------------------------------
+
+
+def _units_page(status: int = 200, **context):
+    from recovery.units import unit_rows
+
+    return _render("admin/units.html", status, rows=unit_rows(get_session(), current_locale()), **context)
+
+
+@bp.get("/units")
+@allow("admin")
+def units_page():
+    return _units_page()
+
+
+@bp.post("/units/<key>")
+@allow("admin")
+def edit_unit(key: str):
+    from recovery.units import parse_contacts, set_unit
+
+    form = request.form
+    try:
+        set_unit(
+            get_session(),
+            _actor(),
+            key,
+            leader=form.get("leader", ""),
+            contacts=parse_contacts(form.get("contacts", "")),
+            note=form.get("note", ""),
+        )
+        get_session().commit()
+    except RecoveryError as exc:
+        get_session().rollback()
+        return _units_page(exc.http_status, error=exc.translated())
+    flash("saved")
+    return redirect(url_for("admin.units_page") + f"#u-{key}")
 
 
 # -- audit -------------------------------------------------------------------------------------------------------

@@ -42,6 +42,8 @@ class Account(UserMixin):
     subdistricts: frozenset[str] = field(default_factory=frozenset)
     team_ids: frozenset[int] = field(default_factory=frozenset)
     via_token: bool = False
+    #: the responsible unit (key) of a user of role `unit`
+    unit: str | None = None
 
     def get_id(self) -> str:
         return str(self.id)
@@ -67,6 +69,7 @@ def account_of(session: Session, user: User, via_token: bool = False) -> Account
         subdistricts,
         frozenset(team_ids),
         via_token,
+        user.unit if user.role == "unit" else None,
     )
 
 
@@ -98,6 +101,7 @@ def create_user(
     scope: list[str] | None = None,
     display_name: str = "",
     team_key: str | None = None,
+    unit: str | None = None,
 ) -> User:
     username = (username or "").strip()
     if not username or len(username) > 80 or any(c.isspace() for c in username):
@@ -106,6 +110,7 @@ def create_user(
     check_password(password, role, username)
     if role == "field" and not scope and not team_key:
         raise ValidationError("A field user needs a scope: sub-districts or a team.")
+    unit = check_unit(role, unit)
     team_id = None
     if team_key:
         team_id = session.scalar(select(Team.id).where(Team.key == team_key))
@@ -117,6 +122,7 @@ def create_user(
         scope=scope or [],
         display_name=display_name,
         team_id=team_id,
+        unit=unit,
         password_hash=generate_password_hash(password),
         created_at=now(),
     )
@@ -138,8 +144,23 @@ def set_password(session: Session, user: User, password: str) -> None:
     session.commit()
 
 
+def check_unit(role: str, unit: str | None) -> str | None:
+    """A user of role `unit` belongs to one responsible unit (its key, whatever spelling was given); no other
+    role has one."""
+    if role != "unit":
+        return None
+    if not unit:
+        raise ValidationError("A user of a responsible unit needs the unit (e.g. 城市管理局).")
+    return resolve("unit", unit)
+
+
 def set_role_and_scope(
-    session: Session, user: User, role: str, scope: list[str], display_name: str | None = None
+    session: Session,
+    user: User,
+    role: str,
+    scope: list[str],
+    display_name: str | None = None,
+    unit: str | None = None,
 ) -> None:
     """A new role and scope (sub-district and team keys, as `parse_scope` gives them), and display name when given.
     The user's sessions and tokens stay, but their cached account is forgotten on commit: the next request is
@@ -147,6 +168,7 @@ def set_role_and_scope(
     role = resolve("role", role)
     if role == "field" and not scope and not user.team_id:
         raise ValidationError("A field user needs a scope: sub-districts or a team.")
+    user.unit = check_unit(role, unit or user.unit)
     user.role = role
     user.scope = list(scope)
     if display_name is not None:

@@ -19,6 +19,9 @@ DEMO_USERS = (
     ("admin", "admin", "系统管理员", None),
     ("field_shifo", "field", "石佛办事处巡查员", "石佛"),
     ("field_fengyang", "field", "枫杨办事处巡查员", "枫杨"),
+    # users of responsible units (the last column names their unit)
+    ("unit_urban", "unit", "城市管理局督办联络员", "urban_management"),
+    ("unit_fengyang", "unit", "枫杨办事处督办联络员", "fengyang"),
 )
 
 
@@ -53,15 +56,24 @@ def _when(moment) -> str:
 @click.option(
     "--role",
     required=True,
-    help="field, commander, reporter or admin (or 一线人员, 指挥人员, 报道人员, 管理员)",
+    help="field, commander, reporter, unit or admin (or 一线人员, 指挥人员, 报道人员, 责任单位人员, 管理员)",
 )
 @click.option(
     "--scope", default="", help="Sub-districts or team keys a field user may change, e.g. 石佛,枫杨"
 )
 @click.option("--team", "team_key", default=None, help="The team (key) the user belongs to.")
+@click.option("--unit", default=None, help="The responsible unit of a user of role unit, e.g. 城市管理局.")
 @click.option("--display-name", default="")
 @click.option("--password", default=None, help="Omit to generate one (printed once).")
-def add_user(name: str, role: str, scope: str, team_key: str | None, display_name: str, password: str | None):
+def add_user(
+    name: str,
+    role: str,
+    scope: str,
+    team_key: str | None,
+    unit: str | None,
+    display_name: str,
+    password: str | None,
+):
     """Add a user with a role (and, for field users, a scope)."""
     from recovery.admin.users import add_user as add
 
@@ -75,6 +87,7 @@ def add_user(name: str, role: str, scope: str, team_key: str | None, display_nam
             display_name=display_name,
             password=password,
             team_key=team_key,
+            unit=unit,
         )
     )
     click.echo(
@@ -144,11 +157,12 @@ def enable(name: str):
 @users.command("set-role")
 @click.argument("name")
 @click.argument("role")
-def set_role(name: str, role: str):
-    """Give a user another role (field, commander, reporter, admin, or their Chinese names)."""
+@click.option("--unit", default=None, help="The responsible unit, for the role unit (e.g. 城市管理局).")
+def set_role(name: str, role: str, unit: str | None):
+    """Give a user another role (field, commander, reporter, unit, admin, or their Chinese names)."""
     from recovery.admin.users import edit_user
 
-    user = _audited(lambda session, actor: edit_user(session, actor, name, role=role))
+    user = _audited(lambda session, actor: edit_user(session, actor, name, role=role, unit=unit))
     click.echo(f"已修改 / {name}: role {user.role}")
 
 
@@ -190,7 +204,7 @@ def list_users():
 
     for user in _session().scalars(select(User).order_by(User.id)):
         state = "" if user.active else "  disabled"
-        click.echo(f"{user.username:20} {user.role:10} {','.join(user.scope)}{state}")
+        click.echo(f"{user.username:20} {user.role:10} {','.join(user.scope) or user.unit or ''}{state}")
 
 
 @users.command("demo")
@@ -206,9 +220,12 @@ def demo():
         password = generate_password(role, name)
         user = session.scalar(select(User).where(User.username == name))
         if user is None:
-            create_user(
-                session, name, role, password, scope=parse_scope(session, scope), display_name=display
-            )
+            if role == "unit":
+                create_user(session, name, role, password, display_name=display, unit=scope)
+            else:
+                create_user(
+                    session, name, role, password, scope=parse_scope(session, scope), display_name=display
+                )
         else:
             set_password(session, user, password)
         click.echo(f"  {name:16} {role:10} {password}   {display}")

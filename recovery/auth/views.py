@@ -49,7 +49,7 @@ def safe_next(target: str | None, role: str) -> str:
 
 
 #: where each role lands after sign-in when no page was asked for; commanders and admins get the dashboard
-LANDING = {"field": "field.app", "reporter": "reports.index"}
+LANDING = {"field": "field.app", "reporter": "reports.index", "unit": "work_pages.inbox"}
 
 
 @bp.route("/login", methods=["GET", "POST"])

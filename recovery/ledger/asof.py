@@ -278,8 +278,21 @@ def work_item_states(
     if known_at is not None:
         conditions.append(Event.recorded_at <= known_at)
     history: dict[int, list] = defaultdict(list)
-    for item_id, action, valid_at, event_id in session.execute(
-        select(Event.work_item_id, Event.action, Event.valid_at, Event.id).where(*conditions)
+    for item_id, action, valid_at, event_id, details in session.execute(
+        select(Event.work_item_id, Event.action, Event.valid_at, Event.id, Event.details).where(*conditions)
     ):
-        history[item_id].append((action, valid_at, event_id))
-    return {item_id: workitems.fold(events) for item_id, events in history.items()}
+        history[item_id].append((action, valid_at, event_id, details))
+    if not history:
+        return {}
+    own = {
+        row.id: row
+        for row in session.execute(
+            select(WorkItem.id, WorkItem.severity, WorkItem.responsible_unit).where(
+                WorkItem.id.in_(list(history))
+            )
+        )
+    }
+    return {
+        item_id: workitems.fold(events, severity=own[item_id].severity, unit=own[item_id].responsible_unit)
+        for item_id, events in history.items()
+    }

@@ -24,7 +24,7 @@ from recovery.ledger import measures, spans
 from recovery.ledger.append import body_hash
 from recovery.ledger.fold import Dims, Entry
 from recovery.ledger.record import PROJECTED, apply_rollup, edit_site_columns
-from recovery.models import ROLLUP_CELL, Event, EventMeasure, RollupDelta, Site, Team, WorkItem
+from recovery.models import ROLLUP_CELL, Event, EventMeasure, RollupDelta, Site, Team, WorkItem, WorkItemSite
 from recovery.sites import SiteDraft, derive, draft_site
 from recovery.timeutil import local_day, parse_instant
 
@@ -110,7 +110,9 @@ def load_dataset(
             )
             by_site[row["_site"]].append((entry, row))
         if row["_item"] is not None:
-            by_item[row["_item"]].append((row["action"], row["valid_at"], row["id"], row))
+            by_item[row["_item"]].append(
+                (row["action"], row["valid_at"], row["id"], row.get("details") or {})
+            )
 
     rollup: Counter = Counter()
     states: list[site_fold.SiteState] = []
@@ -139,8 +141,10 @@ def load_dataset(
         )
     item_states = {}
     for index, raws in by_item.items():
-        _check_work_item(work_items[index], raws)
-        item_states[index] = workitems.fold([r[:3] for r in raws])
+        raw_item = work_items[index]
+        item_states[index] = workitems.check_history(
+            raw_item["key"], raws, raw_item.get("severity", "general"), _unit(raw_item)
+        )
 
     # everything is valid: write
     try:
@@ -213,6 +217,7 @@ def _prepare_event(raw: dict, event_id: int, site_index: dict, item_index: dict,
         "measures": measures,
         "note": raw.get("note") or "",
         "actor": raw.get("actor") or "system",
+        "details": raw.get("details") or {},
         "valid_at": valid_at,
         "recorded_at": recorded_at,
         "from_status": None,
@@ -226,15 +231,6 @@ def _check_daily_check_ins(draft: SiteDraft, entries: list[Entry]) -> None:
     days = [local_day(e.valid_at) for e in entries if e.action == "check_in"]
     if len(days) != len(set(days)):
         raise ValidationError("Site %(site)s has two check-ins on one day.", site=draft.key)
-
-
-def _check_work_item(item: dict, raws: list) -> None:
-    ordered = sorted(raws, key=lambda r: (r[1], r[2]))
-    if ordered[0][0] != "work_item_open":
-        raise ValidationError("Work item %(item)s is not opened first.", item=item["key"])
-    statuses = [workitems.ORDER.index(workitems.ACTION_STATUS[r[0]]) for r in ordered]
-    if statuses != sorted(set(statuses)):
-        raise ValidationError("Work item %(item)s moves backwards.", item=item["key"])
 
 
 def _insert_teams(session: Session, teams: list[dict]) -> dict[str, int]:
@@ -286,29 +282,29 @@ def _insert_work_items(session, work_items, item_states, site_ids, site_index) -
             or raw.get("severity", "general") not in workitems.SEVERITY_DAYS
         ):
             raise ValidationError("Work item %(item)s has an unknown category or severity.", item=raw["key"])
-        feedback_due, resolve_due = workitems.deadlines(state.opened_at, raw.get("severity", "general"))
         site_id = site_ids[site_index[raw["site"]]] if raw.get("site") else None
-        rows.append(
-            {
-                "id": start + i,
-                "key": raw["key"],
-                "category": raw["category"],
-                "title": raw["title"],
-                "responsible_unit": _unit(raw),
-                "severity": raw.get("severity", "general"),
-                "site_id": site_id,
-                "status": state.status,
-                "opened_at": state.opened_at,
-                "feedback_due": feedback_due,
-                "resolve_due": resolve_due,
-                "fed_back_at": state.fed_back_at,
-                "resolved_at": state.resolved_at,
-                "closed_at": state.closed_at,
-                "version": state.version,
-            }
-        )
+        row = {
+            "id": start + i,
+            "key": raw["key"],
+            "category": raw["category"],
+            "title": raw["title"],
+            "description": raw.get("description", ""),
+            "co_units": [],
+            "milestones": [],
+            "responsible_unit": _unit(raw),
+            "severity": raw.get("severity", "general"),
+            "site_id": site_id,
+            "opened_at": state.opened_at,
+        }
+        probe = WorkItem(**row)
+        workitems.project_work_item(probe, state)
+        row.update({c: getattr(probe, c) for c in workitems.PROJECTED})
+        rows.append(row)
     if rows:
         session.execute(insert(WorkItem.__table__), rows)
+        links = [{"work_item_id": r["id"], "site_id": r["site_id"]} for r in rows if r["site_id"] is not None]
+        if links:
+            session.execute(insert(WorkItemSite.__table__), links)
     return [r["id"] for r in rows]
 
 
@@ -392,13 +388,14 @@ def replay_all(session: Session, progress: Progress | None = None) -> Projection
             Event.valid_at,
             Event.site_id,
             Event.work_item_id,
+            Event.details,
         )
         .where(Event.flag.is_(None))
         .execution_options(yield_per=20000)
     )
     for count, row in enumerate(session.execute(stmt), 1):
         if row.work_item_id is not None and row.action in workitems.ACTION_STATUS:
-            per_item[row.work_item_id].append((row.action, row.valid_at, row.id))
+            per_item[row.work_item_id].append((row.action, row.valid_at, row.id, row.details))
         elif row.site_id is not None:
             flows = {k: v for k, v in (row.measures or {}).items() if MEASURES[k].flow}
             per_site[row.site_id].append(
@@ -418,7 +415,15 @@ def replay_all(session: Session, progress: Progress | None = None) -> Projection
             site.kind, edited.get("subdistrict", site.subdistrict) or "", edited.get("segment", site.segment)
         )
         rollup.update(site_fold.contributions(kind, dims, entries))
-    items = {item_id: workitems.fold(evts) for item_id, evts in per_item.items()}
+    own = {
+        row.id: row
+        for row in session.execute(select(WorkItem.id, WorkItem.severity, WorkItem.responsible_unit))
+    }
+    items = {
+        item_id: workitems.fold(evts, severity=own[item_id].severity, unit=own[item_id].responsible_unit)
+        for item_id, evts in per_item.items()
+        if item_id in own
+    }
     return Projections(projected, Counter({k: v for k, v in rollup.items() if abs(v) > 1e-9}), items, edits)
 
 
@@ -498,12 +503,11 @@ def verify(session: Session, progress: Progress | None = None) -> list[str]:
     problems += measures.differences(session)
     problems += _descriptive_differences(session, expected.descriptive)
     for item in session.scalars(select(WorkItem)).all():
-        want = expected.work_items.get(item.id, workitems.WorkItemState())
-        for column in ("status", "fed_back_at", "resolved_at", "closed_at", "version"):
-            if getattr(item, column) != getattr(want, column):
+        want = workitems.expected_columns(item, expected.work_items.get(item.id, workitems.WorkItemState()))
+        for column, value in want.items():
+            if getattr(item, column) != value:
                 problems.append(
-                    f"work item {item.key}: {column} stored {getattr(item, column)!r}, "
-                    f"ledger says {getattr(want, column)!r}"
+                    f"work item {item.key}: {column} stored {getattr(item, column)!r}, ledger says {value!r}"
                 )
     return problems
 

@@ -176,7 +176,7 @@ def _work_items(session, cells, T, R) -> None:
     )
     for item_id, state in states.items():
         item = items[item_id]
-        late_feedback, late_resolve = workitems.overdue(state, item.severity, T)
+        late_feedback, late_resolve = workitems.overdue(state, T)
         base = (
             "work_item",
             subs.get(item.site_id, ""),

@@ -211,7 +211,7 @@ def _work_items(session, selector: Selector, as_of, known_at, subdistrict) -> li
         segment = f"category={item.category};severity={item.severity}"
         if not segment_matches(segment, selector.segment):
             continue
-        late_feedback, late_resolve = workitems.overdue(state, item.severity, as_of)
+        late_feedback, late_resolve = workitems.overdue(state, as_of)
         if selector.quantity == "overdue_feedback" and not late_feedback:
             continue
         if selector.quantity == "overdue_resolve" and not late_resolve:

@@ -126,7 +126,29 @@ ASSIGN_BODY = Body(
         ),
         Field("polygon", OBJECT, "A GeoJSON Polygon drawn on the map (in the map's system)"),
         Field("team_id", RECORD_ID, required=True, message=N_("team_id must be a team id.")),
-        Field("deadline", {"type": "string", "format": "date"}, "A day (its end, Asia/Shanghai)"),
+        Field(
+            "deadline",
+            {"type": "string", "format": "date"},
+            "A day (its end, Asia/Shanghai); without it each site keeps its deadline",
+        ),
+        Field(
+            "clear_deadlines",
+            {"type": "boolean", "default": False},
+            "Remove the sites' deadlines (without a deadline)",
+            message=N_("clear_deadlines must be true or false."),
+        ),
+        Field(
+            "confirm_past_deadline",
+            {"type": "boolean", "default": False},
+            "The deadline has passed and the commander confirmed it",
+            message=N_("confirm_past_deadline must be true or false."),
+        ),
+        Field(
+            "expected_count",
+            {"type": "integer", "minimum": 1, "maximum": MAX_INT, "nullable": True},
+            "The count the preview showed: a selection that changed since is refused (409)",
+            message=N_("expected_count must be the number of sites the preview showed."),
+        ),
     ),
     "site_ids, or the map's filter and/or a drawn polygon",
 )
@@ -172,3 +194,129 @@ def _content(mimetypes) -> dict:
 
 REPORT_CONTENT = _content(mime for _suffix, mime in REPORT_FORMATS.values())
 EXPORT_CONTENT = _content(spec.mimetype for spec in EXPORT_FORMATS.values())
+
+RELAPSE_BODY = Body(
+    (
+        Field(
+            "note",
+            TEXT,
+            "What failed again (required)",
+            required=True,
+            message=N_("Say what failed again (a note)."),
+        ),
+        Field("status", TEXT, "The status the site would go back to; by default its first"),
+        VALID_AT,
+        POSITION,
+        Field("photos", {"type": "array", "items": TEXT}, "Upload ids of this user's finished uploads"),
+    )
+)
+
+# -- work orders (督查交办) ------------------------------------------------------------------------------------------
+
+WORK_ITEM_QUERY = (
+    Param(
+        "unit", {"type": "string"}, "A responsible unit by any of its names: its orders (as lead or co-unit)"
+    ),
+    Param("category", {"type": "string"}, "A category by any of its names (督办, 周观摩问题, 万人助万企 …)"),
+    Param(
+        "status", {"type": "string"}, "Statuses, comma-separated, by any of their names (待签收, 被退回 …)"
+    ),
+    Param("overdue", {"type": "string"}, "yes: only orders a deadline of which has passed; no: the others"),
+    Param("site", RECORD_ID, "Orders that concern this site"),
+    Param("review", RECORD_ID, "Orders found at this weekly review"),
+    Param("q", TEXT, "Text in the key, title or description"),
+    Param("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}, "Page size"),
+    Param("offset", {"type": "integer", "minimum": 0, "default": 0}, "Orders to skip"),
+)
+WORK_ITEM_BODY = Body(
+    (
+        Field("category", TEXT, required=True, vocabulary="category"),
+        Field("title", {"type": "string", "maxLength": 300}, required=True),
+        Field("description", {"type": "string", "maxLength": 4000}),
+        Field(
+            "site_ids",
+            {"type": "array", "items": RECORD_ID, "maxItems": 200},
+            "The sites the order concerns (none or more)",
+            message=N_("site_ids must be a list of site ids."),
+        ),
+        Field("unit", TEXT, "The lead unit (牵头单位)", required=True, vocabulary="unit"),
+        Field(
+            "co_units",
+            {"type": "array", "items": TEXT, "maxItems": 20},
+            "Co-units (配合单位), by any of their names",
+            message=N_("co_units must be a list of units."),
+        ),
+        Field("severity", {"type": "string", "default": "general"}, vocabulary="severity"),
+        Field(
+            "milestones",
+            {"type": "array", "items": OBJECT, "maxItems": 30},
+            "网络计划: [{title, due: YYYY-MM-DD}]",
+            message=N_("milestones must be a list of at most 30 {title, due} objects."),
+        ),
+        Field("review_id", RECORD_ID | {"nullable": True}, "The weekly review it was found at"),
+        NOTE,
+        VALID_AT,
+    )
+)
+WORK_ITEM_STEP_BODY = Body(
+    (
+        Field(
+            "action",
+            {
+                "type": "string",
+                "enum": [
+                    "acknowledge",
+                    "feedback",
+                    "resolve",
+                    "verify",
+                    "return",
+                    "close",
+                    "request_extension",
+                    "approve_extension",
+                    "refuse_extension",
+                    "transfer",
+                    "remind",
+                    "reopen",
+                ],
+            },
+            "The step",
+            required=True,
+            message=N_("Unknown action %(action)s."),
+        ),
+        NOTE,
+        Field(
+            "photos",
+            {"type": "array", "items": TEXT, "maxItems": 20},
+            "Upload ids of photos of a linked site, uploaded first",
+            message=N_("photos must be a list of upload ids."),
+        ),
+        Field(
+            "until",
+            {"type": "string", "format": "date"},
+            "request/approve_extension: the new deadline (a day)",
+        ),
+        Field("to_unit", TEXT, "transfer: the unit the order is handed to", vocabulary="unit"),
+        VALID_AT,
+        POSITION,
+    )
+)
+WORK_ITEM_IF_MATCH = header(
+    "If-Match", 'The order\'s ETag (its version, e.g. "3"); without it 428, when stale 412', True
+)
+
+#: a worker's report that a finished site failed again (held for a commander: recovery/ledger/relapse.py)
+RELAPSE_BODY = Body(
+    (
+        Field(
+            "note",
+            TEXT,
+            "What failed again (required)",
+            required=True,
+            message=N_("Say what failed again (a note)."),
+        ),
+        Field("status", TEXT, "The status the site would go back to; by default its first"),
+        VALID_AT,
+        POSITION,
+        Field("photos", {"type": "array", "items": TEXT}, "Upload ids of this user's finished uploads"),
+    )
+)

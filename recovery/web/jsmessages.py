@@ -58,11 +58,9 @@ FIELD = {
     "position_none": N_("No position; saved without one"),
     "save": N_("Save"),
     "saved_queued": N_("Saved; it will be sent when online."),
-    "saved": N_("Saved."),
     "choose_status": N_("Choose a new status or enter quantities or a note."),
     "check_in": N_("Disinfection check-in today"),
     "checked_in_today": N_("Checked in today"),
-    "check_in_done": N_("Check-in saved."),
     "already_checked_in": N_("This point already has today's check-in; no need to check in again."),
     "report_title": N_("Report a new site"),
     "kind": N_("Kind"),
@@ -117,6 +115,54 @@ FIELD = {
     "note_event": N_("Note"),
     "points_today": N_("Today's disinfection check-ins"),
     "st_duplicate": N_("Already checked in today"),
+    # issue 17: the field worker's journeys
+    "check_in_short": N_("Check in"),
+    "distance_none": N_("No position: the check-in is saved without a distance."),
+    "distance_from_point": N_("About {n} m from the point (position ±{acc} m)"),
+    "undo": N_("Undo"),
+    "check_in_in": N_("Check-in at {name} is sent in {n} s."),
+    "check_in_done_name": N_("Checked in at {name}."),
+    "check_in_undone": N_("Check-in undone; nothing was sent."),
+    "check_in_pending": N_("Checking in…"),
+    "check_in_confirm_title": N_("Check in at {name}?"),
+    "photo_optional": N_("Add a photo (optional)"),
+    "check_in_confirm": N_("Confirm check-in"),
+    "cancel": N_("Cancel"),
+    "close": N_("Close"),
+    "points_left": N_("{n} of {total} to do"),
+    "points_all_done": N_("All checked in today."),
+    "points_done": N_("Checked in today ({n})"),
+    "site_map": N_("Map of {name}"),
+    "no_deadline": N_("No deadline"),
+    "team_label": N_("Team"),
+    "no_team": N_("Not assigned"),
+    "navigate": N_("Navigate there"),
+    "nav_geo": N_("Map app"),
+    "nav_amap": N_("AMap"),
+    "nav_baidu": N_("Baidu Maps"),
+    "relapse_title": N_("Failed again?"),
+    "relapse_explain": N_(
+        "If this finished site has failed again, report it: a commander decides whether it is reopened; "
+        "until then it stays finished."
+    ),
+    "relapse_note": N_("What failed again"),
+    "relapse_submit": N_("Report that it failed again"),
+    "relapse_need_note": N_("Say what failed again."),
+    "relapse_event": N_("Reported failed again"),
+    "relapse_saved": N_("Report sent for a commander to decide."),
+    "saved_change": N_("Saved: {name} → {to}."),
+    "photo_unlinked": N_("Not yet part of a change"),
+    "photo_alt": N_("Photo of {site}: {change}, {when}"),
+    "team_mine": N_("My team (default)"),
+    "priority": N_("Priority"),
+    "priority_1": N_("1 · most urgent"),
+    "priority_2": N_("2 · normal"),
+    "priority_3": N_("3 · can wait"),
+    "priority_by_road": N_("Priority follows the road class: main roads first."),
+    "report_sending": N_("Sending the report of {name}…"),
+    "report_done": N_("Reported: {name}."),
+    "open_new_site": N_("Open the new site"),
+    "type_relapse": N_("Failed again"),
 }
 
 #: key → English message, for recovery/static/map/*.js (the map page and its drawing tools)
@@ -133,6 +179,21 @@ MAP = {
     "draw_polygon": N_("Select with a polygon (click each corner, double-click to finish)"),
     "draw_finish": N_("Finish the polygon"),
     "draw_clear": N_("Clear the selection"),
+    "team": N_("Team"),
+    "no_team": N_("no team"),
+    "overdue": N_("overdue"),
+    "cluster_title": N_("{kind}: {count} sites, {done} done, {overdue} overdue"),
+    "choose_team": N_("Choose a team first."),
+    "choose_site": N_("Select a site on the map first (open it and press Select for command)."),
+    "preview_count": N_("{count} sites will be assigned to {team}."),
+    "preview_already": N_("{count} of them are with this team already."),
+    "preview_losing": N_("Teams that lose sites:"),
+    "preview_losing_item": N_("{team}: {count} sites"),
+    "deadline_set": N_("Deadline {day}: {count} sites get it as their new deadline, {kept} have it already."),
+    "deadline_keep": N_("No deadline given: every site keeps its own deadline."),
+    "deadline_clear": N_("The deadlines of {count} sites will be cleared."),
+    "past_warning": N_("The deadline {day} has already passed: these sites will be overdue at once."),
+    "confirm": N_("Assign {count} sites"),
 }
 
 #: key → English message, for recovery/static/apidoc/apidoc.js (the API reference page, /api/v1/docs)
@@ -156,7 +217,22 @@ REPORTS = {
     "copy_failed": N_("Could not copy: select the text and copy it by hand."),
 }
 
-SCRIPTS = {"field": FIELD, "map": MAP, "apidoc": APIDOC, "reports": REPORTS}
+#: key → English message, for recovery/static/workorders/workorders.js (the work-order pages)
+WORKORDERS = {
+    "failed": N_("The request failed ({status})."),
+    "uploading": N_("Uploading {name}…"),
+    "sending": N_("Sending…"),
+    "done": N_("Recorded."),
+    "confirm_return": N_("Return this order to the unit for more work?"),
+    "confirm_close": N_("Close (销号) this order?"),
+    "confirm_reopen": N_("Reopen this closed order?"),
+    "confirm_transfer": N_("Hand this order to another unit?"),
+    "pick_first": N_("Pick at least one order first."),
+    "confirm_remind_n": N_("Send a reminder (催办) for {n} orders?"),
+    "bulk_done": N_("{n} reminders sent."),
+}
+
+SCRIPTS = {"field": FIELD, "map": MAP, "apidoc": APIDOC, "reports": REPORTS, "workorders": WORKORDERS}
 
 
 def strings(group: str) -> dict[str, str]:

@@ -18,7 +18,7 @@ from recovery.web.apidoc import IMAGE, operation
 from recovery.web.declared import CONTENT_RANGE, UPLOAD_ID
 from recovery.web.limits import body_limit
 from recovery.web.policy import SIGNED_IN, allow
-from recovery.web.site_access import WRITERS, check_scope, photo_dict, site_or_404
+from recovery.web.site_access import PHOTO_TAKERS, check_scope, photo_dict, site_or_404
 
 bp = Blueprint("photos_api", __name__, url_prefix="/api/v1")
 RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
@@ -44,7 +44,7 @@ def _max_bytes() -> int:
     content=IMAGE,
     responses={"201": "the photo", "200": "bytes received so far"},
 )
-@allow(*WRITERS)
+@allow(*PHOTO_TAKERS)
 def upload(site_id: int, upload_id: str | None):
     """Append a chunk (`Content-Range: bytes a-b/total`) or a whole photo; the last chunk stores it."""
     session, account = get_session(), current_account()
@@ -88,7 +88,7 @@ def upload(site_id: int, upload_id: str | None):
 
 @bp.get("/sites/<id:site_id>/photos/<upload_id>")
 @operation("Progress of a resumable upload", tag="field", responses={"200": "bytes received"})
-@allow(*WRITERS)
+@allow(*PHOTO_TAKERS)
 def upload_status(site_id: int, upload_id: str):
     """How much of an upload the server has, so a client can resume where it stopped."""
     session, account = get_session(), current_account()

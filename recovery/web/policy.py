@@ -1,6 +1,7 @@
 """Who may use each route. Every view declares its roles with `@allow(...)`; a route without one is refused.
 
-Roles: `anonymous` (anyone, signed in or not), `field`, `commander`, `reporter`, `admin`. The policy is checked
+Roles: `anonymous` (anyone, signed in or not), `field`, `commander`, `reporter`, `unit` (a responsible unit's
+staff: its work orders, and the sites read like any signed-in user), `admin`. The policy is checked
 before the view runs, for pages and API alike: no credentials → 401, the wrong role → 403. Finer rules (a field
 user's scope) are checked by the view, because they depend on the record.
 """
@@ -26,8 +27,8 @@ __all__ = [
     "policy_of",
 ]
 
-ROLES = ("anonymous", "field", "commander", "reporter", "admin")
-SIGNED_IN = ("field", "commander", "reporter", "admin")
+ROLES = ("anonymous", "field", "commander", "reporter", "unit", "admin")
+SIGNED_IN = ("field", "commander", "reporter", "unit", "admin")
 READERS = ("commander", "reporter", "admin")
 #: endpoints that Flask itself adds; they serve files only
 BUILTIN_POLICIES = {"static": frozenset({"anonymous"})}

@@ -17,6 +17,8 @@ from recovery.web.policy import Forbidden
 
 #: the roles that record changes to sites
 WRITERS = ("field", "commander", "admin")
+#: the roles that upload photos: the writers, and a responsible unit's staff for the sites of their orders
+PHOTO_TAKERS = (*WRITERS, "unit")
 #: the most photos one change may carry
 MAX_EVENT_PHOTOS = 20
 
@@ -39,7 +41,15 @@ def site_or_404(site_id: int) -> Site:
 
 
 def check_scope(site: Site) -> None:
-    if not scope.may_change(current_account(), site):
+    account = current_account()
+    if account.role == "unit":
+        # a unit's staff photograph the sites their unit's work orders concern (the order's step carries them)
+        from recovery.workitems_read import unit_concerns_site
+
+        if not unit_concerns_site(get_session(), account.unit, site.id):
+            raise Forbidden("This site is outside your scope.")
+        return
+    if not scope.may_change(account, site):
         raise Forbidden("This site is outside your scope.")
 
 

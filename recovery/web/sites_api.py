@@ -14,20 +14,29 @@ from recovery.db import get_session
 from recovery.errors import PreconditionRequired, ValidationError
 from recovery.fields import Param
 from recovery.geodata import load_geodata
-from recovery.i18n import current_locale
+from recovery.i18n import current_locale, translate
+from recovery.kinds import get_kind
 from recovery.ledger.record import record_site_event, sync_site
+from recovery.ledger.relapse import report_relapse
 from recovery.models import Site
 from recovery.numbers import read_whole_number
 from recovery.photos import unusable_uploads
 from recovery.query.collection import site_rows, sites_state
 from recovery.query.site import find_site, site_history
 from recovery.query.sites import parse_site_query, site_filters
-from recovery.sites import draft_site, report_site
+from recovery.sites import distance_from_site, draft_site, new_site_deadline, report_site, team_for_report
 from recovery.timeutil import now, zone_iso
 from recovery.web import idempotency
 from recovery.web.apidoc import json_response, operation
 from recovery.web.collection import collection_chunks
-from recovery.web.declared import CHECK_IN_BODY, EVENT_BODY, IDEMPOTENCY_KEY, IF_MATCH, SITE_BODY
+from recovery.web.declared import (
+    CHECK_IN_BODY,
+    EVENT_BODY,
+    IDEMPOTENCY_KEY,
+    IF_MATCH,
+    RELAPSE_BODY,
+    SITE_BODY,
+)
 from recovery.web.features import etag_for, event_dict, site_feature, urgency_key
 from recovery.web.params import instant_field
 from recovery.web.policy import SIGNED_IN, Forbidden, allow
@@ -310,6 +319,11 @@ def check_in(site_id: int):
     body = CHECK_IN_BODY.read(json_body() if request.get_data() else {})
     key = idempotency.idempotency_key()
     digest = idempotency.request_digest(body)
+    position, photos = _position(body), _photo_ids(session, account.id, site.id, body)
+    # the position proof: how far from the point the visit was made, kept with the event
+    details = {"distance_m": distance_from_site(site.geom, position)} if position else {}
+    if photos:
+        details["photos"] = photos
 
     def work():
         recorded = record_site_event(
@@ -321,7 +335,8 @@ def check_in(site_id: int):
             note=body.get("note", ""),
             client_id=idempotency.client_event_id(account.id, key),
             user_id=account.id,
-            position=_position(body),
+            position=position,
+            details=details or None,
         )
         return _answer(recorded, site)
 
@@ -355,13 +370,14 @@ def post_site():
         geometry,
         address=body.get("address", ""),
         attributes=body.get("attributes"),
-        priority=body.get("priority", 2),
+        priority=body.get("priority"),
+        deadline=new_site_deadline(get_kind(body.get("kind")), _valid_at(body)),
     )
     place = _geodata().subdistrict_of(draft.geom)
     team_places = scope.team_places(session, account.team_ids)
     if not scope.may_report_at(account, place, team_places):
         raise Forbidden("This place is outside your scope.")
-    team_id = scope.team_for_new_site(account, place, team_places)
+    team_id = team_for_report(session, account, body.get("team"), place, team_places)
 
     def work():
         site, recorded = report_site(
@@ -383,6 +399,61 @@ def post_site():
             201,
             {"site": site_feature(site, zh, may_change=True), "event": event_dict(recorded.event, zh)},
             headers,
+        )
+
+    return idempotency.run_once(session, account.id, key, digest, work)
+
+
+#: a relapse report's body (see `report_relapse`)
+@bp.post("/sites/<id:site_id>/relapse")
+@operation(
+    "Report that a finished site failed again: held for a commander to decide (Idempotency-Key)",
+    tag="field",
+    headers=(IDEMPOTENCY_KEY,),
+    body=RELAPSE_BODY,
+    responses={"202": "stored, flagged for a commander; the site is unchanged", "200": "replayed"},
+)
+@allow(*WRITERS)
+def post_relapse(site_id: int):
+    """A worker's report that a finished site failed again, stored flagged in the ledger (not applied): a
+    commander applies it (the site reopens) or dismisses it from the dashboard's flagged changes."""
+    session, account = get_session(), current_account()
+    site = site_or_404(site_id)
+    check_scope(site)
+    body = RELAPSE_BODY.read(json_body())
+    key = idempotency.idempotency_key()
+    digest = idempotency.request_digest(body)
+    photos = _photo_ids(session, account.id, site.id, body)
+    valid_at, position = _valid_at(body), _position(body)
+    session.expunge(site)
+
+    def work():
+        recorded = report_relapse(
+            session,
+            site.id,
+            actor=account.display_name,
+            valid_at=valid_at,
+            note=body["note"],
+            to_status=body.get("status"),
+            client_id=idempotency.client_event_id(account.id, key),
+            user_id=account.id,
+            position=position,
+            details={"photos": photos} if photos else None,
+            client_id_unused=key is not None,
+        )
+        session.flush()
+        zh = _zh()
+        current = find_site(session, site.id)
+        message = translate("Stored for a commander to decide; the site stays finished until then.")
+        return (
+            202,
+            {
+                "event": event_dict(recorded.event, zh, current.kind),
+                "site": site_feature(current, zh, may_change=True),
+                "flagged": recorded.flagged,
+                "message": message,
+            },
+            {"ETag": etag_for(current)},
         )
 
     return idempotency.run_once(session, account.id, key, digest, work)

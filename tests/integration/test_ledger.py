@@ -330,10 +330,22 @@ def test_work_items_follow_13710(session, geodata):
     advance_work_item(
         session, item.id, action="work_item_feedback", actor="枫杨办事处", valid_at=T0 + timedelta(days=2)
     )
-    with pytest.raises(TransitionError):
+    # a second feedback is a progress report: the first one's time stays the one 13710 counts
+    advance_work_item(
+        session, item.id, action="work_item_feedback", actor="x", valid_at=T0 + timedelta(days=2, hours=1)
+    )
+    assert session.get(type(item), item.id).fed_back_at == T0 + timedelta(days=2)
+    with pytest.raises(TransitionError):  # 销号 only after the unit has resolved it
         advance_work_item(
-            session, item.id, action="work_item_feedback", actor="x", valid_at=T0 + timedelta(days=2, hours=1)
+            session, item.id, action="work_item_close", actor="督查组", valid_at=T0 + timedelta(days=4)
         )
+    with pytest.raises(TransitionError):  # nothing is placed before the order's last step
+        advance_work_item(
+            session, item.id, action="work_item_resolve", actor="枫杨办事处", valid_at=T0 + timedelta(days=1)
+        )
+    advance_work_item(
+        session, item.id, action="work_item_resolve", actor="枫杨办事处", valid_at=T0 + timedelta(days=4)
+    )
     advance_work_item(
         session, item.id, action="work_item_close", actor="督查组", valid_at=T0 + timedelta(days=5)
     )

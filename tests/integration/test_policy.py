@@ -14,6 +14,7 @@ ROLE_USERS = {
     "field": "field",
     "commander": "commander",
     "reporter": "reporter",
+    "unit": "unit_urban",
     "admin": "admin",
 }
 #: example values for URL variables, so that every route can be called
@@ -30,6 +31,8 @@ SAMPLE = {
     "kind": "road_collapse",
     "item_id": "1",
     "token_id": "1",
+    "webhook_id": "1",
+    "review_id": "1",
 }
 
 

@@ -20,7 +20,11 @@ TEST_USERS = {
     "admin": ("admin", []),
     "field": ("field", ["fengyang"]),
     "field_shifo": ("field", ["shifo"]),
+    "unit_urban": ("unit", []),
+    "unit_fengyang": ("unit", []),
 }
+#: the responsible unit of each test user of role `unit`
+TEST_UNITS = {"unit_urban": "urban_management", "unit_fengyang": "fengyang"}
 TEST_TOKENS = {name: f"rcv_test_{name}_token" for name in TEST_USERS}
 
 
@@ -34,6 +38,7 @@ def add_users(url: str) -> None:
                 username=name,
                 role=role,
                 scope=scope,
+                unit=TEST_UNITS.get(name),
                 display_name=f"测试{name}",
                 password_hash=password_hash,
                 created_at=now(),

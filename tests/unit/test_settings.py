@@ -73,6 +73,11 @@ def test_every_setting_is_read_from_its_recovery_variable(tmp_path):
         "RECOVERY_TRUSTED_PROXIES": "1",
         "RECOVERY_METRICS_ALLOW": "10.0.5.0/24",
         "RECOVERY_INCIDENT": str(incident_file),
+        "RECOVERY_WEBHOOK_HOSTS": " QYAPI.weixin.qq.com, *.feishu.cn ",
+        "RECOVERY_WEBHOOK_TIMEOUT_SECONDS": "5",
+        "RECOVERY_WEBHOOK_MAX_ATTEMPTS": "3",
+        "RECOVERY_WEBHOOK_BACKOFF_SECONDS": "60",
+        "RECOVERY_WEBHOOK_LEASE_SECONDS": "30",
     }
     assert set(environ) == {s.env_var for s in SETTINGS}, "a new setting needs a line here"
     values = load_settings(environ)
@@ -105,6 +110,11 @@ def test_every_setting_is_read_from_its_recovery_variable(tmp_path):
         "TRUSTED_PROXIES": 1,
         "METRICS_ALLOW": (ip_network("10.0.5.0/24"),),
         "INCIDENT": load_incident(incident_file),
+        "WEBHOOK_HOSTS": "qyapi.weixin.qq.com,*.feishu.cn",
+        "WEBHOOK_TIMEOUT_SECONDS": 5,
+        "WEBHOOK_MAX_ATTEMPTS": 3,
+        "WEBHOOK_BACKOFF_SECONDS": 60,
+        "WEBHOOK_LEASE_SECONDS": 30,
     }
 
 

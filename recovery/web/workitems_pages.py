@@ -1,0 +1,158 @@
+"""Pages of the command loop (督查交办): a unit's inbox, the commander's 督查 board, one work order's page and the
+form that opens one. Actions post to the JSON API (`recovery/web/workitems_api.py`) from the page's script."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, redirect, render_template, request, url_for
+
+from recovery import workitems, workitems_read
+from recovery.auth import current_account
+from recovery.db import get_session
+from recovery.errors import NotFoundError
+from recovery.fields import Args
+from recovery.i18n import current_locale
+from recovery.timeutil import deadline_text, now, zone_minute
+from recovery.vocab import label, labels
+from recovery.web.declared import WORK_ITEM_QUERY
+from recovery.web.jsmessages import strings
+from recovery.web.policy import Forbidden, allow
+from recovery.workitems_read import (
+    INBOX_TABS,
+    board,
+    find_item,
+    item_dict,
+    linked_sites,
+    list_items,
+    parse_filter,
+    site_ids_of,
+    timeline,
+    unit_summary,
+)
+
+bp = Blueprint("work_pages", __name__, url_prefix="/work-items")
+
+
+def _common() -> dict:
+    locale = current_locale()
+    return {
+        "locale": locale,
+        "strings": strings("workorders"),
+        "unit_labels": labels("unit", locale),
+        "status_labels": labels("work_item_status", locale),
+        "category_labels": labels("category", locale),
+        "severity_labels": labels("severity", locale),
+        "step_labels": step_labels(),
+        "deadline_text": deadline_text,
+        "until_text": lambda text: deadline_text(datetime.fromisoformat(text)),
+        "zone_minute": zone_minute,
+    }
+
+
+def step_labels() -> dict[str, str]:
+    """The steps by their names in the reader's language (交办, 签收, 反馈 …)."""
+    from recovery.i18n import translate
+
+    return {step: translate(message) for step, message in workitems.STEP_NAMES.items()}
+
+
+@bp.get("/")
+@allow(*workitems.READERS)
+def inbox_page():
+    return redirect(url_for("work_pages.inbox"))
+
+
+@bp.get("/inbox")
+@allow(*workitems.READERS)
+def inbox():
+    """A unit's inbox (a unit user: theirs; others pick a unit, or see the list of all)."""
+    session, account, at = get_session(), current_account(), now()
+    args = Args(request.args, WORK_ITEM_QUERY)
+    unit = account.unit if account.role == "unit" else parse_filter(args).unit
+    if unit is None and account.role != "unit":
+        flt = parse_filter(args)
+        items, total = list_items(session, account, flt, at)
+        links = site_ids_of(session, [i.id for i in items])
+        rows = [item_dict(i, current_locale(), at, site_ids=links.get(i.id, [])) for i in items]
+        return render_template(
+            "workorders/list.html",
+            rows=rows,
+            total=total,
+            flt=flt,
+            summary=unit_summary(session, at),
+            **_common(),
+        )
+    box = workitems_read.inbox(session, account, at, unit=unit)
+    locale = current_locale()
+    tabs = {tab: [item_dict(i, locale, at) for i in items] for tab, items in box.tabs.items()}
+    return render_template(
+        "workorders/inbox.html",
+        unit=unit,
+        unit_label=label("unit", unit, locale),
+        tabs=tabs,
+        counts=box.counts,
+        tab_names=list(INBOX_TABS),
+        **_common(),
+    )
+
+
+@bp.get("/board")
+@allow("commander", "admin", "reporter")
+def board_page():
+    session, at = get_session(), now()
+    locale = current_locale()
+    rows = board(session, at)
+    return render_template(
+        "workorders/board.html",
+        rows=[(row, [(item_dict(item, locale, at), mark) for item, mark in row.items]) for row in rows],
+        summary=unit_summary(session, at),
+        **_common(),
+    )
+
+
+@bp.get("/new")
+@allow(*workitems.COMMAND_ROLES)
+def new_page():
+    """The form that opens (交办) an order; `?site=ID` (the map, a site page) fills in the site."""
+    site_ids = [s for s in request.args.get("site", "").split(",") if s.strip().isdigit()][:200]
+    return render_template(
+        "workorders/new.html",
+        site_ids=",".join(site_ids),
+        category=request.args.get("category", "supervision"),
+        **_common(),
+    )
+
+
+@bp.get("/<id:item_id>")
+@allow(*workitems.READERS)
+def item_page(item_id: int):
+    session, account, at = get_session(), current_account(), now()
+    item = find_item(session, item_id)
+    if item is None:
+        raise NotFoundError("Work item %(item)s does not exist.", item=item_id)
+    if not workitems.may_read(account, item):
+        raise Forbidden("This work order belongs to another unit.")
+    steps, state = timeline(session, item)
+    sites = linked_sites(session, item.id)
+    locale = current_locale()
+    return render_template(
+        "workorders/item.html",
+        item=item,
+        data=item_dict(item, locale, at, site_ids=[s.id for s in sites]),
+        steps=steps,
+        state=state,
+        sites=[
+            {
+                "id": s.id,
+                "key": s.key,
+                "kind": label("kind", s.kind, locale),
+                "status": label(f"status.{s.kind}", s.status, locale),
+                "lon": s.geom.centroid.x,
+                "lat": s.geom.centroid.y,
+            }
+            for s in sites
+        ],
+        actions=workitems.allowed_steps(account, item),
+        **_common(),
+    )
