@@ -16,6 +16,7 @@ from recovery.models import WorkItem
 from recovery.numbers import read_whole_number
 from recovery.photos import unusable_uploads
 from recovery.timeutil import deadline_window, end_of_day, now, parse_day, zone_iso
+from recovery.vocab import resolve
 from recovery.web import idempotency
 from recovery.web.apidoc import operation
 from recovery.web.declared import (
@@ -274,8 +275,7 @@ PER_TAB = Param(
 )
 
 
-def _per_tab() -> int:
-    raw = Args(request.args, (PER_TAB,)).get("limit")
+def _per_tab(raw) -> int:
     return 50 if raw in (None, "") else parse_filter({"limit": raw}).limit
 
 
@@ -289,9 +289,9 @@ def _per_tab() -> int:
 @allow(*READERS)
 def get_inbox():
     session, account, at = get_session(), current_account(), now()
-    raw = Args(request.args, (WORK_ITEM_QUERY[0], PER_TAB)).get("unit")
-    unit = None if account.role == "unit" else parse_filter({"unit": raw} if raw else {}).unit
-    box = inbox(session, account, at, unit=unit, per_tab=_per_tab())
+    raw = request.args.get("unit")
+    unit = None if account.role == "unit" or not raw else resolve("unit", raw)
+    box = inbox(session, account, at, unit=unit, per_tab=_per_tab(request.args.get("limit")))
     ids = [i.id for items in box.tabs.values() for i in items]
     links = site_ids_of(session, ids)
     locale = _locale()
@@ -320,7 +320,7 @@ def get_board():
     locale = _locale()
     from recovery.vocab import label
 
-    rows = board(session, at, per_unit=_per_tab())
+    rows = board(session, at, per_unit=_per_tab(request.args.get("limit")))
     ids = [item.id for row in rows for item, _mark in row.items]
     links = site_ids_of(session, ids)
     return jsonify(

@@ -21,6 +21,7 @@ from recovery.fields import Args, Body
 from recovery.query.sites import SITE_FILTERS, parse_site_query
 from recovery.web import declared
 from recovery.web.apidoc import document, drift
+from recovery.web.declared import WORK_ITEM_QUERY
 from recovery.web.params import AS_OF, DATE, KNOWN_AT, SUBDISTRICT
 from recovery.web.policy import allow, policy_of
 
@@ -184,6 +185,7 @@ HELPERS = {
     "known_at_param": {KNOWN_AT.name},
     "subdistrict_param": {SUBDISTRICT.name},
     "parse_site_query": {p.name for p in SITE_FILTERS},
+    "parse_filter": {p.name for p in WORK_ITEM_QUERY},
 }
 
 
@@ -249,7 +251,7 @@ def test_every_declared_body_is_documented_by_a_route(app):
 def test_a_body_is_refused_where_a_field_breaks_its_declaration(name, body):
     """Every declared field, given a value of the wrong JSON type, is refused (400) by the same declaration
     the document shows; a required field left out too."""
-    wrong = {"string": 5, "integer": "x", "number": "x", "object": [1], "array": {"a": 1}}
+    wrong = {"string": 5, "integer": "x", "number": "x", "object": [1], "array": {"a": 1}, "boolean": "x"}
     for field in body.fields:
         bad = wrong[field.openapi()["type"]]
         with pytest.raises(ValidationError):

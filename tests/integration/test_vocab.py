@@ -198,7 +198,8 @@ def test_command_line_reads_every_spelling_of_role_and_scope(app, runner):
             spelled = spellings(sub)  # every spelling at once, separated by `,`, `，` and `、`
             scope = ",".join(spelled[:3]) + "，" + "、".join(spelled[3:])
             name = f"u{len(asked)}"
-            out = runner.invoke(args=["users", "add", name, "--role", role_spelling, "--scope", scope])
+            unit = ["--unit", "城管局"] if role.key == "unit" else []  # a unit's staff belong to a unit
+            out = runner.invoke(args=["users", "add", name, "--role", role_spelling, "--scope", scope, *unit])
             assert out.exit_code == 0, (role_spelling, scope, out.output)
             asked.append((name, role.key, [sub.key]))
     engine = make_engine(app.config["RECOVERY"]["DATABASE_URL"] or "")
