@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from support.accounts import TEST_PASSWORD, auth, login
+from support.accounts import TEST_PASSWORD, TEST_TOKENS, auth, login
 
 NEW_PASSWORD = "flood barriers hold at dawn"
 
@@ -226,7 +226,7 @@ def test_the_upgrade_gives_tokens_already_issued_an_expiry(db_url):
     with engine.connect() as conn:
         expiries = conn.execute(text("SELECT expires_at FROM api_token")).scalars().all()
     engine.dispose()
-    assert expiries and len(expiries) == 5
+    assert expiries and len(expiries) == len(TEST_TOKENS)  # one per test user
     for value in expiries:
         moment = datetime.fromisoformat(value) if isinstance(value, str) else value
         moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)

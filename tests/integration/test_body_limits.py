@@ -42,6 +42,9 @@ ARGUMENTS = {
     "username": "commander",
     "token_id": "1",
     "key": "T001",
+    "webhook_id": "1",
+    "item_id": "1",
+    "review_id": "1",
 }
 
 
