@@ -84,6 +84,23 @@ STEP_NAMES = {
     "remind": N_("Reminder"),
     "reopen": N_("Reopened"),
 }
+#: each step as an action to take (the order page's choices): English reads as a command, Chinese as the step
+ACTION_NAMES = {
+    "acknowledge": N_("Acknowledge"),
+    "feedback": N_("Give feedback"),
+    "resolve": N_("Mark resolved"),
+    "verify": N_("Verify on site"),
+    "return": N_("Return for more work"),
+    "close": N_("Close the order"),
+    "request_extension": N_("Request an extension"),
+    "approve_extension": N_("Approve the extension"),
+    "refuse_extension": N_("Refuse the extension"),
+    "transfer": N_("Transfer to another unit"),
+    "remind": N_("Send a reminder"),
+    "reopen": N_("Reopen the order"),
+}
+#: what each of the unit's deadlines asks for by then (`next_due`'s step)
+DUE_NAMES = {"acknowledge": N_("Acknowledge by"), "feedback": N_("Feedback by"), "resolve": N_("Resolve by")}
 #: the ledger's action of each step (and of opening)
 EVENT_ACTIONS = {"open": "work_item_open", **{a: f"work_item_{a}" for a in STEPS}}
 EVENT_ACTIONS.update(

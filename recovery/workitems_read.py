@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from recovery import workitems
 from recovery.errors import ValidationError
-from recovery.i18n import N_
+from recovery.i18n import N_, in_locale
 from recovery.models import Event, Site, WorkItem, WorkItemSite
 from recovery.models_accounts import Photo
 from recovery.numbers import MAX_INT, read_whole_number
@@ -442,7 +442,6 @@ LEFT = N_("%(time)s left")
 
 def time_left(due: datetime | None, at: datetime, locale: str | None = "zh") -> str:
     """How long is left before `due` (or how late it is), in the reader's language: 2天3小时后到期, 已超期5小时."""
-    from recovery.i18n import in_locale
 
     if due is None:
         return ""
@@ -510,6 +509,7 @@ def item_dict(
         if due is None
         else {
             "step": due[0],
+            "label": in_locale(workitems.DUE_NAMES[due[0]], locale),
             "at": zone_iso(due[1]),
             "text": deadline_text(due[1]),
             "left": time_left(due[1], at, locale),

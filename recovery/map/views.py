@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from shapely.geometry import mapping
 
 from recovery.command import crews, team_names, unit_choices
+from recovery.auth import current_account
 from recovery.db import get_session
 from recovery.errors import ValidationError
 from recovery.geodata import SUBDISTRICT_ORDER
@@ -40,6 +41,7 @@ from recovery.map.style import (
 )
 from recovery.numbers import read_whole_number
 from recovery.query.sites import SiteQuery, parse_site_query
+from recovery.web.site_page import VIEWERS as SITE_PAGE_VIEWERS
 from recovery.query.sql import site_shapes
 from recovery.timeutil import now, query_window, zone_iso
 from recovery.web.features import subdistrict_label
@@ -99,6 +101,9 @@ def map_page():
         "dataUrl": url_for("map.clusters_data"),
         "siteUrl": url_for("sites_api.get_site", site_id=0).removesuffix("0"),
         "fieldUrl": url_for("field.app"),
+        "sitePageUrl": url_for("site_page.site_page", site_id=0).removesuffix("0")
+        if current_account().role in SITE_PAGE_VIEWERS
+        else None,
         "commandUrl": "/api/v1/command",
         "selectionUrl": url_for("map.selection_data"),
         "colours": all_status_colours(),

@@ -116,6 +116,7 @@ def event_dict(event: Event, zh: bool, kind_key: str | None = None) -> dict:
         "flag": event.flag,
         "position": position,
         "photos": (event.details or {}).get("photos", []),
+        "distance_m": (event.details or {}).get("distance_m"),
     }
 
 

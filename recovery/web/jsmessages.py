@@ -119,6 +119,7 @@ FIELD = {
     "check_in_short": N_("Check in"),
     "distance_none": N_("No position: the check-in is saved without a distance."),
     "distance_from_point": N_("About {n} m from the point (position ±{acc} m)"),
+    "checked_in_from": N_("Checked in {d} from the point"),
     "undo": N_("Undo"),
     "check_in_in": N_("Check-in at {name} is sent in {n} s."),
     "check_in_done_name": N_("Checked in at {name}."),
@@ -194,6 +195,7 @@ MAP = {
     "deadline_clear": N_("The deadlines of {count} sites will be cleared."),
     "past_warning": N_("The deadline {day} has already passed: these sites will be overdue at once."),
     "confirm": N_("Assign {count} sites"),
+    "open_order": N_("Open the order"),
 }
 
 #: key → English message, for recovery/static/apidoc/apidoc.js (the API reference page, /api/v1/docs)

@@ -32,6 +32,8 @@ from recovery.workitems_read import (
 )
 
 bp = Blueprint("work_pages", __name__, url_prefix="/work-items")
+#: orders a tab of the inbox page shows (a phone's worth); the rest are in the paged list
+INBOX_PER_TAB = 50
 
 
 def _common() -> dict:
@@ -44,17 +46,18 @@ def _common() -> dict:
         "category_labels": labels("category", locale),
         "severity_labels": labels("severity", locale),
         "step_labels": step_labels(),
+        "action_labels": step_labels(workitems.ACTION_NAMES),
         "deadline_text": deadline_text,
         "until_text": lambda text: deadline_text(datetime.fromisoformat(text)),
         "zone_minute": zone_minute,
     }
 
 
-def step_labels() -> dict[str, str]:
+def step_labels(names: dict[str, str] = workitems.STEP_NAMES) -> dict[str, str]:
     """The steps by their names in the reader's language (交办, 签收, 反馈 …)."""
     from recovery.i18n import translate
 
-    return {step: translate(message) for step, message in workitems.STEP_NAMES.items()}
+    return {step: translate(message) for step, message in names.items()}
 
 
 @bp.get("/")
@@ -71,19 +74,8 @@ def inbox():
     args = Args(request.args, WORK_ITEM_QUERY)
     unit = account.unit if account.role == "unit" else parse_filter(args).unit
     if unit is None and account.role != "unit":
-        flt = parse_filter(args)
-        items, total = list_items(session, account, flt, at)
-        links = site_ids_of(session, [i.id for i in items])
-        rows = [item_dict(i, current_locale(), at, site_ids=links.get(i.id, [])) for i in items]
-        return render_template(
-            "workorders/list.html",
-            rows=rows,
-            total=total,
-            flt=flt,
-            summary=unit_summary(session, at),
-            **_common(),
-        )
-    box = workitems_read.inbox(session, account, at, unit=unit)
+        return _list_page(parse_filter(args), at)
+    box = workitems_read.inbox(session, account, at, unit=unit, per_tab=INBOX_PER_TAB)
     locale = current_locale()
     tabs = {tab: [item_dict(i, locale, at) for i in items] for tab, items in box.tabs.items()}
     return render_template(
@@ -93,6 +85,42 @@ def inbox():
         tabs=tabs,
         counts=box.counts,
         tab_names=list(INBOX_TABS),
+        # a tab shows its first orders; the rest are one link away, in the paged list
+        tab_more={
+            tab: url_for("work_pages.list_page", unit=unit, status=",".join(statuses))
+            for tab, statuses in INBOX_TABS.items()
+            if box.counts[tab] > len(tabs[tab])
+        },
+        **_common(),
+    )
+
+
+@bp.get("/list")
+@allow(*workitems.READERS)
+def list_page():
+    """Every order the reader may see that matches the filters (a unit's included), a page at a time."""
+    args = Args(request.args, WORK_ITEM_QUERY)
+    return _list_page(parse_filter(args), now())
+
+
+def _list_page(flt, at: datetime):
+    session, account = get_session(), current_account()
+    items, total = list_items(session, account, flt, at)
+    links = site_ids_of(session, [i.id for i in items])
+    rows = [item_dict(i, current_locale(), at, site_ids=links.get(i.id, [])) for i in items]
+    kept = {k: v for k, v in request.args.items() if k != "offset"}
+    return render_template(
+        "workorders/list.html",
+        rows=rows,
+        total=total,
+        flt=flt,
+        summary=unit_summary(session, at),
+        next_url=url_for("work_pages.list_page", **kept, offset=flt.offset + flt.limit)
+        if total > flt.offset + flt.limit
+        else None,
+        previous_url=url_for("work_pages.list_page", **kept, offset=max(0, flt.offset - flt.limit))
+        if flt.offset
+        else None,
         **_common(),
     )
 
@@ -103,9 +131,16 @@ def board_page():
     session, at = get_session(), now()
     locale = current_locale()
     rows = board(session, at)
+    waiting = ",".join((*workitems.ACTIVE, *workitems.TO_CHECK))
     return render_template(
         "workorders/board.html",
         rows=[(row, [(item_dict(item, locale, at), mark) for item, mark in row.items]) for row in rows],
+        # a unit with more orders than the board shows: the rest in the paged list
+        more={
+            row.unit: url_for("work_pages.list_page", unit=row.unit, status=waiting)
+            for row in rows
+            if row.open + row.to_check > len(row.items)
+        },
         summary=unit_summary(session, at),
         **_common(),
     )

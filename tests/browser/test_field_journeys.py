@@ -173,6 +173,11 @@ def test_my_work_sites_come_first_and_a_check_in_is_confirmed_undoable_and_prove
     assert isinstance(recent[0].details["distance_m"], float) and recent[0].details["distance_m"] < 20_000
     assert recent[0].details["position"]["crs"] == "wgs84"
     assert page.locator(f"#points li[data-site-id='{point_id}']").count() == 0
+    # the point's history shows the check-in with its distance from the point
+    page.goto(f"{live_server}/field/?lang={LANGS[lang]}#/site/{point_id}")
+    entry = page.locator(f"#history li[data-event-id='{recent[0].id}'] .distance")
+    entry.wait_for(timeout=WAIT_MS)
+    assert re.search(r"(签到位置距点位|Checked in) \d", entry.text_content())
     context.close()
 
 
@@ -371,6 +376,7 @@ def test_a_finished_site_that_failed_again_goes_to_the_commander(
     card = page.locator(f"#conflict-list [data-event='{held[0].id}']")
     card.wait_for(timeout=WAIT_MS)
     assert "路面再次下沉" in card.text_content()
+    assert "复发报告" in card.locator(".held").text_content()  # a relapse reads as one, not as a held change
     card.locator("button[data-decision=apply]").click()
     card.locator(".confirm-yes").click()  # applying it reopens the site: the card asks first
     page.wait_for_function(

@@ -24,6 +24,8 @@ from recovery import workitems
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
 UNIT = "urban_management"
+#: how long a step may take to appear in the page
+WAIT_MS = 30_000
 TITLE = "科学大道塌陷点围挡加固（浏览器测试）"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -149,14 +151,18 @@ def test_a_supervision_order_from_assignment_to_closure(browser, live_server, se
         assert {k: row[k] for k in want} == want, row
         return row
 
-    # 1. the commander opens a 督办 order for the site on the new-order page (as the map's 督办 link does)
-    commander.goto(f"{live_server}/work-items/new?site={site_id}")
-    assert commander.input_value("#new-order input[name=site_ids]") == str(site_id)
-    assert commander.input_value("#new-order select[name=category]") == "supervision"
-    commander.fill("#new-order input[name=title]", TITLE)
-    commander.fill("#new-order textarea[name=description]", "围挡不全，夜间无警示灯")
-    commander.select_option("#new-order select[name=unit]", UNIT)
-    commander.click("#new-order button[type=submit]")
+    # 1. the commander issues a 督办 order from the map: opens the site, selects it, names the order and the unit
+    commander.goto(f"{live_server}/map?site={site_id}")
+    commander.wait_for_selector(f"body[data-focused='{site_id}']", timeout=WAIT_MS)
+    popup = commander.locator(".leaflet-popup-content")
+    assert popup.locator("a").first.get_attribute("href").endswith(f"/sites/{site_id}")  # the desk's site page
+    popup.locator("button.select-site").click()
+    commander.fill("#order-title", TITLE)
+    commander.select_option("#order-unit", UNIT)
+    commander.click("#order-issue")
+    link = commander.locator("#command-result a.order-link")
+    link.wait_for(timeout=WAIT_MS)
+    link.click()  # the answer links to the new order's page
     commander.wait_for_url(lambda url: urlsplit(url).path.rstrip("/").split("/")[-1].isdigit())
     item_id = int(urlsplit(commander.url).path.rstrip("/").split("/")[-1])
     assert TITLE in commander.inner_text("h1")

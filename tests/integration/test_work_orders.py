@@ -4,6 +4,7 @@ unit reading another unit's order, the inbox and board, the pages, the commands 
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -438,3 +439,79 @@ def test_an_admin_keeps_the_units_leaders_and_contacts_on_record(app, client):
     audit = admin.get("/admin/audit").get_data(as_text=True)
     assert "unit:urban_management" in audit and "王局长" in audit
     assert client.get("/admin/units", headers=auth("commander")).status_code == 403
+
+
+def test_the_board_and_the_inbox_lead_to_every_order_a_page_at_a_time(app, client):
+    """A unit with more open orders than the board (200 a unit) or an inbox tab (50) shows: a link to the rest,
+    and the list pages through all of them, each once."""
+    from recovery import workitems
+    from recovery.db import get_session
+
+    opened = datetime.now(UTC) - timedelta(hours=1)
+    with app.app_context():
+        session = get_session()
+        for n in range(205):
+            workitems.open_work_item(
+                session,
+                category="督办",
+                title=f"积水点清淤 {n:03d}",
+                responsible_unit="城市管理局",
+                actor="指挥部",
+                valid_at=opened,
+            )
+        session.commit()
+    board = client.get("/work-items/board", headers=auth("commander")).get_data(as_text=True)
+    assert "已显示 200 / 205 项" in board
+    more = re.search(r'<p class="wo-more"><a href="([^"]+)"', board).group(1).replace("&amp;", "&")
+    assert "unit=urban_management" in more
+    inbox = client.get("/work-items/inbox", headers=auth("unit_urban")).get_data(as_text=True)
+    assert "已显示 50 / 205 项" in inbox
+    tab_more = re.search(r'<p class="wo-more"><a href="([^"]+)"', inbox).group(1).replace("&amp;", "&")
+    assert "status=open" in tab_more
+    seen: list[str] = []
+    url = more
+    for _page in range(10):
+        page = client.get(url, headers=auth("commander"))
+        assert page.status_code == 200
+        text = page.get_data(as_text=True)
+        seen += re.findall(r"积水点清淤 \d{3}", text)
+        following = re.search(r'<a href="([^"]+)" rel="next">', text)
+        if not following:
+            break
+        url = following.group(1).replace("&amp;", "&")
+    assert sorted(seen) == [f"积水点清淤 {n:03d}" for n in range(205)]  # every order once, none twice
+    # a unit's user reads the same list of its own orders; another unit's user sees none of them
+    assert "积水点清淤" in client.get(tab_more, headers=auth("unit_urban")).get_data(as_text=True)
+    assert "积水点清淤" not in client.get(tab_more, headers=auth("unit_fengyang")).get_data(as_text=True)
+    # bad paging is a clear 400
+    assert client.get("/work-items/list?offset=-1", headers=auth("commander")).status_code == 400
+
+
+@pytest.mark.parametrize("severity", ["general", "major"])
+def test_the_boards_sql_marks_agree_with_the_rule_at_every_moment(app, client, severity):
+    """`card_rank` (the board counts red and yellow cards in SQL) gives the same mark as `workitems.card` (the
+    rule) for orders in every state, opened at different times, at moments before, at and after each deadline."""
+    from recovery import workitems
+    from recovery.db import get_session
+    from recovery.workitems_read import card_rank, state_of_row
+
+    now = datetime.now(UTC)
+    for days_ago in (0, 2, 4, 6.5, 8, 29.5, 31):
+        opened = (now - timedelta(days=days_ago)).isoformat()
+        for state in TO_STATE:
+            bring_to(client, state, valid_at=opened, severity=severity)
+    extended = bring_to(client, "acknowledged", valid_at=(now - timedelta(days=10)).isoformat(), severity=severity)
+    extended = step(client, extended, "request_extension", "unit_urban", note="材料未到", until=(now + timedelta(days=40)).date().isoformat())
+    step(client, extended, "approve_extension", "commander")
+    moments = [now + timedelta(hours=h) for h in (-30, -1, 0, 1, 11, 12, 13, 23, 24, 25, 49, 24 * 8, 24 * 31, 24 * 41)]
+    with app.app_context():
+        session = get_session()
+        items = session.scalars(select(WorkItem)).all()
+        assert len(items) == 7 * len(TO_STATE) + 1
+        marks = {"red": 0, "yellow": 1, None: 2}
+        for at in moments:
+            in_sql = dict(session.execute(select(WorkItem.id, card_rank(at))).all())
+            by_rule = {i.id: marks[workitems.card(state_of_row(i), at)] for i in items}
+            assert in_sql == by_rule, at
+        seen = {workitems.card(state_of_row(i), at) for i in items for at in moments}
+        assert seen == {"red", "yellow", None}  # the moments reach every mark

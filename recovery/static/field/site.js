@@ -1,7 +1,7 @@
 // One site: its state (with my unsent changes applied on top), history, photos, work items, and the update form.
 import { NetworkError, getJSON } from "./api.js";
 import { claim, h, isoWithOffset, mount, notice } from "./dom.js";
-import { formatTime, t } from "./i18n.js";
+import { formatDistance, formatTime, t } from "./i18n.js";
 import { lastPosition, locate } from "./geo.js";
 import { OPEN_STATES, STUCK_STATES, enqueue, kick, localForSite, versionOf } from "./outbox.js";
 import { keepPhotos } from "./photos.js";
@@ -396,6 +396,7 @@ function historyCard(p, local) {
         e.flag ? h("span", { class: "badge flag" }, t("flagged")) : null,
         h("span", { class: "who muted" }, e.actor),
         measures ? h("span", { class: "measures" }, measures) : null,
+        e.distance_m != null ? h("span", { class: "measures distance" }, t("checked_in_from", { d: formatDistance(e.distance_m) })) : null,
         e.note ? h("span", { class: "note" }, e.note) : null,
       ),
     );

@@ -67,7 +67,7 @@
       // what the site is now, what the held change says, who made it, when it happened and when it arrived
       const now = el("p", `${box.dataset.now}: ${site.status_label}`);
       now.className = "now";
-      const change = el("p", `${box.dataset.change}: ${c.event.to_label || ""} · ${c.event.actor} · ${box.dataset.happened} ${minute(c.event.valid_at)} · ${box.dataset.recorded} ${minute(c.event.recorded_at)}`);
+      const change = el("p", `${c.event.flag === "relapse" ? box.dataset.relapse : box.dataset.change}: ${c.event.to_label || ""} · ${c.event.actor} · ${box.dataset.happened} ${minute(c.event.valid_at)} · ${box.dataset.recorded} ${minute(c.event.recorded_at)}`);
       change.className = "held";
       item.append(now, change);
       if (c.event.note) item.append(el("p", c.event.note));

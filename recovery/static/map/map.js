@@ -209,7 +209,8 @@
     box.append(dl);
     const photos = site.photos || [];
     if (photos.length) box.append(el("img", null, { src: photos[photos.length - 1].thumb_url, alt: "" }));
-    const link = el("a", t("open"), { href: `${cfg.fieldUrl}#/site/${id}` });
+    // commanders and reporters read the desktop site page; field users the field app's page
+    const link = el("a", t("open"), { href: cfg.sitePageUrl ? `${cfg.sitePageUrl}${id}` : `${cfg.fieldUrl}#/site/${id}` });
     const linkRow = el("p");
     linkRow.append(link);
     box.append(linkRow);
@@ -241,6 +242,8 @@
   async function command(path, body) {
     const answer = await post(`${cfg.commandUrl}/${path}`, body);
     result().textContent = answer.message;
+    // an issued order can be followed at once: its page (timeline, unit, deadlines)
+    if (answer.ok && answer.data.url) result().append(" ", el("a", t("open_order"), { href: answer.data.url, class: "order-link" }));
     if (answer.ok) refresh(false);
     return answer;
   }
@@ -426,5 +429,5 @@
     openPopup(id, feature.properties.kind, feature.properties.status, centre);
     document.body.dataset.focused = String(id);
   }
-  if (/^[0-9]+$/.test(params.get("site") || "")) focusSite(params.get("site"));
+  if (/^[0-9]+$/.test(params.get("site") || "")) focusSite(Number(params.get("site")));
 })();
