@@ -115,13 +115,15 @@ class LoginAttempt(SQLModel, table=True):
 
 
 class Photo(SQLModel, table=True):
-    """A photo of a site, uploaded in chunks (resumable) and checked by content, not by name."""
+    """A photo of a site, or of a work order that concerns no site, uploaded in chunks (resumable) and checked by
+    content, not by name. One of `site_id` and `work_item_id` is set (migration 0016)."""
 
     __table_args__ = (UniqueConstraint("user_id", "upload_id", name="uq_photo_upload"),)
 
     id: int | None = Field(default=None, primary_key=True)
     upload_id: str = Field(max_length=100)
-    site_id: int = Field(foreign_key="site.id", index=True)
+    site_id: int | None = Field(default=None, foreign_key="site.id", index=True)
+    work_item_id: int | None = Field(default=None, foreign_key="work_item.id", index=True)
     event_id: int | None = Field(default=None, foreign_key="event.id")
     user_id: int | None = Field(default=None, foreign_key="app_user.id")
     content_type: str = Field(default="", max_length=40)

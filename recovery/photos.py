@@ -627,15 +627,18 @@ def site_photos(session: Session, site_id: int) -> list[Photo]:
     return list(rows)
 
 
-def unusable_uploads(session: Session, user_id: int, site_id: int, upload_ids: list[str]) -> list[str]:
-    """Those of `upload_ids` that are not finished uploads of this user's for this site."""
+def unusable_uploads(
+    session: Session, user_id: int, site_id: int | None, upload_ids: list[str], *, work_item_id: int | None = None
+) -> list[str]:
+    """Those of `upload_ids` that are not finished uploads of this user's for this site (or this work order)."""
     if not upload_ids:
         return []
+    owner = Photo.site_id == site_id if work_item_id is None else Photo.work_item_id == work_item_id
     usable = set(
         session.scalars(
             select(Photo.upload_id).where(
                 Photo.user_id == user_id,
-                Photo.site_id == site_id,
+                owner,
                 Photo.complete.is_(True),
                 Photo.upload_id.in_(upload_ids),
             )
@@ -644,7 +647,15 @@ def unusable_uploads(session: Session, user_id: int, site_id: int, upload_ids: l
     return [u for u in upload_ids if u not in usable]
 
 
-def add_photo(session: Session, stored: StoredPhoto, *, upload_id: str, site_id: int, user_id: int) -> Photo:
+def add_photo(
+    session: Session,
+    stored: StoredPhoto,
+    *,
+    upload_id: str,
+    site_id: int | None = None,
+    work_item_id: int | None = None,
+    user_id: int,
+) -> Photo:
     """The row of a finished upload, added to the session (the caller commits). The write lock is taken first
     (SQLite), so that the request's earlier reads do not make its write fail with "database is locked" when
     another connection has written since."""
@@ -652,6 +663,7 @@ def add_photo(session: Session, stored: StoredPhoto, *, upload_id: str, site_id:
     photo = Photo(
         upload_id=upload_id,
         site_id=site_id,
+        work_item_id=work_item_id,
         user_id=user_id,
         content_type=stored.content_type,
         size=stored.size,

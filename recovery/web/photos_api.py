@@ -9,19 +9,22 @@ from pathlib import Path
 from flask import Blueprint, current_app, jsonify, request, send_file
 from sqlalchemy.exc import IntegrityError
 
-from recovery import photos
+from recovery import photos, workitems
 from recovery.auth import current_account
 from recovery.db import get_session
 from recovery.errors import NotFoundError, ValidationError
+from recovery.models import WorkItem
 from recovery.models_accounts import Photo
 from recovery.web.apidoc import IMAGE, operation
 from recovery.web.declared import CONTENT_RANGE, UPLOAD_ID
 from recovery.web.limits import body_limit
-from recovery.web.policy import SIGNED_IN, allow
+from recovery.web.policy import SIGNED_IN, Forbidden, allow
 from recovery.web.site_access import PHOTO_TAKERS, check_scope, photo_dict, site_or_404
 
 bp = Blueprint("photos_api", __name__, url_prefix="/api/v1")
 RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
+#: who photographs a work order: the commanders who check it, the units that work on it (not a reader)
+ORDER_PHOTO_TAKERS = (*workitems.COMMAND_ROLES, "unit")
 
 
 def photo_store():
@@ -47,9 +50,40 @@ def _max_bytes() -> int:
 @allow(*PHOTO_TAKERS)
 def upload(site_id: int, upload_id: str | None):
     """Append a chunk (`Content-Range: bytes a-b/total`) or a whole photo; the last chunk stores it."""
-    session, account = get_session(), current_account()
     site = site_or_404(site_id)
     check_scope(site)
+    return _receive(upload_id, site_id=site_id)
+
+
+@bp.route("/work-items/<id:item_id>/photos/<upload_id>", methods=["PUT", "POST"])
+@bp.post("/work-items/<id:item_id>/photos", defaults={"upload_id": None})
+@body_limit("photo")
+@operation(
+    "Upload a photo of a work order (for orders that concern no site), whole or in resuming chunks",
+    tag="work orders",
+    headers=(CONTENT_RANGE, UPLOAD_ID),
+    content=IMAGE,
+    responses={"201": "the photo", "200": "bytes received so far"},
+)
+@allow(*ORDER_PHOTO_TAKERS)
+def upload_for_order(item_id: int, upload_id: str | None):
+    """The same upload as a site's, kept with the order: a commander's, or its lead or co-unit's."""
+    _order_or_404(item_id)
+    return _receive(upload_id, work_item_id=item_id)
+
+
+def _order_or_404(item_id: int):
+    item = get_session().get(WorkItem, item_id)
+    if item is None:
+        raise NotFoundError("Work item %(item)s does not exist.", item=item_id)
+    if not workitems.may_read(current_account(), item):
+        raise Forbidden("This work order belongs to another unit.")
+    return item
+
+
+def _receive(upload_id: str | None, *, site_id: int | None = None, work_item_id: int | None = None):
+    """Append a chunk or a whole photo to the caller's upload; the last chunk stores it for its site or order."""
+    session, account = get_session(), current_account()
     upload_id = upload_id or request.headers.get("Upload-Id")
     if not upload_id:
         raise ValidationError("Give the upload an id (Upload-Id header or in the address).")
@@ -75,7 +109,9 @@ def upload(site_id: int, upload_id: str | None):
     if received < total:
         return jsonify({"received": received, "complete": False})
     stored = store.finish(_store_id(account.id, upload_id))
-    photo = photos.add_photo(session, stored, upload_id=upload_id, site_id=site_id, user_id=account.id)
+    photo = photos.add_photo(
+        session, stored, upload_id=upload_id, site_id=site_id, work_item_id=work_item_id, user_id=account.id
+    )
     try:
         session.commit()
     except IntegrityError:  # the same upload finished by a parallel request: its row is the answer
@@ -91,8 +127,20 @@ def upload(site_id: int, upload_id: str | None):
 @allow(*PHOTO_TAKERS)
 def upload_status(site_id: int, upload_id: str):
     """How much of an upload the server has, so a client can resume where it stopped."""
-    session, account = get_session(), current_account()
     site_or_404(site_id)
+    return _progress(upload_id)
+
+
+@bp.get("/work-items/<id:item_id>/photos/<upload_id>")
+@operation("Progress of a resumable upload of a work order's photo", tag="work orders", responses={"200": "bytes received"})
+@allow(*ORDER_PHOTO_TAKERS)
+def order_upload_status(item_id: int, upload_id: str):
+    _order_or_404(item_id)
+    return _progress(upload_id)
+
+
+def _progress(upload_id: str):
+    session, account = get_session(), current_account()
     photo = photos.upload_of(session, account.id, upload_id)
     if photo is not None and photo.complete:
         return jsonify({"received": photo.size, "complete": True, "photo": photo_dict(photo)})

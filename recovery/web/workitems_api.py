@@ -198,15 +198,13 @@ def _photos(session, account, item: WorkItem, body: dict) -> list[str]:
     photos = list(dict.fromkeys(body.get("photos") or []))
     if not photos:
         return []
-    sites = [s.id for s in linked_sites(session, item.id)]
-    if not sites:
-        raise ValidationError("Photos are uploaded to a site of the order; this order concerns no site.")
-    missing = set(photos)
-    for site_id in sites:
-        missing &= set(unusable_uploads(session, account.id, site_id, sorted(missing)))
+    # uploaded to one of the order's sites, or to the order itself (`POST /api/v1/work-items/<id>/photos`)
+    missing = set(unusable_uploads(session, account.id, None, photos, work_item_id=item.id))
+    for site in linked_sites(session, item.id):
+        missing &= set(unusable_uploads(session, account.id, site.id, sorted(missing)))
     if missing:
         raise ValidationError(
-            "No finished upload %(upload)s of yours for this site: upload the photo first.",
+            "No finished upload %(upload)s of yours for this order or its sites: upload the photo first.",
             upload=sorted(missing)[0][:100],
         )
     return photos

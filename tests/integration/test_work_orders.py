@@ -515,3 +515,49 @@ def test_the_boards_sql_marks_agree_with_the_rule_at_every_moment(app, client, s
             assert in_sql == by_rule, at
         seen = {workitems.card(state_of_row(i), at) for i in items for at in moments}
         assert seen == {"red", "yellow", None}  # the moments reach every mark
+
+
+def test_an_order_with_no_site_takes_photos_of_its_own(app, client):
+    """A 群众反映 order on no site: the unit uploads its photos to the order (resumable like a site's), a step
+    carries them, the timeline shows them; a reporter, another unit or an unknown order is refused, and a step
+    naming an upload that is not the caller's own for this order changes nothing."""
+    from support.photos import jpeg_bytes
+
+    item = open_order(client, category="群众反映", title="12345 热线：小区门口积水未退")
+    url = f"{API}/{item['id']}/photos"
+    photo = jpeg_bytes()
+    half = len(photo) // 2
+    first = client.put(
+        f"{url}/wo-photo-0001",
+        data=photo[:half],
+        headers=auth("unit_urban") | {"Content-Type": "image/jpeg", "Content-Range": f"bytes 0-{half - 1}/{len(photo)}"},
+    )
+    assert first.status_code == 200 and first.get_json() == {"received": half, "complete": False}
+    progress = client.get(f"{url}/wo-photo-0001", headers=auth("unit_urban")).get_json()
+    assert progress["received"] == half
+    done = client.put(
+        f"{url}/wo-photo-0001",
+        data=photo[half:],
+        headers=auth("unit_urban")
+        | {"Content-Type": "image/jpeg", "Content-Range": f"bytes {half}-{len(photo) - 1}/{len(photo)}"},
+    )
+    assert done.status_code == 201, done.get_json()
+    # refused: a reader, another unit, an order that does not exist
+    headers = {"Content-Type": "image/jpeg", "Upload-Id": "wo-photo-0002"}
+    assert client.post(url, data=photo, headers=auth("reporter") | headers).status_code == 403
+    assert client.post(url, data=photo, headers=auth("unit_fengyang") | headers).status_code == 403
+    assert client.post(f"{API}/999999/photos", data=photo, headers=auth("commander") | headers).status_code == 404
+    # a step with another user's upload changes nothing
+    theirs = client.post(url, data=photo, headers=auth("commander") | {"Content-Type": "image/jpeg", "Upload-Id": "wo-photo-0003"})
+    assert theirs.status_code == 201
+    refused = step(client, item, "resolve", "unit_urban", expect=400, note="已抽排", photos=["wo-photo-0003"])
+    assert "wo-photo-0003" in refused["error"]["message"]
+    assert client.get(f"{API}/{item['id']}", headers=auth("commander")).get_json()["status"] == "open"
+    # with its own upload the step is taken and the timeline shows the photo
+    item = step(client, item, "resolve", "unit_urban", note="已抽排", photos=["wo-photo-0001"])
+    assert item["status"] == "resolved"
+    page = client.get(f"{API}/{item['id']}", headers=auth("commander")).get_json()
+    resolved = next(s for s in page["timeline"] if s["action"] == "resolve")
+    assert [p["id"] for p in resolved["photos"]] == [done.get_json()["photo"]["id"]]
+    html = client.get(f"/work-items/{item['id']}", headers=auth("commander")).get_data(as_text=True)
+    assert f"/api/v1/photos/{done.get_json()['photo']['id']}" in html

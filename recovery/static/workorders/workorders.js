@@ -67,7 +67,7 @@
       for (const file of Array.from(input.files || [])) {
         const uploadId = `wo-${newKey()}`;
         status.textContent = t("uploading", { name: file.name });
-        await send(`/api/v1/sites/${input.dataset.site}/photos`, {
+        await send(input.dataset.upload, {
           body: file,
           headers: { "Upload-Id": uploadId, "Content-Type": file.type || "application/octet-stream" },
         });
