@@ -34,6 +34,8 @@ from recovery.workitems_read import (
 bp = Blueprint("work_pages", __name__, url_prefix="/work-items")
 #: orders a tab of the inbox page shows (a phone's worth); the rest are in the paged list
 INBOX_PER_TAB = 50
+#: orders the board page shows per unit, most urgent first (as the API's default); the rest in the paged list
+BOARD_PER_UNIT = 50
 
 
 def _common() -> dict:
@@ -130,7 +132,7 @@ def _list_page(flt, at: datetime):
 def board_page():
     session, at = get_session(), now()
     locale = current_locale()
-    rows = board(session, at)
+    rows = board(session, at, per_unit=BOARD_PER_UNIT)
     waiting = ",".join((*workitems.ACTIVE, *workitems.TO_CHECK))
     return render_template(
         "workorders/board.html",

@@ -442,7 +442,7 @@ def test_an_admin_keeps_the_units_leaders_and_contacts_on_record(app, client):
 
 
 def test_the_board_and_the_inbox_lead_to_every_order_a_page_at_a_time(app, client):
-    """A unit with more open orders than the board (200 a unit) or an inbox tab (50) shows: a link to the rest,
+    """A unit with more open orders than the board (50 a unit) or an inbox tab (50) shows: a link to the rest,
     and the list pages through all of them, each once."""
     from recovery import workitems
     from recovery.db import get_session
@@ -461,7 +461,7 @@ def test_the_board_and_the_inbox_lead_to_every_order_a_page_at_a_time(app, clien
             )
         session.commit()
     board = client.get("/work-items/board", headers=auth("commander")).get_data(as_text=True)
-    assert "已显示 200 / 205 项" in board
+    assert "已显示 50 / 205 项" in board
     more = re.search(r'<p class="wo-more"><a href="([^"]+)"', board).group(1).replace("&amp;", "&")
     assert "unit=urban_management" in more
     inbox = client.get("/work-items/inbox", headers=auth("unit_urban")).get_data(as_text=True)
