@@ -137,6 +137,21 @@ class Photo(SQLModel, table=True):
     created_at: datetime | None = utc_field(nullable=False)
 
 
+class Attachment(SQLModel, table=True):
+    """A document attached to a work order (`recovery.attachments`): stored once by content, never changed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    work_item_id: int = Field(foreign_key="work_item.id", index=True)
+    user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    name: str = Field(max_length=200)
+    content_type: str = Field(max_length=100)
+    size: int = 0
+    sha256: str = Field(max_length=64)
+    #: relative to the photo folder
+    path: str = Field(max_length=300)
+    created_at: datetime | None = utc_field(nullable=False)
+
+
 class IdempotencyRecord(SQLModel, table=True):
     """The response first given to a request with an Idempotency-Key, returned again for a retry."""
 

@@ -575,8 +575,10 @@ def _sha256(f: IO[bytes]) -> str:
     return digest.hexdigest()
 
 
-def _write_durably(path: Path, content: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+def _write_durably(path: Path, content: bytes, tmp: Path | None = None) -> None:
+    """Write `content` to `path` so that it is whole or absent after a crash: into `tmp` (beside it), fsync'd,
+    renamed over `path`, the folder fsync'd."""
+    tmp = tmp or path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:
         f.write(content)
         f.flush()

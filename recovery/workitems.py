@@ -38,6 +38,8 @@ STATUSES = (*ACTIVE, *TO_CHECK, "closed")
 COMMAND_ROLES = ("commander", "admin")
 #: the roles that read work orders (a unit user reads those of their unit)
 READERS = ("commander", "admin", "reporter", "unit")
+#: who adds photos and documents to an order: the commanders who check it and the units that work on it
+CONTRIBUTORS = (*COMMAND_ROLES, "unit")
 
 
 @dataclass(frozen=True)

@@ -223,6 +223,7 @@ REPORTS = {
 WORKORDERS = {
     "failed": N_("The request failed ({status})."),
     "uploading": N_("Uploading {name}…"),
+    "choose_file": N_("Choose a file first."),
     "sending": N_("Sending…"),
     "done": N_("Recorded."),
     "confirm_return": N_("Return this order to the unit for more work?"),

@@ -23,8 +23,6 @@ from recovery.web.site_access import PHOTO_TAKERS, check_scope, photo_dict, site
 
 bp = Blueprint("photos_api", __name__, url_prefix="/api/v1")
 RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
-#: who photographs a work order: the commanders who check it, the units that work on it (not a reader)
-ORDER_PHOTO_TAKERS = (*workitems.COMMAND_ROLES, "unit")
 
 
 def photo_store():
@@ -65,7 +63,7 @@ def upload(site_id: int, upload_id: str | None):
     content=IMAGE,
     responses={"201": "the photo", "200": "bytes received so far"},
 )
-@allow(*ORDER_PHOTO_TAKERS)
+@allow(*workitems.CONTRIBUTORS)
 def upload_for_order(item_id: int, upload_id: str | None):
     """The same upload as a site's, kept with the order: a commander's, or its lead or co-unit's."""
     _order_or_404(item_id)
@@ -133,7 +131,7 @@ def upload_status(site_id: int, upload_id: str):
 
 @bp.get("/work-items/<id:item_id>/photos/<upload_id>")
 @operation("Progress of a resumable upload of a work order's photo", tag="work orders", responses={"200": "bytes received"})
-@allow(*ORDER_PHOTO_TAKERS)
+@allow(*workitems.CONTRIBUTORS)
 def order_upload_status(item_id: int, upload_id: str):
     _order_or_404(item_id)
     return _progress(upload_id)

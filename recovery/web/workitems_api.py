@@ -3,9 +3,9 @@ inbox and the commander's board. The rules are `recovery.workitems`'s; the reads
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request, send_file, url_for
 
-from recovery import workitems
+from recovery import attachments, workitems
 from recovery.auth import current_account
 from recovery.db import get_session
 from recovery.errors import NotFoundError, PreconditionRequired, ValidationError
@@ -13,6 +13,7 @@ from recovery.fields import Args, Param
 from recovery.geodata import load_geodata
 from recovery.i18n import current_locale
 from recovery.models import WorkItem
+from recovery.models_accounts import Attachment
 from recovery.numbers import read_whole_number
 from recovery.photos import unusable_uploads
 from recovery.timeutil import deadline_window, end_of_day, now, parse_day, zone_iso
@@ -26,7 +27,9 @@ from recovery.web.declared import (
     WORK_ITEM_QUERY,
     WORK_ITEM_STEP_BODY,
 )
+from recovery.web.limits import body_limit
 from recovery.web.params import instant_field
+from recovery.web.photos_api import photo_store
 from recovery.web.policy import Forbidden, allow
 from recovery.web.site_access import json_body, photo_dict
 from recovery.workitems_read import (
@@ -162,8 +165,79 @@ def get_work_item(item_id: int):
     body["returned"] = state.returned
     body["reminders"] = state.reminders
     body["actions"] = workitems.allowed_steps(account, item)
+    body["attachments"] = [attachment_dict(a) for a in attachments.of_order(session, item.id)]
     response = jsonify(body)
     response.headers["ETag"] = _etag(item)
+    return response
+
+
+def attachment_dict(row) -> dict:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "content_type": row.content_type,
+        "size": row.size,
+        "created_at": zone_iso(row.created_at),
+        "url": url_for("workitems_api.attachment_file", item_id=row.work_item_id, attachment_id=row.id),
+    }
+
+
+@bp.post("/<id:item_id>/attachments")
+@body_limit("photo")  # a document is held to the photo's size limit
+@operation(
+    "Attach a document (PDF, Word, Excel, PowerPoint) to a work order; the raw file is the body",
+    tag="work orders",
+    query=(Param("name", {"type": "string", "maxLength": 200}, "The file's name, as shown and offered"),),
+    content={"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    responses={"201": "the attachment", "200": "the same file was attached already"},
+)
+@allow(*workitems.CONTRIBUTORS)
+def attach(item_id: int):
+    """The commanders who check an order and the units that work on it attach documents; readers do not."""
+    session, account = get_session(), current_account()
+    _item_or_404(item_id)
+    data, name = _document()
+    row, new = attachments.attach(
+        session, photo_store().root, work_item_id=item_id, data=data, name=name, user_id=account.id
+    )
+    session.commit()
+    return jsonify(attachment_dict(row)), 201 if new else 200
+
+
+def _document() -> tuple[bytes, str | None]:
+    """The uploaded document and its name: the raw body (name in `?name=`), or a form's `file` field."""
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise ValidationError("Send the document in the form's field named file.")
+        return upload.read(), request.args.get("name") or upload.filename
+    if request.mimetype == "application/x-www-form-urlencoded":
+        raise ValidationError(
+            "Send the document itself as the body (Content-Type: application/octet-stream) or as a form's file field."
+        )
+    return request.get_data(), request.args.get("name")
+
+
+@bp.get("/<id:item_id>/attachments/<id:attachment_id>")
+@operation(
+    "A work order's attachment, as a download",
+    tag="work orders",
+    responses={"200": {"description": "the file", "content": {"application/octet-stream": {}}}},
+)
+@allow(*READERS)
+def attachment_file(item_id: int, attachment_id: int):
+    _item_or_404(item_id)
+    row = get_session().get(Attachment, attachment_id)
+    if row is None or row.work_item_id != item_id:
+        raise NotFoundError("Attachment %(attachment)s does not exist.", attachment=attachment_id)
+    response = send_file(
+        attachments.file_of(photo_store().root, row),
+        mimetype=row.content_type,
+        as_attachment=True,
+        download_name=row.name,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 

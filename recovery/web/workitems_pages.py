@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from recovery import workitems, workitems_read
+from recovery import attachments, workitems, workitems_read
 from recovery.auth import current_account
 from recovery.db import get_session
 from recovery.errors import NotFoundError
@@ -18,6 +18,7 @@ from recovery.vocab import label, labels
 from recovery.web.declared import WORK_ITEM_QUERY
 from recovery.web.jsmessages import strings
 from recovery.web.policy import Forbidden, allow
+from recovery.web.workitems_api import attachment_dict
 from recovery.workitems_read import (
     INBOX_TABS,
     board,
@@ -191,5 +192,7 @@ def item_page(item_id: int):
             for s in sites
         ],
         actions=workitems.allowed_steps(account, item),
+        attachments=[attachment_dict(a) for a in attachments.of_order(session, item.id)],
+        may_attach=account.role in workitems.CONTRIBUTORS,
         **_common(),
     )

@@ -561,3 +561,72 @@ def test_an_order_with_no_site_takes_photos_of_its_own(app, client):
     assert [p["id"] for p in resolved["photos"]] == [done.get_json()["photo"]["id"]]
     html = client.get(f"/work-items/{item['id']}", headers=auth("commander")).get_data(as_text=True)
     assert f"/api/v1/photos/{done.get_json()['photo']['id']}" in html
+
+
+def _docx(text: str = "会议纪要") -> bytes:
+    """A minimal Word document (OOXML): a ZIP with its content types and a main part."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", f"<w:document><w:t>{text}</w:t></w:document>")
+    return buffer.getvalue()
+
+
+def test_an_order_keeps_its_documents(app, client):
+    """会议交办 with its minutes: a PDF and a Word file attached by the commander and the unit, listed with the
+    order, downloaded as files under their (Chinese) names; the same file twice is one attachment; what is not a
+    document, an empty file, a reader, another unit and an unknown order are refused and store nothing."""
+    from recovery.db import get_session
+    from recovery.models_accounts import Attachment
+
+    item = open_order(client, category="会议交办", title="7月28日调度会：积水点清淤")
+    url = f"{API}/{item['id']}/attachments"
+    pdf = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+    first = client.post(f"{url}?name=调度会纪要.pdf", data=pdf, headers=auth("commander"))
+    assert first.status_code == 201, first.get_json()
+    assert first.get_json()["name"] == "调度会纪要.pdf" and first.get_json()["content_type"] == "application/pdf"
+    again = client.post(f"{url}?name=copy.pdf", data=pdf, headers=auth("commander"))
+    assert again.status_code == 200 and again.get_json()["id"] == first.get_json()["id"]  # a retry: one file
+    # a name with a folder and a wrong extension is cleaned; the type comes from the bytes
+    word = client.post(f"{url}?name=../../etc/清淤方案.pdf", data=_docx(), headers=auth("unit_urban"))
+    assert word.status_code == 201, word.get_json()
+    assert word.get_json()["name"] == "清淤方案.pdf.docx"
+    # a form upload (curl -F file=@…) names the file itself; a url-encoded form is not a file
+    import io
+
+    form = client.post(url, data={"file": (io.BytesIO(_docx("第二份")), "整改报告.docx")}, headers=auth("unit_urban"))
+    assert form.status_code == 201 and form.get_json()["name"] == "整改报告.docx"
+    encoded = client.post(url, data={"x": "1"}, headers=auth("unit_urban"))
+    assert encoded.status_code == 400 and "octet-stream" in encoded.get_json()["error"]["message"]
+    # refusals store nothing
+    for body, who, where, status in [
+        (b"<html><script>alert(1)</script></html>", "commander", url, 400),
+        (b"PK\x03\x04not really a zip", "commander", url, 400),
+        (b"", "commander", url, 400),
+        (pdf + b"x", "reporter", url, 403),
+        (pdf + b"y", "unit_fengyang", url, 403),
+        (pdf + b"z", "commander", f"{API}/999999/attachments", 404),
+    ]:
+        refused = client.post(f"{where}?name=x.pdf", data=body, headers=auth(who))
+        assert refused.status_code == status, (who, refused.get_json())
+        assert refused.get_json()["error"]["message"]
+    with app.app_context():
+        assert get_session().query(Attachment).count() == 3
+    # listed with the order, downloadable by its readers as a file, never shown inline
+    listed = client.get(f"{API}/{item['id']}", headers=auth("reporter")).get_json()["attachments"]
+    assert [a["name"] for a in listed] == ["调度会纪要.pdf", "清淤方案.pdf.docx", "整改报告.docx"]
+    got = client.get(listed[0]["url"], headers=auth("reporter"))
+    assert got.status_code == 200 and got.data == pdf
+    assert got.headers["Content-Disposition"].startswith("attachment;")
+    assert "filename*=UTF-8''%E8%B0%83" in got.headers["Content-Disposition"]
+    assert got.headers["X-Content-Type-Options"] == "nosniff"
+    got.close()
+    assert client.get(listed[0]["url"], headers=auth("unit_fengyang")).status_code == 403
+    other = open_order(client, title="另一事项")
+    assert client.get(f"{API}/{other['id']}/attachments/{listed[0]['id']}", headers=auth("commander")).status_code == 404
+    page = client.get(f"/work-items/{item['id']}", headers=auth("unit_urban")).get_data(as_text=True)
+    assert "调度会纪要.pdf" in page and 'id="attach"' in page
+    assert 'id="attach"' not in client.get(f"/work-items/{item['id']}", headers=auth("reporter")).get_data(as_text=True)

@@ -51,6 +51,33 @@
     else if (bounds.length) map.fitBounds(bounds, { padding: [20, 20] });
   }
 
+  // -- a document attached to the order: the file is the body, its name in the address; the page reloads to list it
+  const attach = document.getElementById("attach");
+  if (attach) {
+    attach.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const status = attach.querySelector(".attach-status");
+      const file = attach.querySelector("input[name=file]").files[0];
+      if (!file) {
+        status.textContent = t("choose_file");
+        return;
+      }
+      const button = attach.querySelector("button[type=submit]");
+      button.disabled = true;
+      status.textContent = t("uploading", { name: file.name });
+      try {
+        await send(`${attach.dataset.api}?name=${encodeURIComponent(file.name)}`, {
+          body: file,
+          headers: { "Content-Type": "application/octet-stream" },
+        });
+        window.location.reload();
+      } catch (error) {
+        status.textContent = error.message;
+        button.disabled = false;
+      }
+    });
+  }
+
   const act = document.getElementById("act");
   if (act && item) {
     const status = act.querySelector(".act-status");
