@@ -499,6 +499,13 @@ class PhotoStore:
             raise ValidationError("The upload id must be 8 to 100 letters, digits, '-' or '_'.")
         return tuple(self.partial_dir / f"{upload_id}.{suffix}" for suffix in ("part", "json", "lock"))
 
+    def locate(self, recorded: str | Path) -> Path:
+        """Where a photo row's file is in this store: rows keep `ab/<sha256>.<ext>`, the place in the store's
+        fixed layout (rows written before kept the absolute path of the machine that stored them, whose last two
+        parts are that place), so a restore into another photo folder finds every photo."""
+        path = Path(recorded)
+        return self._stored(Path(path.parent.name) / path.name)
+
     def _stored(self, stored_path: Path) -> Path:
         """A path that really is a stored photo under root (no traversal, no arbitrary file)."""
         path = Path(stored_path)
@@ -673,7 +680,7 @@ def add_photo(
         width=stored.width,
         height=stored.height,
         sha256=stored.sha256,
-        path=str(stored.path),
+        path=(Path(stored.path.parent.name) / stored.path.name).as_posix(),  # the place in the store (`locate`)
         complete=True,
         created_at=now(),
     )

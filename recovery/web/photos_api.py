@@ -176,7 +176,7 @@ def _photo(photo_id: int) -> Photo:
 @allow(*SIGNED_IN)
 def photo_file(photo_id: int):
     photo = _photo(photo_id)
-    return send_file(photo_store().root / photo.path, mimetype=photo.content_type, max_age=86400)
+    return send_file(photo_store().locate(photo.path), mimetype=photo.content_type, max_age=86400)
 
 
 @bp.get("/photos/<id:photo_id>/thumb")
@@ -187,4 +187,4 @@ def photo_file(photo_id: int):
 def photo_thumb(photo_id: int):
     photo = _photo(photo_id)
     store = photo_store()
-    return send_file(store.thumbnail(store.root / photo.path), mimetype="image/jpeg", max_age=86400)
+    return send_file(store.thumbnail(store.locate(photo.path)), mimetype="image/jpeg", max_age=86400)

@@ -283,3 +283,46 @@ def test_the_commands_back_up_and_restore_onto_a_new_machine(app, runner, empty_
             assert fingerprint(session) == fingerprint(original)
     missing = runner.invoke(args=["restore", str(tmp_path / "nowhere.tar")])
     assert missing.exit_code == 2 and "nowhere.tar" in missing.output
+
+
+def test_photos_restored_into_another_photo_folder_are_served(app, empty_url, tmp_path):
+    """A new machine keeps its photos somewhere else: every photo (and its thumbnail) is still served after the
+    restore, including a row written before rows kept their place in the store (an absolute path)."""
+    from support.accounts import auth
+
+    from recovery.db import get_session
+    from recovery.models_accounts import Photo
+
+    client = app.test_client()
+    site = new_site(client)
+    photo = jpeg_bytes()
+    sent = client.post(
+        f"/api/v1/sites/{site['id']}/photos",
+        data=photo,
+        headers=auth("field") | {"Content-Type": "image/jpeg", "Upload-Id": "restore-photo-01"},
+    )
+    assert sent.status_code == 201, sent.get_json()
+    photo_id = sent.get_json()["photo"]["id"]
+    with app.app_context():
+        session = get_session()
+        row = session.get(Photo, photo_id)
+        assert not Path(row.path).is_absolute()  # its place in the store, not this machine's folder
+        # an older row: the absolute path of the machine that stored it
+        old = Photo(**{k: v for k, v in row.model_dump().items() if k not in ("id", "upload_id")})
+        old.upload_id, old.path = "restore-photo-old", str(_photo_root(app) / row.path)
+        session.add(old)
+        session.commit()
+        old_id = old.id
+    backup(_engine(app), _photo_root(app), tmp_path / "backup.tar")
+    for restored_app in app_on(empty_url, tmp_path / "new-machine"):
+        new_root = Path(restored_app.config["RECOVERY"]["PHOTO_DIR"])
+        assert new_root != _photo_root(app)
+        restore(restored_app.extensions["recovery.engine"], new_root, tmp_path / "backup.tar")
+        restored = restored_app.test_client()
+        for pid in (photo_id, old_id):
+            got = restored.get(f"/api/v1/photos/{pid}", headers=auth("commander"))
+            assert got.status_code == 200 and got.data == (_photo_root(app) / row.path).read_bytes()
+            got.close()
+            thumb = restored.get(f"/api/v1/photos/{pid}/thumb", headers=auth("commander"))
+            assert thumb.status_code == 200 and thumb.mimetype == "image/jpeg"
+            thumb.close()
