@@ -232,7 +232,11 @@ WORKORDERS = {
     "confirm_transfer": N_("Hand this order to another unit?"),
     "pick_first": N_("Pick at least one order first."),
     "confirm_remind_n": N_("Send a reminder (催办) for {n} orders?"),
-    "bulk_done": N_("{n} reminders sent."),
+    "bulk_done_remind": N_("{n} reminders sent."),
+    "confirm_close_n": N_("Close (销号) {n} resolved orders? Each closure is on record."),
+    "bulk_done_close": N_("{n} orders closed."),
+    "bulk_none_fit": N_("None of the orders picked can take this step."),
+    "bulk_skipped": N_("{n} picked orders cannot take this step and are left as they are."),
 }
 
 SCRIPTS = {"field": FIELD, "map": MAP, "apidoc": APIDOC, "reports": REPORTS, "workorders": WORKORDERS}

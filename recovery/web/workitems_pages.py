@@ -145,6 +145,8 @@ def board_page():
             if row.open + row.to_check > len(row.items)
         },
         summary=unit_summary(session, at),
+        active=workitems.ACTIVE,
+        to_check=workitems.TO_CHECK,
         **_common(),
     )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -272,3 +273,66 @@ def test_a_supervision_order_from_assignment_to_closure(browser, live_server, se
     again = seeded_app.test_cli_runner().invoke(args=["worker", "--once"])
     assert again.exit_code == 0 and "sent 0" in again.output
     assert len([b for b in receiver.bodies if b["work_item_id"] == item_id]) == 2
+
+
+def _order(client, title: str, *steps: str) -> dict:
+    """An order for 城市管理局 (no site) brought through the unit's `steps`."""
+    response = client.post(
+        "/api/v1/work-items",
+        json={"category": "督办", "title": title, "unit": UNIT},
+        headers=auth("commander") | {"Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert response.status_code == 201, response.get_json()
+    item = response.get_json()
+    for action in steps:
+        done = client.post(
+            f"/api/v1/work-items/{item['id']}/events",
+            json={"action": action, "note": "已完成"},
+            headers=auth("unit_urban") | {"If-Match": f'"{item["version"]}"', "Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert done.status_code == 201, done.get_json()
+        item = done.get_json()["item"]
+    return item
+
+
+def test_bulk_actions_on_the_board_ask_first_and_touch_only_the_orders_that_can_take_them(
+    browser, live_server, seeded_app, tmp_path
+):
+    client = seeded_app.test_client()
+    waiting = [_order(client, f"批量催办 {n}") for n in range(2)]
+    resolved = _order(client, "批量销号", "resolve")
+    page = _context(browser, DESKTOP).new_page()
+    asked: list[str] = []
+
+    def answer(dialog):
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", answer)
+    sign_in(page, live_server, "/work-items/board")
+    for item in (*waiting, resolved):
+        page.check(f"input[name=pick][value='{item['id']}']")
+    # 销号 takes only the resolved order; the confirmation says so
+    page.click("button[data-bulk=close]")
+    page.wait_for_function("() => /1/.test(document.querySelector('.bulk-status').textContent)")
+    assert "1 项已办结事项销号" in asked[-1] and "另有 2 项" in asked[-1]
+    assert "已销号 1 项" in page.inner_text(".bulk-status")
+    state = lambda i: client.get(f"/api/v1/work-items/{i['id']}", headers=auth("commander")).get_json()  # noqa: E731
+    assert state(resolved)["status"] == "closed"
+    assert [state(i)["status"] for i in waiting] == ["open", "open"]
+    # 催办 the two open ones (the resolved one is gone from the picks: closed)
+    page.wait_for_load_state()
+    page.goto(f"{live_server}/work-items/board")
+    assert page.locator(f"input[name=pick][value='{resolved['id']}']").count() == 0
+    for item in waiting:
+        page.check(f"input[name=pick][value='{item['id']}']")
+    page.click("button[data-bulk=remind]")
+    page.wait_for_function("() => /2/.test(document.querySelector('.bulk-status').textContent)")
+    assert asked[-1] == "确定对 2 个事项催办？"
+    assert [state(i)["reminders"] for i in waiting] == [1, 1]
+    # nothing picked: a message, no question
+    page.goto(f"{live_server}/work-items/board")
+    before = len(asked)
+    page.click("button[data-bulk=remind]")
+    assert "请先至少选择" in page.inner_text(".bulk-status")
+    assert len(asked) == before

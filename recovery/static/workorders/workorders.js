@@ -147,33 +147,43 @@
     });
   }
 
-  // -- the board: a reminder (催办) to every order picked, after a confirmation ------------------------------------
+  // -- the board: a reminder (催办) or 销号 to every order picked that can take it, after a confirmation ------------
   const bulk = document.getElementById("bulk");
   if (bulk) {
     const status = bulk.querySelector(".bulk-status");
+    // one key per order and action for the page's life: pressing again after a failure retries what failed and
+    // replays what was done, so nothing is reminded or closed twice
+    const keys = new Map();
     bulk.querySelectorAll("[data-bulk]").forEach((button) =>
       button.addEventListener("click", async () => {
+        const action = button.dataset.bulk;
+        const takes = (button.dataset.statuses || "").split(",");
         const picked = Array.from(document.querySelectorAll("input[name=pick]:checked"));
-        if (!picked.length) {
-          status.textContent = t("pick_first");
+        const fit = picked.filter((box) => takes.includes(box.dataset.status));
+        if (!fit.length) {
+          status.textContent = t(picked.length ? "bulk_none_fit" : "pick_first");
           return;
         }
-        if (!window.confirm(t("confirm_remind_n", { n: picked.length }))) return;
+        const skipped = picked.length - fit.length;
+        const question = t(`confirm_${action}_n`, { n: fit.length }) + (skipped ? ` ${t("bulk_skipped", { n: skipped })}` : "");
+        if (!window.confirm(question)) return;
         let done = 0;
         const failed = [];
-        for (const box of picked) {
+        for (const box of fit) {
+          const id = `${action}:${box.value}`;
+          if (!keys.has(id)) keys.set(id, newKey());
           try {
             await postJSON(
               `${bulk.dataset.api}/${box.value}/events`,
-              { action: button.dataset.bulk, note: "" },
-              { "If-Match": `"${box.dataset.version}"`, "Idempotency-Key": newKey() }
+              { action, note: "" },
+              { "If-Match": `"${box.dataset.version}"`, "Idempotency-Key": keys.get(id) }
             );
             done += 1;
           } catch (error) {
             failed.push(error.message);
           }
         }
-        status.textContent = t("bulk_done", { n: done }) + (failed.length ? ` ${failed[0]}` : "");
+        status.textContent = t(`bulk_done_${action}`, { n: done }) + (failed.length ? ` ${failed[0]}` : "");
         if (!failed.length) window.setTimeout(() => window.location.reload(), 800);
       })
     );
