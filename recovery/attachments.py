@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from recovery.db.engine import begin_write
 from recovery.errors import ValidationError
 from recovery.models_accounts import Attachment
-from recovery.photos import _write_durably
+from recovery.photos import write_durably
 from recovery.timeutil import now
 
 #: content type -> (extension, what it is called in messages)
@@ -120,6 +120,12 @@ def attach(
     return row, True
 
 
+def find(session: Session, work_item_id: int, attachment_id: int) -> Attachment | None:
+    """The order's attachment of that id (None for another order's: ids are not guessed across orders)."""
+    row = session.get(Attachment, attachment_id)
+    return row if row is not None and row.work_item_id == work_item_id else None
+
+
 def of_order(session: Session, work_item_id: int) -> list[Attachment]:
     return list(
         session.scalars(
@@ -139,5 +145,7 @@ def _store(root: Path, digest: str, extension: str, data: bytes) -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     # a temporary name per process: two uploads of the same file at once never write into one file
-    _write_durably(target, data, tmp=target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.tmp"))
+    write_durably(
+        target, data, tmp=target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    )
     return target

@@ -327,7 +327,7 @@ class PhotoStore:
                         "The chunk goes past the declared size of %(total)s bytes.", total=total
                     )
                 if declared is None:
-                    _write_durably(meta, json.dumps({"total": total}).encode())
+                    write_durably(meta, json.dumps({"total": total}).encode())
                 f.seek(offset)
                 f.write(data)
                 f.flush()
@@ -384,7 +384,7 @@ class PhotoStore:
                 os.replace(clean, target)
                 _fsync_dir(target.parent)
             # kept (a few bytes) so that a retried chunk or finish gets the same answer
-            _write_durably(meta, json.dumps({"total": total, "stored": relative.as_posix()}).encode())
+            write_durably(meta, json.dumps({"total": total, "stored": relative.as_posix()}).encode())
         return StoredPhoto(target, sha256, total, info.content_type, info.width, info.height)
 
     def thumbnail(self, stored_path: Path, size: int = 320) -> Path:
@@ -582,7 +582,7 @@ def _sha256(f: IO[bytes]) -> str:
     return digest.hexdigest()
 
 
-def _write_durably(path: Path, content: bytes, tmp: Path | None = None) -> None:
+def write_durably(path: Path, content: bytes, tmp: Path | None = None) -> None:
     """Write `content` to `path` so that it is whole or absent after a crash: into `tmp` (beside it), fsync'd,
     renamed over `path`, the folder fsync'd."""
     tmp = tmp or path.with_name(path.name + ".tmp")
@@ -637,7 +637,12 @@ def site_photos(session: Session, site_id: int) -> list[Photo]:
 
 
 def unusable_uploads(
-    session: Session, user_id: int, site_id: int | None, upload_ids: list[str], *, work_item_id: int | None = None
+    session: Session,
+    user_id: int,
+    site_id: int | None,
+    upload_ids: list[str],
+    *,
+    work_item_id: int | None = None,
 ) -> list[str]:
     """Those of `upload_ids` that are not finished uploads of this user's for this site (or this work order)."""
     if not upload_ids:
@@ -680,7 +685,9 @@ def add_photo(
         width=stored.width,
         height=stored.height,
         sha256=stored.sha256,
-        path=(Path(stored.path.parent.name) / stored.path.name).as_posix(),  # the place in the store (`locate`)
+        path=(
+            Path(stored.path.parent.name) / stored.path.name
+        ).as_posix(),  # the place in the store (`locate`)
         complete=True,
         created_at=now(),
     )

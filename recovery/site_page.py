@@ -15,6 +15,9 @@ from recovery.models_accounts import Photo
 from recovery.query.site import find_site, site_history
 from recovery.workitems_read import site_work_items
 
+#: who reads the desktop site page (the field app `/field` serves the field teams; a unit reads its orders)
+READERS = ("commander", "reporter", "admin")
+
 
 @dataclass
 class HistoryEntry:

@@ -10,8 +10,8 @@ import numpy as np
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 from shapely.geometry import mapping
 
-from recovery.command import crews, team_names, unit_choices
 from recovery.auth import current_account
+from recovery.command import crews, team_names, unit_choices
 from recovery.db import get_session
 from recovery.errors import ValidationError
 from recovery.geodata import SUBDISTRICT_ORDER
@@ -41,8 +41,8 @@ from recovery.map.style import (
 )
 from recovery.numbers import read_whole_number
 from recovery.query.sites import SiteQuery, parse_site_query
-from recovery.web.site_page import VIEWERS as SITE_PAGE_VIEWERS
 from recovery.query.sql import site_shapes
+from recovery.site_page import READERS as SITE_PAGE_VIEWERS
 from recovery.timeutil import now, query_window, zone_iso
 from recovery.web.features import subdistrict_label
 from recovery.web.jsmessages import strings

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, request, send_file
 from sqlalchemy.exc import IntegrityError
@@ -13,22 +12,16 @@ from recovery import photos, workitems
 from recovery.auth import current_account
 from recovery.db import get_session
 from recovery.errors import NotFoundError, ValidationError
-from recovery.models import WorkItem
 from recovery.models_accounts import Photo
 from recovery.web.apidoc import IMAGE, operation
 from recovery.web.declared import CONTENT_RANGE, UPLOAD_ID
 from recovery.web.limits import body_limit
 from recovery.web.policy import SIGNED_IN, Forbidden, allow
-from recovery.web.site_access import PHOTO_TAKERS, check_scope, photo_dict, site_or_404
+from recovery.web.site_access import PHOTO_TAKERS, check_scope, photo_dict, photo_store, site_or_404
+from recovery.workitems_read import find_item
 
 bp = Blueprint("photos_api", __name__, url_prefix="/api/v1")
 RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
-
-
-def photo_store():
-    settings = current_app.config["RECOVERY"]
-    root = Path(settings["PHOTO_DIR"] or Path(current_app.instance_path) / "photos")
-    return photos.PhotoStore(root)
 
 
 def _max_bytes() -> int:
@@ -71,7 +64,7 @@ def upload_for_order(item_id: int, upload_id: str | None):
 
 
 def _order_or_404(item_id: int):
-    item = get_session().get(WorkItem, item_id)
+    item = find_item(get_session(), item_id)
     if item is None:
         raise NotFoundError("Work item %(item)s does not exist.", item=item_id)
     if not workitems.may_read(current_account(), item):
@@ -130,7 +123,11 @@ def upload_status(site_id: int, upload_id: str):
 
 
 @bp.get("/work-items/<id:item_id>/photos/<upload_id>")
-@operation("Progress of a resumable upload of a work order's photo", tag="work orders", responses={"200": "bytes received"})
+@operation(
+    "Progress of a resumable upload of a work order's photo",
+    tag="work orders",
+    responses={"200": "bytes received"},
+)
 @allow(*workitems.CONTRIBUTORS)
 def order_upload_status(item_id: int, upload_id: str):
     _order_or_404(item_id)

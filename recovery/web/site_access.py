@@ -3,14 +3,16 @@ may change it, and the site's photos as the API shows them. No routes: views imp
 
 from __future__ import annotations
 
-from flask import request, url_for
+from pathlib import Path
+
+from flask import current_app, request, url_for
 
 from recovery import jsondoc, photos, scope
 from recovery.auth import current_account
 from recovery.db import get_session
 from recovery.errors import NotFoundError, ValidationError
 from recovery.models import Site
-from recovery.models_accounts import Photo
+from recovery.models_accounts import Attachment, Photo
 from recovery.query.site import find_site
 from recovery.timeutil import zone_iso
 from recovery.web.policy import Forbidden
@@ -51,6 +53,24 @@ def check_scope(site: Site) -> None:
         return
     if not scope.may_change(account, site):
         raise Forbidden("This site is outside your scope.")
+
+
+def photo_store() -> photos.PhotoStore:
+    """The app's photo folder (attachments of work orders are kept there too)."""
+    settings = current_app.config["RECOVERY"]
+    return photos.PhotoStore(Path(settings["PHOTO_DIR"] or Path(current_app.instance_path) / "photos"))
+
+
+def attachment_dict(row: Attachment) -> dict:
+    """A work order's attachment as the API and the order page show it."""
+    return {
+        "id": row.id,
+        "name": row.name,
+        "content_type": row.content_type,
+        "size": row.size,
+        "created_at": zone_iso(row.created_at),
+        "url": url_for("workitems_api.attachment_file", item_id=row.work_item_id, attachment_id=row.id),
+    }
 
 
 def photo_dict(photo: Photo) -> dict:

@@ -21,8 +21,7 @@ from recovery.web.policy import allow
 from recovery.workitems_read import item_dict
 
 bp = Blueprint("site_page", __name__)
-#: who reads the desktop site page (the field app `/field` serves the field teams; a unit reads its orders)
-VIEWERS = ("commander", "reporter", "admin")
+VIEWERS = reads.READERS
 
 
 @bp.get("/sites/<id:site_id>")

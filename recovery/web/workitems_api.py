@@ -13,7 +13,6 @@ from recovery.fields import Args, Param
 from recovery.geodata import load_geodata
 from recovery.i18n import current_locale
 from recovery.models import WorkItem
-from recovery.models_accounts import Attachment
 from recovery.numbers import read_whole_number
 from recovery.photos import unusable_uploads
 from recovery.timeutil import deadline_window, end_of_day, now, parse_day, zone_iso
@@ -29,9 +28,8 @@ from recovery.web.declared import (
 )
 from recovery.web.limits import body_limit
 from recovery.web.params import instant_field
-from recovery.web.photos_api import photo_store
 from recovery.web.policy import Forbidden, allow
-from recovery.web.site_access import json_body, photo_dict
+from recovery.web.site_access import attachment_dict, json_body, photo_dict, photo_store
 from recovery.workitems_read import (
     board,
     find_item,
@@ -171,17 +169,6 @@ def get_work_item(item_id: int):
     return response
 
 
-def attachment_dict(row) -> dict:
-    return {
-        "id": row.id,
-        "name": row.name,
-        "content_type": row.content_type,
-        "size": row.size,
-        "created_at": zone_iso(row.created_at),
-        "url": url_for("workitems_api.attachment_file", item_id=row.work_item_id, attachment_id=row.id),
-    }
-
-
 @bp.post("/<id:item_id>/attachments")
 @body_limit("photo")  # a document is held to the photo's size limit
 @operation(
@@ -227,8 +214,8 @@ def _document() -> tuple[bytes, str | None]:
 @allow(*READERS)
 def attachment_file(item_id: int, attachment_id: int):
     _item_or_404(item_id)
-    row = get_session().get(Attachment, attachment_id)
-    if row is None or row.work_item_id != item_id:
+    row = attachments.find(get_session(), item_id, attachment_id)
+    if row is None:
         raise NotFoundError("Attachment %(attachment)s does not exist.", attachment=attachment_id)
     response = send_file(
         attachments.file_of(photo_store().root, row),

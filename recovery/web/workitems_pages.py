@@ -18,7 +18,7 @@ from recovery.vocab import label, labels
 from recovery.web.declared import WORK_ITEM_QUERY
 from recovery.web.jsmessages import strings
 from recovery.web.policy import Forbidden, allow
-from recovery.web.workitems_api import attachment_dict
+from recovery.web.site_access import attachment_dict
 from recovery.workitems_read import (
     INBOX_TABS,
     board,

@@ -156,7 +156,9 @@ def test_a_supervision_order_from_assignment_to_closure(browser, live_server, se
     commander.goto(f"{live_server}/map?site={site_id}")
     commander.wait_for_selector(f"body[data-focused='{site_id}']", timeout=WAIT_MS)
     popup = commander.locator(".leaflet-popup-content")
-    assert popup.locator("a").first.get_attribute("href").endswith(f"/sites/{site_id}")  # the desk's site page
+    assert (
+        popup.locator("a").first.get_attribute("href").endswith(f"/sites/{site_id}")
+    )  # the desk's site page
     popup.locator("button.select-site").click()
     commander.fill("#order-title", TITLE)
     commander.select_option("#order-unit", UNIT)
@@ -288,7 +290,8 @@ def _order(client, title: str, *steps: str) -> dict:
         done = client.post(
             f"/api/v1/work-items/{item['id']}/events",
             json={"action": action, "note": "已完成"},
-            headers=auth("unit_urban") | {"If-Match": f'"{item["version"]}"', "Idempotency-Key": uuid.uuid4().hex},
+            headers=auth("unit_urban")
+            | {"If-Match": f'"{item["version"]}"', "Idempotency-Key": uuid.uuid4().hex},
         )
         assert done.status_code == 201, done.get_json()
         item = done.get_json()["item"]

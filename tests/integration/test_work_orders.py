@@ -500,10 +500,22 @@ def test_the_boards_sql_marks_agree_with_the_rule_at_every_moment(app, client, s
         opened = (now - timedelta(days=days_ago)).isoformat()
         for state in TO_STATE:
             bring_to(client, state, valid_at=opened, severity=severity)
-    extended = bring_to(client, "acknowledged", valid_at=(now - timedelta(days=10)).isoformat(), severity=severity)
-    extended = step(client, extended, "request_extension", "unit_urban", note="材料未到", until=(now + timedelta(days=40)).date().isoformat())
+    extended = bring_to(
+        client, "acknowledged", valid_at=(now - timedelta(days=10)).isoformat(), severity=severity
+    )
+    extended = step(
+        client,
+        extended,
+        "request_extension",
+        "unit_urban",
+        note="材料未到",
+        until=(now + timedelta(days=40)).date().isoformat(),
+    )
     step(client, extended, "approve_extension", "commander")
-    moments = [now + timedelta(hours=h) for h in (-30, -1, 0, 1, 11, 12, 13, 23, 24, 25, 49, 24 * 8, 24 * 31, 24 * 41)]
+    moments = [
+        now + timedelta(hours=h)
+        for h in (-30, -1, 0, 1, 11, 12, 13, 23, 24, 25, 49, 24 * 8, 24 * 31, 24 * 41)
+    ]
     with app.app_context():
         session = get_session()
         items = session.scalars(select(WorkItem)).all()
@@ -530,7 +542,8 @@ def test_an_order_with_no_site_takes_photos_of_its_own(app, client):
     first = client.put(
         f"{url}/wo-photo-0001",
         data=photo[:half],
-        headers=auth("unit_urban") | {"Content-Type": "image/jpeg", "Content-Range": f"bytes 0-{half - 1}/{len(photo)}"},
+        headers=auth("unit_urban")
+        | {"Content-Type": "image/jpeg", "Content-Range": f"bytes 0-{half - 1}/{len(photo)}"},
     )
     assert first.status_code == 200 and first.get_json() == {"received": half, "complete": False}
     progress = client.get(f"{url}/wo-photo-0001", headers=auth("unit_urban")).get_json()
@@ -546,9 +559,16 @@ def test_an_order_with_no_site_takes_photos_of_its_own(app, client):
     headers = {"Content-Type": "image/jpeg", "Upload-Id": "wo-photo-0002"}
     assert client.post(url, data=photo, headers=auth("reporter") | headers).status_code == 403
     assert client.post(url, data=photo, headers=auth("unit_fengyang") | headers).status_code == 403
-    assert client.post(f"{API}/999999/photos", data=photo, headers=auth("commander") | headers).status_code == 404
+    assert (
+        client.post(f"{API}/999999/photos", data=photo, headers=auth("commander") | headers).status_code
+        == 404
+    )
     # a step with another user's upload changes nothing
-    theirs = client.post(url, data=photo, headers=auth("commander") | {"Content-Type": "image/jpeg", "Upload-Id": "wo-photo-0003"})
+    theirs = client.post(
+        url,
+        data=photo,
+        headers=auth("commander") | {"Content-Type": "image/jpeg", "Upload-Id": "wo-photo-0003"},
+    )
     assert theirs.status_code == 201
     refused = step(client, item, "resolve", "unit_urban", expect=400, note="已抽排", photos=["wo-photo-0003"])
     assert "wo-photo-0003" in refused["error"]["message"]
@@ -587,7 +607,9 @@ def test_an_order_keeps_its_documents(app, client):
     pdf = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
     first = client.post(f"{url}?name=调度会纪要.pdf", data=pdf, headers=auth("commander"))
     assert first.status_code == 201, first.get_json()
-    assert first.get_json()["name"] == "调度会纪要.pdf" and first.get_json()["content_type"] == "application/pdf"
+    assert (
+        first.get_json()["name"] == "调度会纪要.pdf" and first.get_json()["content_type"] == "application/pdf"
+    )
     again = client.post(f"{url}?name=copy.pdf", data=pdf, headers=auth("commander"))
     assert again.status_code == 200 and again.get_json()["id"] == first.get_json()["id"]  # a retry: one file
     # a name with a folder and a wrong extension is cleaned; the type comes from the bytes
@@ -597,7 +619,9 @@ def test_an_order_keeps_its_documents(app, client):
     # a form upload (curl -F file=@…) names the file itself; a url-encoded form is not a file
     import io
 
-    form = client.post(url, data={"file": (io.BytesIO(_docx("第二份")), "整改报告.docx")}, headers=auth("unit_urban"))
+    form = client.post(
+        url, data={"file": (io.BytesIO(_docx("第二份")), "整改报告.docx")}, headers=auth("unit_urban")
+    )
     assert form.status_code == 201 and form.get_json()["name"] == "整改报告.docx"
     encoded = client.post(url, data={"x": "1"}, headers=auth("unit_urban"))
     assert encoded.status_code == 400 and "octet-stream" in encoded.get_json()["error"]["message"]
@@ -626,7 +650,14 @@ def test_an_order_keeps_its_documents(app, client):
     got.close()
     assert client.get(listed[0]["url"], headers=auth("unit_fengyang")).status_code == 403
     other = open_order(client, title="另一事项")
-    assert client.get(f"{API}/{other['id']}/attachments/{listed[0]['id']}", headers=auth("commander")).status_code == 404
+    assert (
+        client.get(
+            f"{API}/{other['id']}/attachments/{listed[0]['id']}", headers=auth("commander")
+        ).status_code
+        == 404
+    )
     page = client.get(f"/work-items/{item['id']}", headers=auth("unit_urban")).get_data(as_text=True)
     assert "调度会纪要.pdf" in page and 'id="attach"' in page
-    assert 'id="attach"' not in client.get(f"/work-items/{item['id']}", headers=auth("reporter")).get_data(as_text=True)
+    assert 'id="attach"' not in client.get(f"/work-items/{item['id']}", headers=auth("reporter")).get_data(
+        as_text=True
+    )

@@ -154,6 +154,11 @@
     // one key per order and action for the page's life: pressing again after a failure retries what failed and
     // replays what was done, so nothing is reminded or closed twice
     const keys = new Map();
+    // each bulk action's question and its result
+    const texts = {
+      remind: { confirm: (n) => t("confirm_remind_n", { n }), done: (n) => t("bulk_done_remind", { n }) },
+      close: { confirm: (n) => t("confirm_close_n", { n }), done: (n) => t("bulk_done_close", { n }) },
+    };
     bulk.querySelectorAll("[data-bulk]").forEach((button) =>
       button.addEventListener("click", async () => {
         const action = button.dataset.bulk;
@@ -161,11 +166,11 @@
         const picked = Array.from(document.querySelectorAll("input[name=pick]:checked"));
         const fit = picked.filter((box) => takes.includes(box.dataset.status));
         if (!fit.length) {
-          status.textContent = t(picked.length ? "bulk_none_fit" : "pick_first");
+          status.textContent = picked.length ? t("bulk_none_fit") : t("pick_first");
           return;
         }
         const skipped = picked.length - fit.length;
-        const question = t(`confirm_${action}_n`, { n: fit.length }) + (skipped ? ` ${t("bulk_skipped", { n: skipped })}` : "");
+        const question = texts[action].confirm(fit.length) + (skipped ? ` ${t("bulk_skipped", { n: skipped })}` : "");
         if (!window.confirm(question)) return;
         let done = 0;
         const failed = [];
@@ -183,7 +188,7 @@
             failed.push(error.message);
           }
         }
-        status.textContent = t(`bulk_done_${action}`, { n: done }) + (failed.length ? ` ${failed[0]}` : "");
+        status.textContent = texts[action].done(done) + (failed.length ? ` ${failed[0]}` : "");
         if (!failed.length) window.setTimeout(() => window.location.reload(), 800);
       })
     );
