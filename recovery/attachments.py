@@ -29,18 +29,19 @@ from recovery.errors import ValidationError
 from recovery.models_accounts import Attachment
 from recovery.photos import write_durably
 from recovery.timeutil import now
+from recovery.writers.xlsx import MEDIA_TYPE as XLSX
 
 #: content type -> (extension, what it is called in messages)
 TYPES = {
     "application/pdf": "pdf",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+    XLSX: "xlsx",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation": "pptx",
 }
 #: the OOXML part that names a document's kind, by content type
 _OOXML_MAIN = {
     "word/document.xml": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "xl/workbook.xml": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "xl/workbook.xml": XLSX,
     "ppt/presentation.xml": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 }
 #: a file's name as shown and offered for download: at most this many characters

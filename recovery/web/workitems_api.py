@@ -183,7 +183,8 @@ def attach(item_id: int):
     """The commanders who check an order and the units that work on it attach documents; readers do not."""
     session, account = get_session(), current_account()
     _item_or_404(item_id)
-    data, name = _document()
+    data, filename = _document()
+    name = request.args.get("name") or filename
     row, new = attachments.attach(
         session, photo_store().root, work_item_id=item_id, data=data, name=name, user_id=account.id
     )
@@ -192,17 +193,17 @@ def attach(item_id: int):
 
 
 def _document() -> tuple[bytes, str | None]:
-    """The uploaded document and its name: the raw body (name in `?name=`), or a form's `file` field."""
+    """The uploaded document, and its name when a form's `file` field carries one (else `?name=` names it)."""
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:
             raise ValidationError("Send the document in the form's field named file.")
-        return upload.read(), request.args.get("name") or upload.filename
+        return upload.read(), upload.filename
     if request.mimetype == "application/x-www-form-urlencoded":
         raise ValidationError(
             "Send the document itself as the body (Content-Type: application/octet-stream) or as a form's file field."
         )
-    return request.get_data(), request.args.get("name")
+    return request.get_data(), None
 
 
 @bp.get("/<id:item_id>/attachments/<id:attachment_id>")

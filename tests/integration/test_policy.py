@@ -33,6 +33,7 @@ SAMPLE = {
     "token_id": "1",
     "webhook_id": "1",
     "review_id": "1",
+    "attachment_id": "1",
 }
 
 
