@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
@@ -12,9 +13,32 @@ from recovery.settings import load_settings
 __version__ = "0.1.0"
 
 
+class RecoveryFlask(Flask):
+    """Flask, remembering which of its hooks and views are coroutine functions: Flask asks `inspect` again for each
+    one at every request (a dozen per request here), and the answer for a function never changes."""
+
+    #: functions remembered at most (the hooks and views; more would mean new functions made per request)
+    SYNC_KEPT = 4096
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync: dict[Callable, Callable] = {}
+
+    def ensure_sync(self, func: Callable) -> Callable:
+        try:
+            return self._sync[func]
+        except KeyError:
+            sync = super().ensure_sync(func)
+            if len(self._sync) < self.SYNC_KEPT:
+                self._sync[func] = sync
+            return sync
+        except TypeError:  # not hashable
+            return super().ensure_sync(func)
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app. `test_config` may hold setting overrides (by name, e.g. DATABASE_URL) and Flask keys."""
-    app = Flask(
+    app = RecoveryFlask(
         __name__,
         instance_relative_config=True,
         template_folder=str(resources.TEMPLATES),

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy import and_, delete, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
@@ -367,8 +367,8 @@ def init_app(app: Flask) -> None:
 
     @app.teardown_request
     def _after_request(_exc: BaseException | None = None) -> None:
-        if not current_app.testing:
-            start_if_due(current_app._get_current_object())
+        if not app.testing:
+            start_if_due(app)
 
 
 def start_if_due(app: Flask) -> threading.Thread | None:

@@ -92,6 +92,8 @@ def _page_script() -> bool:
 
 
 def _remember_choice(response):
+    if "lang=" not in request.environ.get("QUERY_STRING", ""):  # most requests: no choice to remember
+        return response
     chosen = request.args.get("lang")
     if chosen in LOCALES and request.cookies.get("lang") != chosen and not request.path.startswith("/api/"):
         response.set_cookie("lang", chosen, max_age=365 * 86400, samesite="Lax", httponly=True)

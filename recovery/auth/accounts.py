@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from recovery.auth import throttle
-from recovery.auth.cache import ACCOUNT_CACHE_SECONDS, AccountCache, account_cache, cache_of, note_changed
+from recovery.auth.cache import ACCOUNT_CACHE_SECONDS, AccountCache, account_cache, note_changed
 from recovery.auth.passwords import check_password
 from recovery.auth.throttle import TooManyAttempts
 from recovery.errors import NotFoundError, ValidationError
@@ -292,14 +293,16 @@ def _token_row(session: Session, token: str, at: datetime):
     ).first()
 
 
-def account_for_token(session: Session, token: str) -> Account | None:
-    """The account a bearer token stands for (None: unknown, revoked, expired, or its user disabled), from the
-    cache when recently read. Refusals are not kept, so a token issued in another process works at once."""
-    cache = cache_of(session)
+def account_for_token(sessions: Callable[[], Session], cache: AccountCache, token: str) -> Account | None:
+    """The account a bearer token stands for (None: unknown, revoked, expired, or its user disabled), from
+    `cache` (the database's, `account_cache`) when recently read; `sessions` gives the request's session, asked
+    for only when the database must be read. Refusals are not kept, so a token issued in another process works
+    at once."""
     key = ("token", key_hash(token))
     found, generation = cache.get(key)
     if found is not None:
         return found
+    session = sessions()
     at = now()
     row = _token_row(session, token, at)
     if row is None:
@@ -364,16 +367,19 @@ def end_session(session: Session, key: str | None) -> None:
         session.commit()
 
 
-def account_for_session(session: Session, user_id: int, key: str | None) -> Account | None:
+def account_for_session(
+    sessions: Callable[[], Session], cache: AccountCache, user_id: int, key: str | None
+) -> Account | None:
     """The account of a signed-in session (None: no key, unknown, ended, expired, another user's, or its user
-    disabled), from the cache when recently read."""
+    disabled), from `cache` when recently read; `sessions` gives the request's session, asked for only when the
+    database must be read."""
     if not key:
         return None
-    cache = cache_of(session)
     cache_key = ("session", key_hash(key))
     found, generation = cache.get(cache_key)
     if found is not None:
         return found if found.id == user_id else None
+    session = sessions()
     at = now()
     row = session.execute(
         select(User, UserSession.expires_at)

@@ -14,19 +14,23 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable, Iterable
+from functools import lru_cache
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, g
+from flask import Flask, request
 from markupsafe import Markup
 
 from recovery.map.build import TILE_SERVERS
 
 _OPENING_TAG = re.compile(r"<(script|style)\b", re.IGNORECASE)
-_FIXED_HEADERS = {
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
+_FIXED_HEADERS = (
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+)
+#: the WSGI environ key of the request's nonce
+NONCE = "recovery.csp_nonce"
 
 
 def tile_origins(tile_server: str) -> list[str]:
@@ -66,9 +70,11 @@ def content_security_policy(nonce: str | None, tile_server: str = "none") -> str
 
 def csp_nonce() -> str:
     """This request's nonce, made on first use (a page without inline code never has one)."""
-    if "csp_nonce" not in g:
-        g.csp_nonce = secrets.token_urlsafe(18)
-    return g.csp_nonce
+    environ = request.environ
+    nonce = environ.get(NONCE)
+    if nonce is None:
+        nonce = environ[NONCE] = secrets.token_urlsafe(18)
+    return nonce
 
 
 def with_nonce(markup: str) -> Markup:
@@ -77,17 +83,41 @@ def with_nonce(markup: str) -> Markup:
     return Markup(_OPENING_TAG.sub(lambda m: f'<{m.group(1)} nonce="{csp_nonce()}"', str(markup)))
 
 
-def _add_headers(response: Response) -> Response:
-    tile_server = current_app.config["RECOVERY"].get("TILE_SERVER", "none")
-    response.headers.setdefault(
-        "Content-Security-Policy", content_security_policy(g.get("csp_nonce"), tile_server)
-    )
-    for name, value in _FIXED_HEADERS.items():
-        response.headers.setdefault(name, value)
-    return response
+@lru_cache(maxsize=8)
+def _policy_without_nonce(tile_server: str) -> str:
+    return content_security_policy(None, tile_server)
+
+
+class SecurityHeaders:
+    """WSGI middleware: the headers added to every answer as it starts, each unless the answer set its own.
+
+    Added to the plain list the server receives, once the answer is final (an error page, a file, a 413 made
+    before the body is read alike), rather than through Flask's response object, whose every header is checked
+    again as it is added."""
+
+    def __init__(self, wsgi_app: Callable, app: Flask) -> None:
+        self.wsgi_app = wsgi_app
+        self.config = app.config
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        def start(status: str, headers: list, exc_info=None):
+            present = {name.lower() for name, _ in headers}
+            if "content-security-policy" not in present:
+                nonce = environ.get(NONCE)
+                tile_server = self.config["RECOVERY"].get("TILE_SERVER", "none")
+                policy = (
+                    content_security_policy(nonce, tile_server)
+                    if nonce
+                    else _policy_without_nonce(tile_server)
+                )
+                headers.append(("Content-Security-Policy", policy))
+            headers.extend(header for header in _FIXED_HEADERS if header[0].lower() not in present)
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, start)
 
 
 def init_app(app: Flask) -> None:
-    app.after_request(_add_headers)
+    app.wsgi_app = SecurityHeaders(app.wsgi_app, app)  # type: ignore[method-assign]
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.jinja_env.filters["with_nonce"] = with_nonce

@@ -113,8 +113,11 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _refuse_declared_excess() -> None:
         # registered before every other hook: a body declared too large is refused before anyone looks at it
+        if not request.environ.get("CONTENT_LENGTH"):  # no declared length (a GET): nothing to look up
+            return
+        length = request.content_length
         limit = request.max_content_length
-        if request.content_length is not None and limit is not None and request.content_length > limit:
+        if length is not None and limit is not None and length > limit:
             raise RequestEntityTooLarge()
 
     @app.errorhandler(RequestEntityTooLarge)

@@ -15,13 +15,14 @@ processes each reports its own, labelled `worker` (its pid), so that Prometheus 
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
 import re
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -46,10 +47,22 @@ ACCESS_LOG = logging.getLogger("recovery.access")
 
 
 def new_request_id(incoming: str | None) -> str:
-    """The incoming id when it is sane, else a new one (32 hex digits)."""
+    """The incoming id when it is sane, else a new one (32 hex digits): this process's random half, then its
+    count of ids made. Unique, not secret (it only finds a log line); asking the system for random bytes at every
+    request would make the thread give up the GIL."""
     if incoming and _SANE_ID.fullmatch(incoming):
         return incoming
-    return os.urandom(16).hex()
+    return f"{_ids[0]}{next(_ids[1]):016x}"
+
+
+def _new_id_source() -> None:
+    _ids[:] = [os.urandom(8).hex(), itertools.count(1)]
+
+
+#: [the process's random half of its request ids, the counter of the other half]; made again in a forked child
+_ids: list = []
+_new_id_source()
+os.register_at_fork(after_in_child=_new_id_source)
 
 
 def request_id() -> str | None:
@@ -59,20 +72,104 @@ def request_id() -> str | None:
     return request.environ.get(REQUEST_ID)
 
 
+#: one encoder for every line (`json.dumps` with options builds a new one per call)
+_ENCODE = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time (UTC), level, logger, message, and the record's `fields` when it has any."""
 
+    #: (the second, its text): the time's text is made once per second, the milliseconds added per line
+    _second: tuple[int, str] = (-1, "")
+
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "ts": self._timestamp(record),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        line.update(getattr(record, "fields", None) or {})
+        fields = record.__dict__.get("fields")
+        if fields:
+            line.update(fields)
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
-        return json.dumps(line, ensure_ascii=False, default=str)
+        return _ENCODE(line)
+
+    def _timestamp(self, record: logging.LogRecord) -> str:
+        """ISO 8601 to the millisecond, UTC: what `datetime.isoformat(timespec="milliseconds")` writes."""
+        second = int(record.created)
+        cached = self._second
+        if cached[0] != second:
+            text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            cached = self._second = (second, text)  # one tuple, swapped whole: safe between threads
+        return f"{cached[1]}.{int(record.msecs):03d}+00:00"
+
+
+class LinesInBackground(logging.StreamHandler):
+    """A stream handler that leaves the writing to a thread of its own: a request only appends its record to a
+    list, and the thread, every `interval` seconds, formats whatever has gathered and writes it in one go.
+
+    Written by each request thread itself, a line costs a write to the stream under the handler's lock, during
+    which the thread gives up the GIL; under load the threads then queue for the lock and for the GIL. Waking the
+    writer at each record would cost the same hand-over, so it wakes on its own. `flush` writes whatever waits
+    (logging calls it at exit, so a worker that stops leaves no line behind); records are taken off the list only
+    under the handler's lock, so none is lost between the thread and `flush`."""
+
+    def __init__(self, stream=None, interval: float = 0.05) -> None:
+        super().__init__(stream)
+        self.interval = interval
+        self._waiting: deque[logging.LogRecord] = deque()
+        self._writer_pid: int | None = None
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        # no lock taken here (logging's own `handle` holds the handler's lock around `emit`)
+        if not self.filter(record):
+            return False
+        self.emit(record)
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._writer_pid != os.getpid():  # the first record, or the first in a process forked since
+            self._start_writer()
+        self._waiting.append(record)
+
+    def flush(self) -> None:
+        with self.lock:
+            self._write_waiting()
+            super().flush()
+
+    def _start_writer(self) -> None:
+        with self.lock:
+            if self._writer_pid == os.getpid():
+                return
+            # records copied from the parent by a fork are the parent's to write
+            self._waiting.clear()
+            self._writer_pid = os.getpid()
+            threading.Thread(target=self._write_forever, name="recovery-log-writer", daemon=True).start()
+
+    def _write_forever(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            if self._waiting:
+                with self.lock:
+                    self._write_waiting()
+
+    def _write_waiting(self) -> None:
+        """Format and write every waiting record (called under the handler's lock)."""
+        lines = []
+        while self._waiting:
+            record = self._waiting.popleft()
+            try:
+                lines.append(self.format(record) + self.terminator)
+            except Exception:  # noqa: BLE001 - logging's rule: a record that cannot be written is reported
+                self.handleError(record)
+        if lines:
+            try:
+                self.stream.write("".join(lines))
+                self.stream.flush()
+            except Exception:  # noqa: BLE001
+                self.handleError(record)
 
 
 def _label(value: str) -> str:
@@ -193,19 +290,19 @@ class Observed:
                 "remote_addr": environ.get("REMOTE_ADDR"),
             }
             # the record made directly: `info()` would also look up the caller's frame, at every request
-            record = ACCESS_LOG.makeRecord(
-                ACCESS_LOG.name, logging.INFO, __file__, 0, "request", (), None, extra={"fields": fields}
-            )
+            record = logging.LogRecord(ACCESS_LOG.name, logging.INFO, __file__, 0, "request", (), None)
+            record.fields = fields
             ACCESS_LOG.handle(record)
 
 
 def _note_route_and_user(response: Response) -> Response:
     """After the view (or the error handler): what the log line and the counters need from Flask."""
-    rule = request.url_rule
-    request.environ[ROUTE] = rule.rule if rule is not None else UNMATCHED
+    here = request._get_current_object()
+    rule = here.url_rule
+    here.environ[ROUTE] = rule.rule if rule is not None else UNMATCHED
     account = g.get("account")  # only when the request signed in: never loads a user for the log's sake
     if account is not None:
-        request.environ[USER_ID] = account.id
+        here.environ[USER_ID] = account.id
     return response
 
 

@@ -46,15 +46,24 @@ def refuse_unstorable_text() -> None:
     """A 400 for a request whose address, query, headers or form fields hold a NUL character (PostgreSQL refuses
     NUL in text, so any of them reaching a query would be a 500) or a lone surrogate. JSON bodies are checked
     by their parser (`recovery.jsondoc`); uploaded files by their readers."""
-    texts = [request.path, *request.headers.values()]
-    for key, value in request.args.items(multi=True):
-        texts += (key, value)
-    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+    environ = request.environ
+    # the headers as the WSGI server gave them (what `request.headers` reads), without building that view
+    texts = [request.path, *(v for k, v in environ.items() if k.startswith("HTTP_") or k in _BODY_HEADERS)]
+    if environ.get("QUERY_STRING"):
+        for key, value in request.args.items(multi=True):
+            texts += (key, value)
+    if environ.get("CONTENT_TYPE") and request.mimetype in _FORMS:
         for key, value in request.form.items(multi=True):  # bounded as it is read (recovery.web.limits)
             texts += (key, value)
-    if any("\x00" in text for text in texts):
+    text = "\n".join(texts)  # one search of everything, not one per piece
+    if "\x00" in text:
         raise ValidationError("The text contains a NUL character, which cannot be stored.")
-    refuse_lone_surrogates(texts)
+    refuse_lone_surrogates(text)
+
+
+#: the two headers WSGI keeps without the HTTP_ prefix
+_BODY_HEADERS = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def default_day(session: Session) -> date:

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from flask import Flask, current_app, request
 
+from recovery.auth import current_account
 from recovery.errors import Forbidden, Unauthorized
 
 __all__ = [
@@ -63,23 +64,23 @@ def policy_of(app: Flask, endpoint: str) -> frozenset[str] | None:
 
 def current_role() -> str:
     """The signed-in user's role (by session or bearer token), or `anonymous`."""
-    from recovery.auth import current_account
-
     account = current_account()
     return account.role if account is not None else "anonymous"
 
 
 def check_request() -> None:
     """Before every request: refuse unless the endpoint's policy admits the caller."""
-    if request.endpoint is None:  # 404/405: let Flask answer
+    endpoint = request.endpoint
+    if endpoint is None:  # 404/405: let Flask answer
         return
-    roles = policy_of(current_app, request.endpoint)
+    app = current_app._get_current_object()
+    roles = policy_of(app, endpoint)
     if roles is None:
         raise Forbidden("This address has no access policy.")
     if "anonymous" in roles:
         return
-    addresses = getattr(current_app.view_functions[request.endpoint], "allowed_addresses", None)
-    if addresses is not None and _address_listed(current_app.config["RECOVERY"][addresses]):
+    addresses = getattr(app.view_functions[endpoint], "allowed_addresses", None)
+    if addresses is not None and _address_listed(app.config["RECOVERY"][addresses]):
         return
     role = current_role()
     if role == "anonymous":

@@ -135,3 +135,41 @@ def test_serving_settings():
 def test_bad_serving_settings_stop_the_start_up(variable, value):
     with pytest.raises(ConfigError, match=variable):
         load_settings({variable: value})
+
+
+def test_each_worker_freezes_its_start_up_once_built():
+    import gc
+
+    from gunicorn.config import Config
+
+    from recovery.serving import ErrorLogOnly, worker_ready
+
+    options = gunicorn_options("127.0.0.1", 8000, WorkerModel(1, 1))
+    assert options["post_worker_init"] is worker_ready and options["logger_class"] is ErrorLogOnly
+    config = Config()
+    config.set("post_worker_init", worker_ready)
+    try:
+        config.post_worker_init(None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        logging.logThreads = logging.logProcesses = logging.logMultiprocessing = True
+    # gunicorn's access log is off for good: no fields prepared for it at every request
+    assert ErrorLogOnly(config).access(None, None, {}, None) is None
+
+
+def test_log_lines_written_in_the_background(tmp_path):
+    from recovery.web.observability import LinesInBackground
+
+    out = open(tmp_path / "log", "w", encoding="utf-8")  # noqa: SIM115 - closed below
+    handler = LinesInBackground(out, interval=3600)  # the thread would not write within the test
+    handler.setFormatter(JsonFormatter())
+    for n in range(3):
+        record = logging.LogRecord("recovery.access", logging.INFO, "", 0, "request", (), None)
+        record.fields = {"n": n}
+        assert handler.handle(record)
+    assert (tmp_path / "log").read_text() == ""
+    handler.flush()  # what logging does at exit
+    out.close()
+    lines = (tmp_path / "log").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["n"] for line in lines] == [0, 1, 2]
