@@ -532,12 +532,12 @@ def wrk_run(port: int, mode: str, token: str, site_ids: list[int], url: str, arg
                     "versions": ",".join(str(known[i]) for i in site_ids),
                     "token": token,
                     "run": uuid.uuid4().hex[:12],
-                    "nthreads": 2,
+                    "nthreads": min(2, args.clients),
                 }
             )
             path = f"/api/v1/sites/{site_ids[0]}/events"
         out = subprocess.run(
-            ["wrk", "-t2", f"-c{args.clients}", f"-d{max(1, round(seconds))}s", "--latency", "-s", str(script),
+            ["wrk", f"-t{min(2, args.clients)}", f"-c{args.clients}", f"-d{max(1, round(seconds))}s", "--latency", "-s", str(script),
              f"http://127.0.0.1:{port}{path}"],
             capture_output=True, text=True, timeout=seconds + 60, check=True,
         ).stdout  # fmt: skip

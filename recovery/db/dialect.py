@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import shapely
-from sqlalchemy import Connection, Float, Integer, Table, column, func, insert, select, table, text
+from sqlalchemy import Connection, Float, Integer, Table, cast, column, func, insert, select, table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,20 @@ def _name(bind: Session | Connection) -> str:
     if isinstance(bind, Session):
         return bind.get_bind().dialect.name
     return bind.dialect.name
+
+
+def _as_jsonb(value):
+    return cast(value, postgresql.JSONB)
+
+
+def _as_is(value):
+    return value
+
+
+def json_text_cast(bind: Session | Connection) -> Callable:
+    """How a bound JSON text is stored in a JSON column as it is (not decoded and encoded again): cast to JSONB on
+    PostgreSQL, the text itself on SQLite. One function per dialect, so that callers may cache on it."""
+    return _as_jsonb if _name(bind) == "postgresql" else _as_is
 
 
 def locks_rows(session: Session) -> bool:

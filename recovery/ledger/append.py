@@ -22,6 +22,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, bindparam, select
@@ -56,6 +57,8 @@ class Recorded:
     #: the site's projection as the write left it, read and written under the write lock (None for a replay):
     #: a caller holding a `Site` loaded earlier brings it up to date with `record.sync_site`
     site_state: dict[str, Any] | None = None
+    #: the site's row as the write read it under the lock, when the caller asked for it (None otherwise)
+    site_row: Any = None
 
 
 def body_hash(body: dict[str, Any]) -> str:
@@ -123,8 +126,15 @@ class Append:
     def row(self, query: Select, params: dict[str, Any]):
         """A Core row the write changes, read under the lock (FOR UPDATE where rows are locked)."""
         if locks_rows(self.session):
-            query = query.with_for_update()
+            query = _for_update(query)
         return self.session.connection().execute(query, params).first()
+
+
+@lru_cache(maxsize=64)
+def _for_update(query: Select) -> Select:
+    """`query` FOR UPDATE, made once per query: the same statement object each time, so that SQLAlchemy finds
+    its compiled form without working out its cache key again."""
+    return query.with_for_update()
 
 
 def _recorded(event: Event) -> Recorded:

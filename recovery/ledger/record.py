@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 import shapely
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import and_, bindparam, event, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -52,6 +53,10 @@ ROLLUP = RollupDelta.__table__
 _SITE_ROW = select(
     SITE.c.id, SITE.c.key, SITE.c.kind, SITE.c.subdistrict, SITE.c.segment, *(SITE.c[c] for c in PROJECTED)
 ).where(SITE.c.id == bindparam("site_id"))
+#: the site's other columns, read in the same statement when the caller checks the site or answers with it
+#: (`record_site_event(check_site=…)`): the API's scope check and its answer need no read of their own
+DESCRIBED = ("name", "address", "priority", "attributes", "deadline", "team_id", "geom")
+_SITE_ROW_DESCRIBED = _SITE_ROW.add_columns(*(SITE.c[c] for c in DESCRIBED))
 
 # built once: parameters are passed apart, so each statement is compiled once and cached
 _INSERT_EVENT = insert(EVENT)
@@ -141,6 +146,8 @@ def record_site_event(
     details: dict | None = None,
     client_id_unused: bool = False,
     decided: bool = False,
+    check_site: Callable[[Any], None] | None = None,
+    rollup_at_commit: bool = False,
 ) -> Recorded:
     """Append a site event after checking it against the site's life cycle at its valid time (not committed).
 
@@ -151,6 +158,11 @@ def record_site_event(
     was closed that arrives after, and that would not fit its history or would reopen it, is stored flagged
     and not applied: a commander decides. `decided` is that decision to apply it: the change is placed at its
     valid time whatever follows it, and never flagged. Nothing is written unless every check passes.
+
+    `check_site(row)`, when given, is called first with the site's row as read under the lock (its
+    projection and the columns of `DESCRIBED`) and may raise (the API's scope check); that row comes back
+    in `Recorded.site_row`, so that the caller's answer needs no read of the site of its own.
+    `rollup_at_commit` writes the roll-up change when the transaction commits (`defer_rollup`), not here.
     """
     if action not in SITE_ACTIONS or action == "report":
         raise ValidationError("Unknown action %(action)s.", action=action)
@@ -158,9 +170,11 @@ def record_site_event(
     def write(txn: Append) -> Recorded:
         session.flush()  # what the caller staged through the ORM is written before the Core statements below
         conn = session.connection()
-        site = txn.row(_SITE_ROW, {"site_id": site_id})
+        site = txn.row(_SITE_ROW if check_site is None else _SITE_ROW_DESCRIBED, {"site_id": site_id})
         if site is None:
             raise NotFoundError("Site %(site)s does not exist.", site=site_id)
+        if check_site is not None:
+            check_site(site)
         kind = get_kind(site.kind)
         # 已修复 or ＲＥＳＴＯＲＥＤ is read as restored before anything (the digest included) sees it
         status, utility = kind.status_key(to_status), kind.track_key(track)
@@ -233,14 +247,24 @@ def record_site_event(
                 )
             site_state = effect.state.as_dict()
             conn.execute(_UPDATE_PROJECTION, {"site": site.id, **site_state})
-            apply_rollup(session, effect.rollup)
-            held = session.identity_map.get(session.identity_key(Site, (site.id,)))
+            (defer_rollup if rollup_at_commit else apply_rollup)(session, effect.rollup)
+            held = (
+                session.identity_map.get(session.identity_key(Site, (site.id,)))
+                if session.identity_map
+                else None
+            )
             if held is not None:
                 sync_site(held, site_state)
         # the stored event as the caller reads it: its values, unchecked (they were checked above), not an ORM
         # instance of the session (constructing a checked `Event` costs more than the rest of the write)
         event = Event.model_construct(id=event_id, **values)
-        return Recorded(event, created=True, flagged=flag, site_state=site_state)
+        return Recorded(
+            event,
+            created=True,
+            flagged=flag,
+            site_state=site_state,
+            site_row=site if check_site is not None else None,
+        )
 
     return append(session, write, client_id=client_id, lookup=not client_id_unused)
 
@@ -447,6 +471,32 @@ def apply_rollup(session: Session, delta: Counter) -> None:
     ]
     conn = session.connection()
     conn.execute(_rollup_upsert(upsert(conn)), rows)
+
+
+_DEFERRED = "recovery.rollup_at_commit"
+
+
+def defer_rollup(session: Session, delta: Counter) -> None:
+    """Add deltas to the roll-up cells when the session's transaction commits, as its last statement.
+
+    Every change of a day, kind and place adds to the same few cells, and on PostgreSQL an upsert holds their
+    rows locked until the transaction ends: written last, they are held for the commit only, not while the
+    rest of the transaction (an answer built and stored, say) runs. A rollback drops them with the rest."""
+    if delta:
+        session.info.setdefault(_DEFERRED, Counter()).update(delta)
+
+
+@event.listens_for(Session, "before_commit")
+def _apply_deferred(session: Session) -> None:
+    delta = session.info.pop(_DEFERRED, None)
+    if delta:
+        apply_rollup(session, Counter({k: v for k, v in delta.items() if v}))
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_deferred(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_DEFERRED, None)
 
 
 @lru_cache(maxsize=2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
+from types import SimpleNamespace
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 from shapely.geometry import Point, mapping
@@ -226,25 +227,23 @@ def _if_match() -> int:
 def post_event(site_id: int):
     """Record a change to a site. Needs If-Match; honours Idempotency-Key."""
     session, account = get_session(), current_account()
-    site = site_or_404(site_id)
-    check_scope(site)
     expected = _if_match()
     body = EVENT_BODY.read(json_body())
     key = idempotency.idempotency_key()
     action = body.get("action") or "transition"
     if action == "reopen" and account.role not in ("commander", "admin"):
         raise Forbidden("Only a commander may reopen a finished site.")
-    photos = _photo_ids(session, account.id, site.id, body)
+    photos = _photo_ids(session, account.id, site_id, body)
     digest = idempotency.request_digest({**body, "if_match": expected})
-    # everything that needs no lock is parsed before the write lock is taken; the site read here is kept
-    # (taking the lock ends this read transaction) and brought up to date from what the write stored
+    # everything that needs no lock is parsed before the write lock is taken; the site is read once, under
+    # it, by the write itself: its scope checked there (404 and 403 come from that read) and the answer
+    # built from the row it read and the projection it stored
     valid_at, position = _valid_at(body), _position(body)
-    session.expunge(site)
 
     def work():
         recorded = record_site_event(
             session,
-            site.id,
+            site_id,
             action=action,
             to_status=body["status"],
             track=body.get("track"),
@@ -257,11 +256,15 @@ def post_event(site_id: int):
             user_id=account.id,
             position=position,
             details={"photos": photos} if photos else None,
-            client_id_unused=key is not None,  # run_once found no answer stored under this key
+            # not looked for first: a retry's event is refused by the ledger's unique client id (or its
+            # If-Match by the version the original moved on), and run_once answers with what the original stored
+            client_id_unused=key is not None,
+            check_site=check_scope,
+            rollup_at_commit=True,  # the cells every update shares stay locked for the commit only
         )
-        return _answer(recorded, site)
+        return _answer(recorded, site_id, recorded.site_row)
 
-    return idempotency.run_once(session, account.id, key, digest, work)
+    return idempotency.run_once(session, account.id, key, digest, work, look_first=False)
 
 
 def _photo_ids(session, user_id: int, site_id: int, body: dict) -> list[str]:
@@ -281,19 +284,22 @@ def _photo_ids(session, user_id: int, site_id: int, body: dict) -> list[str]:
     return photos
 
 
-def _answer(recorded, site: Site) -> tuple[int, dict, dict]:
-    session = get_session()
-    session.flush()
-    if recorded.site_state is not None:
+def _answer(recorded, site_id: int, site=None) -> tuple[int, dict, dict]:
+    """The answer to a recorded change: the event and the site as the write left it. `site` is the row the
+    write read (`Recorded.site_row`) or a `Site` read before it, brought to the projection the write stored;
+    for a replay of an event stored earlier, the site as it is now."""
+    if recorded.site_state is None or site is None:
+        session = get_session()
+        session.flush()
+        site = find_site(session, site_id)
+    elif isinstance(site, Site):
         sync_site(site, recorded.site_state)
-    elif site not in session:
-        site = find_site(session, site.id)
+    else:
+        site = SimpleNamespace(**{**site._mapping, **recorded.site_state})
     zh = _zh()
     feature = site_feature(site, zh, may_change=True)
     body = {"event": event_dict(recorded.event, zh, site.kind), "site": feature, "flagged": recorded.flagged}
     if recorded.flagged:
-        from recovery.i18n import translate
-
         body["message"] = translate(
             "The site was closed after this change was made; it is stored for a "
             "commander to decide and the site stays closed."
@@ -338,7 +344,7 @@ def check_in(site_id: int):
             position=position,
             details=details or None,
         )
-        return _answer(recorded, site)
+        return _answer(recorded, site.id, site)
 
     return idempotency.run_once(session, account.id, key, digest, work)
 
