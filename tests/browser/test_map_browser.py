@@ -103,7 +103,8 @@ def test_a_hostile_site_name_is_shown_as_text(browser, live_server, seeded_app, 
     assert page.locator(".site-popup img[src='x']").count() == 0
     page.wait_for_timeout(300)
     assert dialogs == []
-    assert page.locator(".site-popup a").get_attribute("href").endswith(f"/sites/{site_id}")  # the desk's site page
+    # a commander opens the desk's site page
+    assert page.locator(".site-popup a").get_attribute("href").endswith(f"/sites/{site_id}")
     assert set(hosts) == {"127.0.0.1"}
     page.close()
 
