@@ -16,9 +16,15 @@ from recovery.models_accounts import Photo
 from recovery.web.apidoc import IMAGE, operation
 from recovery.web.declared import CONTENT_RANGE, UPLOAD_ID
 from recovery.web.limits import body_limit
-from recovery.web.policy import SIGNED_IN, Forbidden, allow
-from recovery.web.site_access import PHOTO_TAKERS, check_scope, photo_dict, photo_store, site_or_404
-from recovery.workitems_read import find_item
+from recovery.web.policy import SIGNED_IN, allow
+from recovery.web.site_access import (
+    PHOTO_TAKERS,
+    check_scope,
+    photo_dict,
+    photo_store,
+    site_or_404,
+    work_item_or_404,
+)
 
 bp = Blueprint("photos_api", __name__, url_prefix="/api/v1")
 RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
@@ -59,17 +65,8 @@ def upload(site_id: int, upload_id: str | None):
 @allow(*workitems.CONTRIBUTORS)
 def upload_for_order(item_id: int, upload_id: str | None):
     """The same upload as a site's, kept with the order: a commander's, or its lead or co-unit's."""
-    _order_or_404(item_id)
+    work_item_or_404(item_id)
     return _receive(upload_id, work_item_id=item_id)
-
-
-def _order_or_404(item_id: int):
-    item = find_item(get_session(), item_id)
-    if item is None:
-        raise NotFoundError("Work item %(item)s does not exist.", item=item_id)
-    if not workitems.may_read(current_account(), item):
-        raise Forbidden("This work order belongs to another unit.")
-    return item
 
 
 def _receive(upload_id: str | None, *, site_id: int | None = None, work_item_id: int | None = None):
@@ -130,7 +127,7 @@ def upload_status(site_id: int, upload_id: str):
 )
 @allow(*workitems.CONTRIBUTORS)
 def order_upload_status(item_id: int, upload_id: str):
-    _order_or_404(item_id)
+    work_item_or_404(item_id)
     return _progress(upload_id)
 
 

@@ -7,15 +7,16 @@ from pathlib import Path
 
 from flask import current_app, request, url_for
 
-from recovery import jsondoc, photos, scope
+from recovery import jsondoc, photos, scope, workitems
 from recovery.auth import current_account
 from recovery.db import get_session
 from recovery.errors import NotFoundError, ValidationError
-from recovery.models import Site
+from recovery.models import Site, WorkItem
 from recovery.models_accounts import Attachment, Photo
 from recovery.query.site import find_site
 from recovery.timeutil import zone_iso
 from recovery.web.policy import Forbidden
+from recovery.workitems_read import find_item
 
 #: the roles that record changes to sites
 WRITERS = ("field", "commander", "admin")
@@ -53,6 +54,16 @@ def check_scope(site: Site) -> None:
         return
     if not scope.may_change(account, site):
         raise Forbidden("This site is outside your scope.")
+
+
+def work_item_or_404(item_id: int) -> WorkItem:
+    """The work order a request names: 404 when there is none, 403 when it is another unit's."""
+    item = find_item(get_session(), item_id)
+    if item is None:
+        raise NotFoundError("Work item %(item)s does not exist.", item=item_id)
+    if not workitems.may_read(current_account(), item):
+        raise Forbidden("This work order belongs to another unit.")
+    return item
 
 
 def photo_store() -> photos.PhotoStore:

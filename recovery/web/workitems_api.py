@@ -28,11 +28,10 @@ from recovery.web.declared import (
 )
 from recovery.web.limits import body_limit
 from recovery.web.params import instant_field
-from recovery.web.policy import Forbidden, allow
-from recovery.web.site_access import attachment_dict, json_body, photo_dict, photo_store
+from recovery.web.policy import allow
+from recovery.web.site_access import attachment_dict, json_body, photo_dict, photo_store, work_item_or_404
 from recovery.workitems_read import (
     board,
-    find_item,
     inbox,
     item_dict,
     linked_sites,
@@ -49,15 +48,6 @@ COMMANDERS = workitems.COMMAND_ROLES
 
 def _locale() -> str:
     return current_locale()
-
-
-def _item_or_404(item_id: int) -> WorkItem:
-    item = find_item(get_session(), item_id)
-    if item is None:
-        raise NotFoundError("Work item %(item)s does not exist.", item=item_id)
-    if not workitems.may_read(current_account(), item):
-        raise Forbidden("This work order belongs to another unit.")
-    return item
 
 
 def _etag(item: WorkItem) -> str:
@@ -140,7 +130,7 @@ def create_work_item():
 @allow(*READERS)
 def get_work_item(item_id: int):
     session, account, at = get_session(), current_account(), now()
-    item = _item_or_404(item_id)
+    item = work_item_or_404(item_id)
     steps, state = timeline(session, item)
     sites = linked_sites(session, item.id)
     locale = _locale()
@@ -182,7 +172,7 @@ def get_work_item(item_id: int):
 def attach(item_id: int):
     """The commanders who check an order and the units that work on it attach documents; readers do not."""
     session, account = get_session(), current_account()
-    _item_or_404(item_id)
+    work_item_or_404(item_id)
     data, filename = _document()
     name = request.args.get("name") or filename
     row, new = attachments.attach(
@@ -214,7 +204,7 @@ def _document() -> tuple[bytes, str | None]:
 )
 @allow(*READERS)
 def attachment_file(item_id: int, attachment_id: int):
-    _item_or_404(item_id)
+    work_item_or_404(item_id)
     row = attachments.find(get_session(), item_id, attachment_id)
     if row is None:
         raise NotFoundError("Attachment %(attachment)s does not exist.", attachment=attachment_id)
@@ -283,7 +273,7 @@ def _photos(session, account, item: WorkItem, body: dict) -> list[str]:
 @allow(*READERS)
 def post_step(item_id: int):
     session, account = get_session(), current_account()
-    item = _item_or_404(item_id)
+    item = work_item_or_404(item_id)
     expected = _if_match()
     body = WORK_ITEM_STEP_BODY.read(json_body())
     step = workitems.STEPS[body["action"]]

@@ -10,19 +10,17 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from recovery import attachments, workitems, workitems_read
 from recovery.auth import current_account
 from recovery.db import get_session
-from recovery.errors import NotFoundError
 from recovery.fields import Args
 from recovery.i18n import current_locale
 from recovery.timeutil import deadline_text, now, zone_minute
 from recovery.vocab import label, labels
 from recovery.web.declared import WORK_ITEM_QUERY
 from recovery.web.jsmessages import strings
-from recovery.web.policy import Forbidden, allow
-from recovery.web.site_access import attachment_dict
+from recovery.web.policy import allow
+from recovery.web.site_access import attachment_dict, work_item_or_404
 from recovery.workitems_read import (
     INBOX_TABS,
     board,
-    find_item,
     item_dict,
     linked_sites,
     list_items,
@@ -168,11 +166,7 @@ def new_page():
 @allow(*workitems.READERS)
 def item_page(item_id: int):
     session, account, at = get_session(), current_account(), now()
-    item = find_item(session, item_id)
-    if item is None:
-        raise NotFoundError("Work item %(item)s does not exist.", item=item_id)
-    if not workitems.may_read(account, item):
-        raise Forbidden("This work order belongs to another unit.")
+    item = work_item_or_404(item_id)
     steps, state = timeline(session, item)
     sites = linked_sites(session, item.id)
     locale = current_locale()
