@@ -104,7 +104,15 @@ class ErrorLogOnly(Logger):
 def worker_ready(worker) -> None:
     """In each worker, after the fork, once its app is built (gunicorn's `post_worker_init`): the objects of the
     start-up leave the cyclic collector's scans for good (they live as long as the worker), after a collection
-    of the start-up's own garbage so that none of it is frozen with them."""
+    of the start-up's own garbage so that none of it is frozen with them. On PostgreSQL the worker starts to
+    listen for the account changes other processes make (`recovery.auth.cache`): a user disabled or a token
+    revoked elsewhere is refused here at once."""
+    app = getattr(worker, "wsgi", None)
+    engine = getattr(app, "extensions", {}).get("recovery.engine")
+    if engine is not None:
+        from recovery.auth.cache import watch_other_processes
+
+        watch_other_processes(engine)
     # the JSON lines name neither thread nor process: a log record need not look them up (logging's HOWTO,
     # "Optimization")
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False

@@ -1,8 +1,25 @@
 """The short per-process cache of the accounts that requests load (by session key or token hash), and the hooks
-that forget a user's entries as soon as a change to them, their sessions or their tokens is committed."""
+that forget a user's entries as soon as a change to them, their sessions or their tokens is committed: in the
+process that made it, and in every other process of the same database.
+
+How the other processes learn of a change (a user disabled by an admin in another app worker, or by `recovery
+users disable` on the server's shell):
+
+- SQLite: a file beside the database (`<database>-accounts`, `dialect.file_beside`) grows by one byte after each
+  committed change; every process asks its size (one `stat`, about a microsecond) before it answers from the
+  cache, and forgets its whole cache when it grew. The byte is written after the commit and before the change
+  is acknowledged, so a request that starts after the acknowledgement is never answered from an old entry.
+- PostgreSQL, whose app servers may be on several machines: the change's transaction sends a NOTIFY with the
+  users' ids (delivered at commit, never for a rollback); each `recovery serve` worker listens on a connection
+  of its own (`watch_other_processes`, started once the worker is ready) and forgets those users' entries as
+  the notice arrives, within milliseconds. While the listener is not connected the cache keeps nothing.
+
+A process that does not listen (tests' apps, the command line) keeps entries for ACCOUNT_CACHE_SECONDS at most.
+"""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import weakref
@@ -13,6 +30,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import UnboundExecutionError
 from sqlalchemy.orm import Session
 
+from recovery.db.dialect import file_beside, listen, notify
 from recovery.models_accounts import ApiToken, User, UserSession
 
 if TYPE_CHECKING:
@@ -25,6 +43,44 @@ if TYPE_CHECKING:
 ACCOUNT_CACHE_SECONDS = 5.0
 ACCOUNT_CACHE_SIZE = 2048
 _CHANGED = "recovery.changed_accounts"
+#: the PostgreSQL channel of the account changes (their users' ids, comma-separated)
+CHANNEL = "recovery_accounts"
+#: the suffix of the SQLite database's file of account changes
+STAMP_SUFFIX = "-accounts"
+
+
+class Stamp:
+    """The file of account changes beside a SQLite database: one byte appended per committed change. Its size
+    (and inode, should it be replaced) is what a process compares with what it saw last."""
+
+    def __init__(self, path) -> None:
+        self.path = path
+        self.seen = self._read()
+
+    def _read(self) -> tuple[int, int] | None:
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return None
+        return info.st_ino, info.st_size
+
+    def changed(self) -> bool:
+        """Whether a change was written since the last call (or since this process started)."""
+        current = self._read()
+        if current == self.seen:
+            return False
+        self.seen = current
+        return True
+
+    def bump(self) -> None:
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError:  # pragma: no cover - a read-only folder: the other processes keep their 5 s
+            return
+        try:
+            os.write(fd, b".")
+        finally:
+            os.close(fd)
 
 
 class AccountCache:
@@ -33,9 +89,18 @@ class AccountCache:
     used go first). `forget` drops a user's entries and bumps a generation, so that a load which started before
     the change cannot put the old account back."""
 
-    def __init__(self, seconds: float = ACCOUNT_CACHE_SECONDS, size: int = ACCOUNT_CACHE_SIZE) -> None:
+    def __init__(
+        self,
+        seconds: float = ACCOUNT_CACHE_SECONDS,
+        size: int = ACCOUNT_CACHE_SIZE,
+        stamp: Stamp | None = None,
+    ) -> None:
         self.seconds = seconds
         self.size = size
+        self.stamp = stamp
+        #: False while a listener that should hear other processes' changes is not connected: keep nothing
+        self.keeping = True
+        self.listener: threading.Thread | None = None
         self._entries: OrderedDict[tuple, tuple[float, Account]] = OrderedDict()  # key -> (deadline, account)
         self._generation = 0
         self._lock = threading.Lock()
@@ -43,6 +108,9 @@ class AccountCache:
     def get(self, key: tuple) -> tuple[Account | None, int]:
         """(the account or None, the generation to hand to `put` after reading it from the database)."""
         with self._lock:
+            if self.stamp is not None and self.stamp.changed():  # another process changed an account
+                self._generation += 1
+                self._entries.clear()
             entry = self._entries.get(key)
             if entry is not None:
                 if _clock() < entry[0]:
@@ -54,7 +122,7 @@ class AccountCache:
     def put(self, key: tuple, account: Account | None, generation: int, within: float | None = None) -> None:
         """Keep `account` for ACCOUNT_CACHE_SECONDS, or `within` seconds when that is shorter (its expiry)."""
         seconds = self.seconds if within is None else min(self.seconds, within)
-        if account is None or seconds <= 0:
+        if account is None or seconds <= 0 or not self.keeping:
             return
         with self._lock:
             if generation != self._generation:  # changed while it was being read
@@ -93,8 +161,38 @@ def account_cache(bind) -> AccountCache:
     with _caches_lock:
         cache = _caches.get(engine)
         if cache is None:
-            cache = _caches[engine] = AccountCache()
+            path = file_beside(engine, STAMP_SUFFIX)
+            cache = _caches[engine] = AccountCache(stamp=None if path is None else Stamp(path))
         return cache
+
+
+def watch_other_processes(engine) -> None:
+    """Listen for the account changes other processes of this database send (PostgreSQL's NOTIFY; SQLite needs
+    no listener: its cache asks the changes' file), and forget the users named as each arrives. Once per
+    process and database: `recovery serve` calls it in each worker once it is ready."""
+    cache = account_cache(engine)
+    if cache.listener is not None:
+        return
+    reference = weakref.ref(cache)
+
+    def heard(payload: str | None) -> None:
+        target = reference()
+        if target is None:
+            return
+        if payload is None:  # (re)connected: what was sent while away is lost
+            target.keeping = True
+            target.forget()
+            return
+        try:
+            ids = {int(part) for part in payload.split(",") if part}
+        except ValueError:
+            ids = None
+        target.forget(ids)
+
+    cache.keeping = False  # until the listener is connected
+    cache.listener = listen(engine, CHANNEL, heard, lambda: reference() is not None)
+    if cache.listener is None:
+        cache.keeping = True
 
 
 def cache_of(session: Session) -> AccountCache:
@@ -103,8 +201,13 @@ def cache_of(session: Session) -> AccountCache:
 
 def note_changed(session: Session, user_ids: set[int]) -> None:
     """Forget these users' cached accounts once the session commits: for changes made by Core statements,
-    which the ORM hook below does not see."""
-    session.info.setdefault(_CHANGED, set()).update(user_ids)
+    which the ORM hook below does not see. The other processes are told at commit (PostgreSQL's NOTIFY is
+    sent with this transaction; SQLite's file of changes grows after it)."""
+    noted = session.info.setdefault(_CHANGED, set())
+    fresh = set(user_ids) - noted
+    noted.update(user_ids)
+    if fresh and session.bind is not None:
+        notify(session, CHANNEL, ",".join(str(user_id) for user_id in sorted(fresh)))
 
 
 @event.listens_for(Session, "after_flush")
@@ -130,6 +233,8 @@ def _forget_changed_accounts(session: Session) -> None:
         except UnboundExecutionError:  # a session bound to nothing has no cache to keep right
             return
         cache.forget(changed)
+        if cache.stamp is not None:
+            cache.stamp.bump()  # the other processes' caches (their next `get` sees the file grown)
 
 
 @event.listens_for(Session, "after_rollback")

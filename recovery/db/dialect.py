@@ -4,15 +4,31 @@ recovery/ledger/asof.py)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from types import NoneType
 from typing import Any
 
 import numpy as np
 import shapely
-from sqlalchemy import Connection, Float, Integer, Table, cast, column, func, insert, select, table, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Float,
+    Integer,
+    Table,
+    cast,
+    column,
+    func,
+    insert,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -165,3 +181,52 @@ def bbox_condition(
         x1=minx, y1=miny, x2=maxx, y2=maxy
     )
     return geom_column.op("&&")(envelope)
+
+
+def file_beside(bind: Session | Connection | Engine, suffix: str) -> Path | None:
+    """A file next to a SQLite database file (`<database>` + `suffix`), which every process of that database sees
+    on the same machine: SQLite's own processes can only be on one. None for PostgreSQL, whose processes may
+    be on several machines, and for a SQLite database in memory (one process only)."""
+    engine = bind.get_bind().engine if isinstance(bind, Session) else bind.engine
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file::memory:"):
+        return None
+    return Path(f"{database}{suffix}")
+
+
+def notify(session: Session, channel: str, payload: str) -> None:
+    """Tell the other processes of the database `payload` on `channel` once the session's transaction commits
+    (PostgreSQL's NOTIFY: sent at commit, never for a rollback). SQLite: a no-op (see `file_beside`)."""
+    if _name(session) == "postgresql":
+        session.connection().execute(select(func.pg_notify(channel, payload)))
+
+
+def listen(
+    engine: Engine, channel: str, heard: Callable[[str | None], None], alive: Callable[[], bool]
+) -> threading.Thread | None:
+    """On PostgreSQL, a daemon thread on a connection of its own that calls `heard(payload)` for each NOTIFY on
+    `channel`, and `heard(None)` whenever it (re)connects (what was sent while it was away is lost), until
+    `alive()` turns false. SQLite: None (nothing is sent; see `file_beside`)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    import psycopg
+
+    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    def run() -> None:
+        while alive():
+            try:
+                with psycopg.connect(dsn, autocommit=True) as conn:
+                    conn.execute(f'LISTEN "{channel}"')
+                    heard(None)
+                    while alive():
+                        for message in conn.notifies(timeout=1.0):
+                            heard(message.payload)
+            except psycopg.Error:
+                time.sleep(1.0)  # the database is away: try again, and forget everything once back
+
+    thread = threading.Thread(target=run, name=f"listen-{channel}", daemon=True)
+    thread.start()
+    return thread
