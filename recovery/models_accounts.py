@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Column, Index, UniqueConstraint
+from sqlalchemy import Column, Index, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from recovery.db.types import JSONType, UTCDateTime
@@ -32,6 +32,9 @@ class User(SQLModel, table=True):
     unit: str | None = Field(default=None, max_length=40)
     password_hash: str = Field(max_length=300)
     active: bool = True
+    #: set when the user's role was raised to one that needs a longer password (`recovery.auth.passwords`): a
+    #: signed-in browser may open only the password page until a new password is set (migration 0017)
+    must_change_password: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime | None = utc_field(nullable=False)
     last_login_at: datetime | None = utc_field()
 

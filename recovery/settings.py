@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from recovery import resources
 from recovery.errors import ConfigError
+from recovery.i18n import N_
 
 #: the top of the checkout, for tests and development tools; the app finds its own files through
 #: `recovery.resources`, which also works when the package is installed from a wheel
@@ -116,182 +117,235 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "DATABASE_URL",
         None,
-        "SQLAlchemy URL of the database. Default: a SQLite file `recovery.sqlite3` in the instance folder. "
-        "Use postgresql+psycopg://user@host/db for PostgreSQL with PostGIS.",
+        N_(
+            "SQLAlchemy URL of the database. Default: a SQLite file `recovery.sqlite3` in the instance "
+            "folder. Use postgresql+psycopg://user@host/db for PostgreSQL with PostGIS."
+        ),
     ),
     Setting(
         "SECRET_KEY",
         "dev-only-change-me",
-        "Key that signs session cookies. Set a long random value in production.",
+        N_("Key that signs session cookies. Set a long random value in production."),
     ),
     Setting(
-        "DEFAULT_LOCALE", "zh_CN", "Language of pages, reports and exports when the user has not chosen one."
+        "DEFAULT_LOCALE",
+        "zh_CN",
+        N_("Language of pages, reports and exports when the user has not chosen one."),
     ),
     Setting(
         "TIMEZONE",
         "Asia/Shanghai",
-        "Time zone in which pages show times. Days in the figures always begin and end in Asia/Shanghai, "
-        "the zone's own time, whatever this says.",
+        N_(
+            "Time zone in which pages show times. Days in the figures always begin and end in Asia/Shanghai, "
+            "the zone's own time, whatever this says."
+        ),
     ),
     Setting(
         "GEODATA_DIR",
         str(resources.GEODATA),
-        "Folder holding the zone's boundaries, roads and rivers.",
+        N_("Folder holding the zone's boundaries, roads and rivers."),
     ),
-    Setting("SEED_DIR", str(resources.SEED_DATA), "Folder holding the committed 7·20 seed data set."),
+    Setting("SEED_DIR", str(resources.SEED_DATA), N_("Folder holding the committed 7·20 seed data set.")),
     Setting(
         "INCIDENT",
         None,
-        "A TOML or JSON file defining the incident the tracker follows: its name, zone, first day, optional "
-        "last day, deadlines (the roads' one required), the first day a query may name, and the report's title "
-        "and source (see recovery/incident.py). Default: the 7·20 rainstorm of 2021 in Zhengzhou High-tech Zone. "
-        "A file that cannot be read or is not valid stops the start-up with what is wrong.",
+        N_(
+            "A TOML or JSON file defining the incident the tracker follows: its name, zone, first day, "
+            "optional last day, deadlines (the roads' one required), the first day a query may name, and the "
+            "report's title and source (see recovery/incident.py). Default: the 7·20 rainstorm of 2021 in "
+            "Zhengzhou High-tech Zone. A file that cannot be read or is not valid stops the start-up with "
+            "what is wrong."
+        ),
         _incident,
     ),
     Setting(
         "SQLITE_SYNCHRONOUS",
         "FULL",
-        "SQLite `synchronous` pragma. FULL (default) makes every acknowledged commit survive power loss in WAL "
-        "mode; NORMAL survives an application crash but may lose the last commits on power loss.",
+        N_(
+            "SQLite `synchronous` pragma. FULL (default) makes every acknowledged commit survive power loss "
+            "in WAL mode; NORMAL survives an application crash but may lose the last commits on power loss."
+        ),
         _synchronous,
     ),
-    Setting("DB_ECHO", False, "Log every SQL statement (debugging only).", _bool),
+    Setting("DB_ECHO", False, N_("Log every SQL statement (debugging only)."), _bool),
     Setting(
         "SECURE_COOKIES",
         True,
-        "Send the session cookie only over HTTPS (browsers also accept it on http://localhost and 127.0.0.1). "
-        "Turn off only to test over plain HTTP on another host.",
+        N_(
+            "Send the session cookie only over HTTPS (browsers also accept it on http://localhost and "
+            "127.0.0.1). Turn off only to test over plain HTTP on another host."
+        ),
         _bool,
     ),
-    Setting("SESSION_HOURS", 12, "Hours after which a signed-in session expires.", int),
+    Setting("SESSION_HOURS", 12, N_("Hours after which a signed-in session expires."), int),
     Setting(
         "TOKEN_DAYS",
         90,
-        "Days after which a new API token expires (`recovery users token --days` sets another lifetime).",
+        N_("Days after which a new API token expires (`recovery users token --days` sets another lifetime)."),
         int,
     ),
-    Setting("PHOTO_DIR", None, "Folder for uploaded photos. Default: `photos/` in the instance folder."),
-    Setting("MAX_PHOTO_MB", 10, "Largest photo accepted, in megabytes.", int),
-    Setting("MAX_BODY_KB", 256, "Largest JSON request body accepted, in kilobytes.", int),
+    Setting("PHOTO_DIR", None, N_("Folder for uploaded photos. Default: `photos/` in the instance folder.")),
+    Setting("MAX_PHOTO_MB", 10, N_("Largest photo accepted, in megabytes."), int),
+    Setting("MAX_BODY_KB", 256, N_("Largest JSON request body accepted, in kilobytes."), int),
     Setting(
         "MAX_FORM_KB",
         64,
-        "Largest body of a form (sign-in, publish, confirm) accepted, in kilobytes. Photos and imports have "
-        "their own limits; every body is cut off at its limit while it is read.",
+        N_(
+            "Largest body of a form (sign-in, publish, confirm) accepted, in kilobytes. Photos and imports "
+            "have their own limits; every body is cut off at its limit while it is read."
+        ),
         int,
     ),
     Setting(
         "TILE_SERVER",
         "none",
-        "Base map under /map: none (the zone's own geodata, works offline), osm (OpenStreetMap), tianditu "
-        "(天地图, needs RECOVERY_TIANDITU_KEY) or amap (高德, GCJ-02: the data is shifted for display).",
+        N_(
+            "Base map under /map: none (the zone's own geodata, works offline), osm (OpenStreetMap), "
+            "tianditu (天地图, needs RECOVERY_TIANDITU_KEY) or amap (高德, GCJ-02: the data is shifted for "
+            "display)."
+        ),
         _tile_server,
     ),
-    Setting("TIANDITU_KEY", "", "Key (tk) for Tianditu tiles when RECOVERY_TILE_SERVER is tianditu."),
+    Setting("TIANDITU_KEY", "", N_("Key (tk) for Tianditu tiles when RECOVERY_TILE_SERVER is tianditu.")),
     Setting(
         "PUBLIC_URL",
         "",
-        "The address at which users reach the app, e.g. https://recovery.example.gov.cn: the base of every "
-        "absolute link (OGC API, Atom feed). Empty: the request's Host is used only when it is localhost, "
-        "127.0.0.1 or [::1]; otherwise links are relative to the site's root. Never taken from the Host header.",
+        N_(
+            "The address at which users reach the app, e.g. https://recovery.example.gov.cn: the base of "
+            "every absolute link (OGC API, Atom feed). Empty: the request's Host is used only when it is "
+            "localhost, 127.0.0.1 or [::1]; otherwise links are relative to the site's root. Never taken "
+            "from the Host header."
+        ),
         _public_url,
     ),
     Setting(
         "UPLOAD_EXPIRY_HOURS",
         24,
-        "Hours after which `recovery cleanup` removes a photo upload none of whose chunks arrived meanwhile "
-        "(its data, lock and state files): a client resuming later starts that photo again.",
+        N_(
+            "Hours after which `recovery cleanup` removes a photo upload none of whose chunks arrived "
+            "meanwhile (its data, lock and state files): a client resuming later starts that photo again."
+        ),
         _at_least_one,
     ),
     Setting(
         "IMPORT_EXPIRY_HOURS",
         24,
-        "Hours after which `recovery cleanup` removes an import that was read but not confirmed (its folder "
-        "under the instance folder's `imports/`), and what an import or export killed midway left in the "
-        "temporary folder (`recovery-import-*`, `recovery-export-*`).",
+        N_(
+            "Hours after which `recovery cleanup` removes an import that was read but not confirmed (its "
+            "folder under the instance folder's `imports/`), and what an import or export killed midway left "
+            "in the temporary folder (`recovery-import-*`, `recovery-export-*`)."
+        ),
         _at_least_one,
     ),
     Setting(
         "LOGIN_RECORD_DAYS",
         30,
-        "Days that `recovery cleanup` keeps sign-in records: attempts (also for names that do not exist), "
-        "sessions after they ended, API tokens after they expired or were revoked.",
+        N_(
+            "Days that `recovery cleanup` keeps sign-in records: attempts (also for names that do not "
+            "exist), sessions after they ended, API tokens after they expired or were revoked."
+        ),
         _at_least_one,
     ),
     Setting(
         "IDEMPOTENCY_DAYS",
         30,
-        "Days that the answer to a request with an Idempotency-Key is kept for its retries. A later retry no "
-        "longer gets it: the ledger still refuses to store the change twice, but answers with a refusal.",
+        N_(
+            "Days that the answer to a request with an Idempotency-Key is kept for its retries. A later "
+            "retry no longer gets it: the ledger still refuses to store the change twice, but answers with a "
+            "refusal."
+        ),
         _at_least_one,
     ),
     Setting(
         "CLEANUP_INTERVAL_MINUTES",
         60,
-        "Minutes between the runs of `recovery cleanup` that the app starts itself, in the background after a "
-        "request, one at a time across processes; 0: never (run the command from a timer instead).",
+        N_(
+            "Minutes between the runs of `recovery cleanup` that the app starts itself, in the background "
+            "after a request, one at a time across processes; 0: never (run the command from a timer "
+            "instead)."
+        ),
         _zero_or_more,
     ),
     Setting(
         "SERVE_WORKERS",
         0,
-        "Worker processes of `recovery serve` (gunicorn). 0: chosen by the database: 1 on SQLite (its writers "
-        "queue inside the one process), twice the CPU count on PostgreSQL (at least 2).",
+        N_(
+            "Worker processes of `recovery serve` (gunicorn). 0: chosen by the database: 1 on SQLite (its "
+            "writers queue inside the one process), twice the CPU count on PostgreSQL (at least 2)."
+        ),
         _zero_or_more,
     ),
     Setting(
         "SERVE_THREADS",
         0,
-        "Threads per worker process of `recovery serve`. 0: chosen by the database: 8 on SQLite, 4 on "
-        "PostgreSQL (see docs/deploy.md for how these were measured).",
+        N_(
+            "Threads per worker process of `recovery serve`. 0: chosen by the database: 8 on SQLite, 4 on "
+            "PostgreSQL (see docs/deploy.md for how these were measured)."
+        ),
         _zero_or_more,
     ),
     Setting(
         "TRUSTED_PROXIES",
         0,
-        "How many reverse proxies (nginx…) stand in front of the app. Their X-Forwarded-For, -Proto and -Prefix "
-        "headers are believed only then (the client's address, https, a path prefix); 0: ignored, the client's "
-        "address is the connection's. X-Forwarded-Host is never believed (links use RECOVERY_PUBLIC_URL).",
+        N_(
+            "How many reverse proxies (nginx…) stand in front of the app. Their X-Forwarded-For, -Proto and "
+            "-Prefix headers are believed only then (the client's address, https, a path prefix); 0: "
+            "ignored, the client's address is the connection's. X-Forwarded-Host is never believed (links "
+            "use RECOVERY_PUBLIC_URL)."
+        ),
         _zero_or_more,
     ),
     Setting(
         "METRICS_ALLOW",
         None,
-        "Addresses or networks (comma-separated, e.g. 127.0.0.1,10.0.5.0/24) that may read /metrics without "
-        "signing in (a Prometheus server); anyone else needs an admin's bearer token. Empty: admins only.",
+        N_(
+            "Addresses or networks (comma-separated, e.g. 127.0.0.1,10.0.5.0/24) that may read /metrics "
+            "without signing in (a Prometheus server); anyone else needs an admin's bearer token. Empty: "
+            "admins only."
+        ),
         _networks,
     ),
     Setting(
         "WEBHOOK_HOSTS",
         "",
-        "Host names (comma-separated; *.example.com for its subdomains) to which the units' webhooks may send "
-        "notices, e.g. qyapi.weixin.qq.com,oapi.dingtalk.com,open.feishu.cn. Empty: any host. Checked when a "
-        "webhook is added and again before every delivery.",
+        N_(
+            "Host names (comma-separated; *.example.com for its subdomains) to which the units' webhooks may "
+            "send notices, e.g. qyapi.weixin.qq.com,oapi.dingtalk.com,open.feishu.cn. Empty: any host. "
+            "Checked when a webhook is added and again before every delivery."
+        ),
         _hosts,
     ),
     Setting(
         "WEBHOOK_TIMEOUT_SECONDS",
         10,
-        "Seconds `recovery worker` waits for a webhook to connect and answer before the attempt counts as failed.",
+        N_(
+            "Seconds `recovery worker` waits for a webhook to connect and answer before the attempt counts "
+            "as failed."
+        ),
         _at_least_one,
     ),
     Setting(
         "WEBHOOK_MAX_ATTEMPTS",
         8,
-        "Attempts to deliver a webhook message before it is marked dead (kept in the delivery log).",
+        N_("Attempts to deliver a webhook message before it is marked dead (kept in the delivery log)."),
         _at_least_one,
     ),
     Setting(
         "WEBHOOK_BACKOFF_SECONDS",
         30,
-        "Wait before the second attempt; each further wait doubles (30 s, 1 min, 2 min…), at most an hour.",
+        N_(
+            "Wait before the second attempt; each further wait doubles (30 s, 1 min, 2 min…), at most an "
+            "hour."
+        ),
         _at_least_one,
     ),
     Setting(
         "WEBHOOK_LEASE_SECONDS",
         120,
-        "Seconds a worker holds a message it is sending; a worker killed meanwhile leaves it to another after "
-        "that. Keep it above RECOVERY_WEBHOOK_TIMEOUT_SECONDS.",
+        N_(
+            "Seconds a worker holds a message it is sending; a worker killed meanwhile leaves it to another "
+            "after that. Keep it above RECOVERY_WEBHOOK_TIMEOUT_SECONDS."
+        ),
         _at_least_one,
     ),
 )

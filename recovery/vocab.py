@@ -159,6 +159,8 @@ AUDIT_ACTION = Vocabulary(
         ("user.disable", "停用用户", "user disabled"),
         ("user.enable", "启用用户", "user enabled"),
         ("user.reset_password", "重置密码", "password reset"),
+        ("user.password_change", "修改本人密码", "own password changed"),
+        ("token.issue", "签发令牌", "token issued"),
         ("token.revoke", "吊销令牌", "token revoked"),
         ("team.add", "添加队伍", "team added"),
         ("team.edit", "修改队伍", "team changed"),

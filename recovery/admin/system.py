@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from recovery.db.migrate import current_revision, head_revision
+from recovery.i18n import translate
 from recovery.settings import SETTINGS
 
 MASK = "••••••"
@@ -40,14 +41,14 @@ def masked_value(name: str, value: Any) -> str:
 
 def settings_in_force(values: dict[str, Any]) -> list[dict[str, str]]:
     """Every declared setting: its variable, the value in force (masked where secret), whether it differs from
-    the default, and its help."""
+    the default, and its help in the request's language (English outside a request)."""
     return [
         {
             "name": s.name,
             "variable": s.env_var,
             "value": masked_value(s.name, values.get(s.name)),
             "changed": values.get(s.name) != s.default,
-            "help": s.help,
+            "help": translate(s.help),
         }
         for s in SETTINGS
     ]

@@ -1,6 +1,7 @@
-"""User administration: list, add, change role or scope, disable and enable, reset a password, list and revoke
-API tokens. Each change is one transaction holding the change and its audit row; the rules of accounts
-(passwords, sessions, tokens, caches) are `recovery.auth.accounts`'s, the scope's `recovery.scope`'s.
+"""User administration: list, add, change role or scope, disable and enable, reset a password, issue, list and
+revoke API tokens; and a user's change of their own password, audited like the rest. Each change is one
+transaction holding the change and its audit row; the rules of accounts (passwords, sessions, tokens, caches) are
+`recovery.auth.accounts`'s, the scope's `recovery.scope`'s.
 
 Refused: disabling the last active admin, and an admin removing their own admin role (or the last admin's)."""
 
@@ -15,9 +16,11 @@ from sqlalchemy.orm import Session
 from recovery.admin import audit
 from recovery.admin.audit import Actor
 from recovery.auth.accounts import (
+    add_token,
     check_unit,
     create_user,
     parse_scope,
+    password_change_due,
     revoke_token,
     set_active,
     set_password,
@@ -48,6 +51,7 @@ def snapshot(user: User) -> dict[str, Any]:
         "team_id": user.team_id,
         "unit": user.unit,
         "active": bool(user.active),
+        "must_change_password": bool(user.must_change_password),
     }
 
 
@@ -168,6 +172,7 @@ def edit_user(
                 raise Forbidden("The last admin cannot lose the admin role.")
         unit_key = check_unit(key, unit or user.unit)
         after = before | {"role": key, "scope": keys, "unit": unit_key}
+        after["must_change_password"] = password_change_due(user, key)
         after |= {"display_name": name} if name is not None else {}
         audit.record(session, actor, "user.edit", f"user:{user.username}", before, after)
         set_role_and_scope(session, user, key, keys, name, unit_key)
@@ -198,13 +203,50 @@ def reset_password(session: Session, actor: Actor, username: str) -> str:
     def change():
         user = find_user(session, username)
         password = generate_password(user.role, user.username)
-        audit.record(
-            session, actor, "user.reset_password", f"user:{user.username}", None, {"credentials": "ended"}
-        )
+        before, after = _credentials_ended(user)
+        audit.record(session, actor, "user.reset_password", f"user:{user.username}", before, after)
         set_password(session, user, password)
         return password
 
     return _in_one_transaction(session, change)
+
+
+def change_own_password(session: Session, actor: Actor, user: User, password: str) -> None:
+    """`user` (the actor, whose current password the door has checked) sets a new one; every session and token of
+    theirs ends, and a password change they were asked for is done. The audit row says so, never the password."""
+
+    def change():
+        before, after = _credentials_ended(user)
+        audit.record(session, actor, "user.password_change", f"user:{user.username}", before, after)
+        set_password(session, user, password)
+
+    _in_one_transaction(session, change)
+
+
+def issue_token(
+    session: Session, actor: Actor, username: str, label: str = "", days: int | None = None
+) -> tuple[ApiToken, str]:
+    """A new API token for the user: the row and the token, shown once. The audit row keeps its id, name and
+    expiry, never the token."""
+
+    def change():
+        user = find_user(session, username)
+        row, token = add_token(session, user, clean_text(label, "label", 120), days)
+        audit.record(
+            session, actor, "token.issue", f"token:{row.id}", None, token_dict(row) | {"user": user.username}
+        )
+        session.commit()
+        return row, token
+
+    return _in_one_transaction(session, change)
+
+
+def _credentials_ended(user: User) -> tuple[dict | None, dict]:
+    """Before and after of a new password in the audit log: sessions and tokens ended, and the change the user
+    was asked for (a raised role) done."""
+    if user.must_change_password:
+        return {"must_change_password": True}, {"credentials": "ended", "must_change_password": False}
+    return None, {"credentials": "ended"}
 
 
 def user_tokens(session: Session, username: str) -> list[ApiToken]:

@@ -17,7 +17,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from recovery.auth import throttle
 from recovery.auth.cache import ACCOUNT_CACHE_SECONDS, AccountCache, account_cache, note_changed
-from recovery.auth.passwords import check_password
+from recovery.auth.passwords import check_password, least_length
 from recovery.auth.throttle import TooManyAttempts
 from recovery.errors import NotFoundError, ValidationError
 from recovery.models import Team
@@ -45,6 +45,8 @@ class Account(UserMixin):
     via_token: bool = False
     #: the responsible unit (key) of a user of role `unit`
     unit: str | None = None
+    #: the role was raised to one that needs a longer password: a browser session may only choose a new one
+    must_change_password: bool = False
 
     def get_id(self) -> str:
         return str(self.id)
@@ -71,6 +73,7 @@ def account_of(session: Session, user: User, via_token: bool = False) -> Account
         frozenset(team_ids),
         via_token,
         user.unit if user.role == "unit" else None,
+        bool(user.must_change_password),
     )
 
 
@@ -137,9 +140,11 @@ def create_user(
 
 
 def set_password(session: Session, user: User, password: str) -> None:
-    """A new password (checked against the policy); every session and token of the user ends at once."""
+    """A new password (checked against the policy of the user's role, so it meets a raised role's length); every
+    session and token of the user ends at once, and the user need no longer change it."""
     check_password(password, user.role, user.username)
     user.password_hash = generate_password_hash(password)
+    user.must_change_password = False
     session.add(user)
     end_credentials(session, user.id)
     session.commit()
@@ -155,6 +160,13 @@ def check_unit(role: str, unit: str | None) -> str | None:
     return resolve("unit", unit)
 
 
+def password_change_due(user: User, role: str) -> bool:
+    """Whether `user`, given `role`, must choose a new password: already so, or the role needs a longer password
+    than their present one (a field user made commander: 10 → 14 characters). The password itself is not kept,
+    so its length cannot be checked: the raise alone decides. Lowering a role clears nothing."""
+    return bool(user.must_change_password) or least_length(role) > least_length(user.role)
+
+
 def set_role_and_scope(
     session: Session,
     user: User,
@@ -165,11 +177,14 @@ def set_role_and_scope(
 ) -> None:
     """A new role and scope (sub-district and team keys, as `parse_scope` gives them), and display name when given.
     The user's sessions and tokens stay, but their cached account is forgotten on commit: the next request is
-    judged by the new role and scope."""
+    judged by the new role and scope. A role that needs a longer password marks the user: they must choose a new
+    password (`password_change_due`) before a signed-in browser may go on; bearer tokens are not passwords and
+    keep working (the new password ends them, as any password change does)."""
     role = resolve("role", role)
     if role == "field" and not scope and not user.team_id:
         raise ValidationError("A field user needs a scope: sub-districts or a team.")
     user.unit = check_unit(role, unit or user.unit)
+    user.must_change_password = password_change_due(user, role)
     user.role = role
     user.scope = list(scope)
     if display_name is not None:
@@ -233,22 +248,29 @@ token_hash = key_hash
 def issue_token(session: Session, user: User, label: str = "", days: int | None = None) -> str:
     """A new bearer token for `user`, valid `days` (default RECOVERY_TOKEN_DAYS). Only its hash is kept: the
     token is shown once."""
+    token = add_token(session, user, label, days)[1]
+    session.commit()
+    return token
+
+
+def add_token(session: Session, user: User, label: str = "", days: int | None = None) -> tuple[ApiToken, str]:
+    """`issue_token` without the commit: the row (flushed, so it has its id) and the token, for a caller that
+    writes something with it in the same transaction (the audit log)."""
     if days is not None and not 1 <= days <= 3650:
         raise ValidationError("A token lives 1 to 3650 days.")
     lifetime = token_lifetime() if days is None else timedelta(days=days)
     token = "rcv_" + secrets.token_urlsafe(32)
     at = now()
-    session.add(
-        ApiToken(
-            user_id=user.id,
-            token_hash=key_hash(token),
-            label=label[:120],
-            created_at=at,
-            expires_at=at + lifetime,
-        )
+    row = ApiToken(
+        user_id=user.id,
+        token_hash=key_hash(token),
+        label=label[:120],
+        created_at=at,
+        expires_at=at + lifetime,
     )
-    session.commit()
-    return token
+    session.add(row)
+    session.flush()
+    return row, token
 
 
 def tokens_of(session: Session, user: User) -> list[ApiToken]:

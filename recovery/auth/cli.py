@@ -100,14 +100,11 @@ def add_user(
 @click.option("--label", default="")
 @click.option("--days", type=int, default=None, help="Days the token lives. Default: RECOVERY_TOKEN_DAYS.")
 def token(name: str, label: str, days: int | None):
-    """Print a new API token for a user (shown once; only its hash is stored)."""
-    from recovery.auth.accounts import issue_token
+    """Print a new API token for a user (shown once; only its hash is stored; the audit log keeps its id)."""
+    from recovery.admin.users import issue_token
 
-    user = _user(name)
-    try:
-        click.echo(issue_token(_session(), user, label, days))
-    except RecoveryError as exc:
-        _fail(str(exc))
+    _row, issued = _audited(lambda session, actor: issue_token(session, actor, name, label, days))
+    click.echo(issued)
 
 
 @users.command("tokens")
@@ -161,9 +158,17 @@ def enable(name: str):
 def set_role(name: str, role: str, unit: str | None):
     """Give a user another role (field, commander, reporter, unit, admin, or their Chinese names)."""
     from recovery.admin.users import edit_user
+    from recovery.auth.passwords import least_length
 
     user = _audited(lambda session, actor: edit_user(session, actor, name, role=role, unit=unit))
     click.echo(f"已修改 / {name}: role {user.role}")
+    if user.must_change_password:
+        n = least_length(user.role)
+        click.echo(
+            f"{name} 须先设置至少 {n} 个字符的新密码才能继续使用网页（API 令牌不受影响） / "
+            f"{name} must choose a new password of at least {n} characters before using the pages again "
+            "(API tokens keep working)"
+        )
 
 
 @users.command("set-scope")
@@ -203,7 +208,9 @@ def list_users():
     from recovery.models_accounts import User
 
     for user in _session().scalars(select(User).order_by(User.id)):
-        state = "" if user.active else "  disabled"
+        state = ("" if user.active else "  disabled") + (
+            "  must-change-password" if user.must_change_password else ""
+        )
         click.echo(f"{user.username:20} {user.role:10} {','.join(user.scope) or user.unit or ''}{state}")
 
 

@@ -28,10 +28,15 @@ def common_passwords() -> frozenset[str]:
     return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
+def least_length(role: str) -> int:
+    """The least length of a password of a user of `role` (a role not listed needs the longest)."""
+    return MIN_LENGTH.get(role, max(MIN_LENGTH.values()))
+
+
 def check_password(password: str, role: str, username: str = "") -> None:
     """Refuse (ValidationError) a password that the policy does not accept for a user of `role`."""
     password = password or ""
-    least = MIN_LENGTH.get(role, max(MIN_LENGTH.values()))
+    least = least_length(role)
     if len(password) < least:
         raise ValidationError("A password needs at least %(n)s characters.", n=least)
     if len(password) > MAX_LENGTH:

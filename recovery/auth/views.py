@@ -10,16 +10,17 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from recovery.admin.audit import actor_of
+from recovery.admin.users import change_own_password
 from recovery.auth import SESSION_KEY, current_account
 from recovery.auth.accounts import (
     TooManyAttempts,
     account_of,
     authenticate,
     end_session,
-    set_password,
     start_session,
 )
-from recovery.auth.passwords import MIN_LENGTH
+from recovery.auth.passwords import MIN_LENGTH, least_length
 from recovery.db import get_session
 from recovery.errors import ValidationError
 from recovery.i18n import N_, translate
@@ -98,15 +99,17 @@ def logout():
 @bp.route("/account/password", methods=["GET", "POST"])
 @allow(*SIGNED_IN)
 def change_password():
-    """Change one's own password: every other session and every API token of the account ends; this browser
-    stays signed in with a new session."""
+    """Change one's own password (audited): every other session and every API token of the account ends; this
+    browser stays signed in with a new session. The one page a user whose role was raised to one that needs a
+    longer password may open (recovery.web.policy): it says why."""
     form = PasswordForm()
+    account = current_account()
     error, status, headers = None, 200, {}
     if form.validate_on_submit():
         db = get_session()
         try:
             # the current password is checked as a sign-in is: recorded, and slowed after failures
-            user = authenticate(db, current_account().username, form.current.data, request.remote_addr or "")
+            user = authenticate(db, account.username, form.current.data, request.remote_addr or "")
         except TooManyAttempts as exc:
             error, status, headers = exc.translated(), 429, {"Retry-After": str(exc.retry_after)}
         except ValidationError:
@@ -116,7 +119,7 @@ def change_password():
                 error, status = translate("The two new passwords differ."), 400
             else:
                 try:
-                    set_password(db, user, form.new.data)
+                    change_own_password(db, actor_of(account, request.remote_addr), user, form.new.data)
                 except ValidationError as exc:
                     error, status = exc.translated(), 400
                 else:
@@ -124,8 +127,12 @@ def change_password():
                     return render_template("account_password.html", form=form, done=True)
     elif request.method == "POST":
         error, status = translate("Please fill in every field."), 400
-    return (
-        render_template("account_password.html", form=form, error=error, lengths=MIN_LENGTH),
-        status,
-        headers,
+    page = render_template(
+        "account_password.html",
+        form=form,
+        error=error,
+        lengths=MIN_LENGTH,
+        required=account.must_change_password,
+        least=least_length(account.role),
     )
+    return page, status, headers

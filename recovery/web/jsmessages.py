@@ -102,6 +102,11 @@ FIELD = {
         "Your sign-in expired. Everything waiting is kept on this phone; sign in again to send it."
     ),
     "sign_in": N_("Sign in again"),
+    "password_change_first": N_(
+        "Your role was changed: choose a new password first. Everything waiting is kept on this phone and sent "
+        "once it is set."
+    ),
+    "change_password": N_("Change password"),
     "sign_out": N_("Sign out"),
     "sign_out_pending": N_(
         "Some changes are not sent yet; after signing out you must sign in again to send them. Sign out?"

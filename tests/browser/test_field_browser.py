@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from support.accounts import auth
+from support.accounts import TEST_PASSWORD, auth
 from support.browser import SHOTS, sign_in
 
 from recovery.db.engine import make_engine
@@ -355,3 +355,46 @@ def client_point(client) -> int:
     ).get_json()
     assert sites["features"], "the seed has disinfection points in fengyang"
     return sites["features"][0]["id"]
+
+
+def test_a_change_waits_for_the_new_password_a_raised_role_asks_for(
+    phone, live_server, seeded_app, db, tmp_path
+):
+    """The field user is made a commander (who needs a longer password) while a change waits on the phone: the
+    server refuses it until a new password is set (403 password_change_required); the phone keeps it queued,
+    says why and links to the password page, and sends it once the password is changed."""
+    from recovery.admin.audit import command_line_actor
+    from recovery.admin.users import edit_user
+
+    client = seeded_app.test_client()
+    site_id = new_silt_site(client, "改密码前的清淤点")
+    page = phone.new_page()
+    open_field_app(page, live_server)
+    open_site(page, live_server, site_id)
+    phone.set_offline(True)
+    page.wait_for_selector("#net.off")
+    update(page, "清理中", "角色调整前记下的")
+    with seeded_app.app_context():
+        from recovery.db import get_session
+
+        user = edit_user(get_session(), command_line_actor(), "field", role="commander")
+        assert user.must_change_password
+    phone.set_offline(False)
+    page.wait_for_selector("#notice >> text=请先设置新密码", timeout=WAIT_MS)
+    assert page.locator("#notice a").get_attribute("href") == "/account/password"
+    page.goto(f"{live_server}/field/#/outbox")
+    page.wait_for_selector("#outbox .item[data-state=queued]", timeout=WAIT_MS)
+    assert page.locator("#outbox .item[data-state=failed]").count() == 0
+    assert [e.action for e in events_of(db, site_id)] == ["report"]
+    shoot(page, tmp_path, "7-password-first")
+
+    page.goto(f"{live_server}/account/password")
+    page.fill("#current", TEST_PASSWORD)
+    new = "一个足够长的新密码-2021"
+    page.fill("#new", new)
+    page.fill("#again", new)
+    page.click("section.login button[type=submit]")
+    page.wait_for_selector("text=密码已修改", timeout=WAIT_MS)
+    page.goto(f"{live_server}/field/#/site/{site_id}")
+    wait_all_sent(page)
+    assert [e.note for e in events_of(db, site_id) if e.action == "transition"] == ["角色调整前记下的"]

@@ -4,41 +4,33 @@ their refusals (non-admins, the last admin, one's own admin role, bad input: not
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+import re
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 from support.accounts import TEST_PASSWORD, TEST_USERS, auth, csrf_token, login, signed_in
+from support.databases import own_session
 
 from recovery.admin.audit import Actor, entries
 from recovery.admin.models import AuditEntry
+from recovery.admin.system import settings_in_force
 from recovery.backup import LAST_BACKUP
 from recovery.db.engine import make_engine
+from recovery.i18n import catalogue
 from recovery.models import Team
 from recovery.models_accounts import User
+from recovery.settings import SETTINGS
 from recovery.web.apidoc import document
 
 ADMIN = auth("admin")
 
 
-@contextmanager
-def _db(app) -> Iterator[Session]:
-    """A session of its own on the app's database (its engine disposed after)."""
-    engine = make_engine(app.config["RECOVERY"]["DATABASE_URL"])
-    try:
-        with Session(engine, expire_on_commit=False) as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
 def _audit(app) -> list[tuple[str, str, str]]:
     """(actor, action, target) of every audit row, oldest first."""
-    with _db(app) as db:
+    with own_session(app) as db:
         rows = db.execute(
             select(AuditEntry.actor, AuditEntry.action, AuditEntry.target).order_by(AuditEntry.id)
         )
@@ -46,7 +38,7 @@ def _audit(app) -> list[tuple[str, str, str]]:
 
 
 def _user(app, name: str) -> User | None:
-    with _db(app) as db:
+    with own_session(app) as db:
         return db.scalar(select(User).where(User.username == name))
 
 
@@ -127,7 +119,7 @@ def test_add_a_field_user_with_a_scope_then_list_and_search(client, app):
     assert [u["username"] for u in found["users"]] == ["zhang"]
     assert client.get("/api/v1/admin/users?q=nobody", headers=ADMIN).get_json() == {"users": [], "count": 0}
     assert _audit(app) == [("admin", "user.add", "user:zhang")]
-    with _db(app) as db:
+    with own_session(app) as db:
         row = db.scalar(select(AuditEntry))
         assert row.before is None and row.after["scope"] == ["shifo", "fengyang"] and row.remote_addr
         assert "password" not in json.dumps(row.after)
@@ -152,7 +144,7 @@ def test_a_bad_new_user_is_refused_in_the_users_language_and_nothing_is_written(
         assert response.status_code == 400
         assert words in response.get_json()["error"]["message"], (lang, response.get_json())
     assert _audit(app) == []
-    with _db(app) as db:
+    with own_session(app) as db:
         assert db.scalar(select(func.count()).select_from(User)) == len(TEST_USERS)
 
 
@@ -163,7 +155,7 @@ def test_narrowing_a_scope_takes_effect_on_the_next_request(client, app):
     assert response.status_code == 200 and response.get_json()["user"]["scope"] == ["shifo"]
     assert browser.get("/api/v1/me").get_json()["subdistricts"] == ["shifo"]  # same session, new scope
     assert client.get("/api/v1/me", headers=auth("field")).get_json()["subdistricts"] == ["shifo"]
-    with _db(app) as db:
+    with own_session(app) as db:
         row = db.scalar(select(AuditEntry))
         assert (row.action, row.before["scope"], row.after["scope"]) == ("user.edit", ["fengyang"], ["shifo"])
 
@@ -225,7 +217,7 @@ def test_a_password_reset_is_shown_once_and_ends_every_session(client, app):
     assert login(app.test_client(), "reporter").status_code == 401
     assert login(app.test_client(), "reporter", password).status_code == 302
     assert client.post("/api/v1/admin/users/nobody/reset-password", headers=ADMIN).status_code == 404
-    with _db(app) as db:
+    with own_session(app) as db:
         row = db.scalar(select(AuditEntry))
         assert row.action == "user.reset_password" and password not in json.dumps([row.before, row.after])
 
@@ -317,7 +309,7 @@ def test_teams_are_added_renamed_and_retired_never_deleted(client, app):
 def test_a_bad_team_is_refused_and_nothing_is_written(client, app, body, words):
     response = client.post("/api/v1/admin/teams", json=body, headers=ADMIN)
     assert response.status_code == 400 and words in response.get_json()["error"]["message"]
-    with _db(app) as db:
+    with own_session(app) as db:
         assert db.scalar(select(func.count()).select_from(Team)) == 0
     assert _audit(app) == []
 
@@ -403,7 +395,7 @@ def test_the_audit_log_filters_and_pages(client, app):
     assert [e["target"] for e in page["entries"]] == ["user:field_shifo", "user:field"]
     for bad in ("action=nonsense", "limit=0", "limit=x", "before=-1"):
         assert client.get(f"/api/v1/admin/audit?{bad}", headers=ADMIN).status_code == 400, bad
-    with _db(app) as db:
+    with own_session(app) as db:
         assert entries(db, limit=10_000)[0].target == "user:reporter"
 
 
@@ -489,7 +481,7 @@ def test_the_team_page_adds_edits_and_retires(app):
     )
     assert renamed.status_code == 302
     assert browser.post("/admin/teams/T-0001", data={"retire": "1", "csrf_token": token}).status_code == 302
-    with _db(app) as db:
+    with own_session(app) as db:
         team = db.scalar(select(Team))
         assert (team.name, team.members) == ("沟赵抢修队", 9) and team.retired_at is not None
 
@@ -516,6 +508,37 @@ def test_the_overview_shows_settings_masked_database_photos_and_backup(app, tmp_
     (Path(app.instance_path) / LAST_BACKUP).write_text(json.dumps(note), encoding="utf-8")
     page = signed_in(app, "admin").get("/admin/").get_data(as_text=True)
     assert "/srv/backups/r.tar" in page and "2026-12-05 11:00" in page and "无记录" not in page
+
+
+#: what a setting's help names that its translation must keep as written: `code`, variables, addresses
+VERBATIM = re.compile(r"`[^`]+`|RECOVERY_\w+|https?://[^\s,;)]+")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_every_settings_help_has_a_chinese_translation_that_keeps_names_and_addresses():
+    zh = catalogue("zh_CN")
+    problems = []
+    for setting in SETTINGS:
+        chinese = zh.gettext(setting.help)
+        if chinese == setting.help or not CJK.search(chinese):
+            problems.append(f"untranslated: {setting.name}")
+        kept = [token.rstrip(".:") for token in VERBATIM.findall(setting.help)]
+        problems += [f"{setting.name}: {token} lost" for token in kept if token not in chinese]
+    assert problems == []
+
+
+def test_the_overview_shows_each_settings_purpose_in_the_pages_language(app):
+    zh = catalogue("zh_CN")
+    admin = signed_in(app, "admin")
+    chinese = admin.get("/admin/").get_data(as_text=True)  # Chinese first
+    english = admin.get("/admin/?lang=en").get_data(as_text=True)
+    for setting in SETTINGS:
+        zh_help, en_help = str(escape(zh.gettext(setting.help))), str(escape(setting.help))
+        assert zh_help in chinese and en_help not in chinese, setting.name
+        assert en_help in english and zh_help not in english, setting.name
+    assert "数据库的 SQLAlchemy 连接地址" in chinese and "SQLAlchemy URL of the database" in english
+    # outside a request (a script, the shell) the rows read as written
+    assert [row["help"] for row in settings_in_force({})] == [s.help for s in SETTINGS]
 
 
 # -- the commands ------------------------------------------------------------------------------------------------

@@ -15,8 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,10 +24,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from support.accounts import auth, bearer, csrf_token, login
+from support.databases import own_session
 
 from recovery.admin.models import AuditEntry
 from recovery.auth.accounts import create_user, issue_token
-from recovery.db.engine import make_engine
 from recovery.models import Event, WorkItem
 from recovery.models_accounts import User
 from recovery.notices import notify
@@ -41,23 +39,13 @@ ADMIN = auth("admin")
 PASSWORD = "a long enough password 7"
 
 
-@contextmanager
-def _db(app) -> Iterator[Session]:
-    engine = make_engine(app.config["RECOVERY"]["DATABASE_URL"])
-    try:
-        with Session(engine, expire_on_commit=False) as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
 def _engine(app):
     return app.extensions["recovery.engine"]
 
 
 def _unit_user(app, name: str, unit: str = "urban_management", active: bool = True) -> tuple[int, str]:
     """A user of role `unit` and an API token of theirs."""
-    with _db(app) as session:
+    with own_session(app) as session:
         user = create_user(session, name, "unit", PASSWORD, unit=unit)
         token = issue_token(session, user, "tests", days=30)
         if not active:
@@ -67,7 +55,7 @@ def _unit_user(app, name: str, unit: str = "urban_management", active: bool = Tr
 
 
 def _user_id(app, username: str) -> int:
-    with _db(app) as session:
+    with own_session(app) as session:
         return session.scalar(select(User.id).where(User.username == username))
 
 
@@ -115,7 +103,7 @@ def _notify(
 ):
     """One work item and `events` steps of it, each notified in its own transaction; the event ids."""
     ids = []
-    with _db(app) as session:
+    with own_session(app) as session:
         item = session.scalar(select(WorkItem).where(WorkItem.key == item_key)) or _work_item(
             session, item_key
         )
@@ -209,12 +197,12 @@ def _config(**changes) -> WorkerConfig:
 
 
 def _messages(app) -> list[OutboxMessage]:
-    with _db(app) as session:
+    with own_session(app) as session:
         return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
 
 
 def _deliveries(app, message_id: int) -> list[Delivery]:
-    with _db(app) as session:
+    with own_session(app) as session:
         return list(
             session.scalars(select(Delivery).where(Delivery.message_id == message_id).order_by(Delivery.id))
         )
@@ -231,11 +219,11 @@ def test_a_step_notifies_each_recipient_once_and_never_the_actor(app):
     commander = _user_id(app, "commander")
     reporter = _user_id(app, "reporter")
     (event_id,) = _notify(app, actor_id=actor, roles=("commander",), user_ids=(reporter, actor))
-    with _db(app) as session:
+    with own_session(app) as session:
         got = {n.user_id: n for n in session.scalars(select(Notice).where(Notice.event_id == event_id))}
     # the unit's other active user, the commanders and the user named; not the actor (even when named), not a
     # disabled user, not another unit's user
-    with _db(app) as session:
+    with own_session(app) as session:
         already = set(  # the unit's users the test databases hold already
             session.scalars(select(User.id).where(User.unit == "urban_management", User.active.is_(True)))
         ) - {actor, colleague}
@@ -244,7 +232,7 @@ def test_a_step_notifies_each_recipient_once_and_never_the_actor(app):
     assert got[colleague].action == "return" and got[colleague].params["unit"] == "urban_management"
     assert got[colleague].read_at is None
     # the same step notified again (a retried door): nothing twice
-    with _db(app) as session:
+    with own_session(app) as session:
         item = session.scalar(select(WorkItem))
         notify(
             session,
@@ -487,7 +475,7 @@ def test_two_workers_share_the_outbox_and_send_each_message_once(app, client, re
     assert len(deliveries) == 24 and len(set(deliveries)) == 24
     assert sum(r.sent for r in results) == 24
     assert {m.status for m in _messages(app)} == {"sent"}
-    with _db(app) as session:
+    with own_session(app) as session:
         assert session.query(Delivery).count() == 24
 
 
@@ -617,7 +605,7 @@ def test_every_change_is_audited_with_the_secret_masked_and_the_page_shows_the_l
     assert json.loads(receiver.to("/audited")[0]["body"])["event"] == "work_item.test"
     client.post(f"/api/v1/admin/webhooks/{hook['id']}/disable", headers=ADMIN)
     client.post(f"/api/v1/admin/webhooks/{hook['id']}/enable", headers=ADMIN)
-    with _db(app) as session:
+    with own_session(app) as session:
         rows = list(session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
     assert [r.action for r in rows] == ["webhook.add", "webhook.test", "webhook.disable", "webhook.enable"]
     assert "very-secret-value" not in json.dumps([[r.before, r.after] for r in rows], ensure_ascii=False)
@@ -642,6 +630,6 @@ def test_every_change_is_audited_with_the_secret_masked_and_the_page_shows_the_l
         f"/admin/webhooks/{hook['id']}", data={"csrf_token": csrf_token(page), "do": "delete"}
     )
     assert deleted.status_code == 302
-    with _db(app) as session:
+    with own_session(app) as session:
         assert session.scalar(select(AuditEntry.action).order_by(AuditEntry.id.desc())) == "webhook.delete"
         assert session.query(Webhook).count() == 0

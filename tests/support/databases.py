@@ -187,3 +187,15 @@ def app_fingerprint(app) -> dict:
     """The fingerprint of the app's database, read through a separate connection."""
     with db(app) as session:
         return fingerprint(session)
+
+
+@contextmanager
+def own_session(app: Flask) -> Iterator[Session]:
+    """A session of its own on the app's database (another engine, as another process would have; disposed
+    after): to look at what the app stored, or to change it behind the app's back."""
+    engine = make_engine(app.config["RECOVERY"]["DATABASE_URL"])
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+    finally:
+        engine.dispose()

@@ -2,7 +2,7 @@
 import { loadMe } from "./api.js";
 import { h, mount } from "./dom.js";
 import { t, translateShell } from "./i18n.js";
-import { counts, isAuthNeeded, onChange, startSender } from "./outbox.js";
+import { counts, isAuthNeeded, isPasswordNeeded, onChange, startSender } from "./outbox.js";
 import { renderList } from "./list.js";
 import { renderSite } from "./site.js";
 import { renderReport } from "./report.js";
@@ -48,6 +48,14 @@ async function updateStatus() {
   const badge = document.querySelector('.tabs a[data-tab="outbox"]');
   badge.dataset.badge = c.pending + c.conflict + c.failed || "";
   if (isAuthNeeded()) showSignIn();
+  else if (isPasswordNeeded()) showPasswordChange();
+}
+
+function showPasswordChange() {
+  const el = document.getElementById("notice");
+  el.className = "notice warn";
+  el.hidden = false;
+  mount(el, t("password_change_first"), " ", h("a", { href: document.body.dataset.password, class: "btn small" }, t("change_password")));
 }
 
 function showSignIn() {

@@ -18,6 +18,8 @@ const KEEP_SENT_MS = 2 * 86400 * 1000;
 let seqCounter = 0;
 let running = null;
 let authNeeded = false;
+// the server asks this user for a new password first (their role was raised): nothing is sent until then
+let passwordNeeded = false;
 const listeners = new Set();
 
 export function onChange(fn) {
@@ -36,6 +38,7 @@ function changed(detail = {}) {
 }
 
 export const isAuthNeeded = () => authNeeded;
+export const isPasswordNeeded = () => passwordNeeded;
 
 export async function items() {
   const rows = await all("outbox");
@@ -224,6 +227,7 @@ async function settle(record, answer) {
   const { status } = answer;
   if (status === 200 || status === 201 || status === 202) {
     authNeeded = false;
+    passwordNeeded = false;
     const site = answer.data && answer.data.site;
     await update("outbox", record.id, () => ({
       state: status === 202 ? "flagged" : "sent",
@@ -252,6 +256,13 @@ async function settle(record, answer) {
     await update("outbox", record.id, () => ({ state: "conflict", server, error: errorMessage(answer) }));
     changed({ id: record.id, conflict: true });
     return "blocked";
+  }
+  if (status === 403 && errorCode(answer) === "password_change_required") {
+    // kept, not failed: once the new password is set, the same change goes through
+    passwordNeeded = true;
+    await update("outbox", record.id, () => ({ state: "queued", error: errorMessage(answer) }));
+    changed({ id: record.id, auth: true });
+    return "stop";
   }
   if (status === 401) {
     authNeeded = true;
