@@ -383,7 +383,10 @@ def percentile(values: list[float], p: float) -> float:
 #: the rows: name -> (backend, gunicorn workers, threads per worker, environment)
 ROWS = {
     "sqlite-1x8": ("sqlite", 1, 8, {"RECOVERY_SQLITE_SYNCHRONOUS": "FULL"}),
+    "sqlite-1x1": ("sqlite", 1, 1, {"RECOVERY_SQLITE_SYNCHRONOUS": "FULL"}),
+    "sqlite-1x2": ("sqlite", 1, 2, {"RECOVERY_SQLITE_SYNCHRONOUS": "FULL"}),
     "sqlite-1x4": ("sqlite", 1, 4, {"RECOVERY_SQLITE_SYNCHRONOUS": "FULL"}),
+    "sqlite-2x4": ("sqlite", 2, 4, {"RECOVERY_SQLITE_SYNCHRONOUS": "FULL"}),
     "sqlite-4x2": ("sqlite", 4, 2, {"RECOVERY_SQLITE_SYNCHRONOUS": "FULL"}),
     "sqlite-normal-1x8": ("sqlite", 1, 8, {"RECOVERY_SQLITE_SYNCHRONOUS": "NORMAL"}),
     "postgresql-1x4": ("postgresql", 1, 4, {}),

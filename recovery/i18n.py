@@ -66,6 +66,18 @@ def select_locale() -> str:
     """
     if not has_request_context():
         return "zh_CN"
+    environ = request.environ
+    chosen = environ.get(_CHOSEN)
+    if chosen is None:  # once per request: the labels of an answer ask for it again and again
+        chosen = environ[_CHOSEN] = _choose()
+    return chosen
+
+
+#: the WSGI environ key of the request's language, once chosen
+_CHOSEN = "recovery.locale"
+
+
+def _choose() -> str:
     wanted = request.args.get("lang") or request.cookies.get("lang")
     if wanted in LOCALES:
         return wanted

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 import weakref
 from pathlib import Path
@@ -33,7 +35,11 @@ def make_engine(url: str, *, synchronous: str = "FULL", echo: bool = False) -> E
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
-        queue = WRITER_QUEUES[engine] = WriterQueue(engine)
+        database = engine.url.database
+        shared = database and database != ":memory:" and not database.startswith("file::memory:")
+        queue = WRITER_QUEUES[engine] = WriterQueue(
+            engine, lock_path=f"{database}-writer" if shared else None
+        )
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
@@ -60,17 +66,24 @@ class WriterQueue:
     free while every waiter sleeps and a newcomer takes it before those who waited longest: that is where a
     p99 of seconds comes from under many concurrent writers. Here a writer thread takes a process-wide lock
     before `BEGIN IMMEDIATE` and gives it back as soon as its transaction ends (commit, rollback, or its
-    connection going back to the pool or closing); the next waiter wakes at once. Writers in other processes
-    still meet at SQLite's lock, which stays the real guard: were the queue lock ever kept too long, a writer
-    would stop waiting for it after `timeout` seconds and go on to SQLite's own lock.
+    connection going back to the pool or closing); the next waiter wakes at once. SQLite's lock stays the real
+    guard: were the queue lock ever kept too long, a writer would stop waiting for it after `timeout` seconds
+    and go on to SQLite's own lock.
+
+    Writers of several processes (`recovery serve --workers 2` on SQLite, the command line beside the server)
+    queue the same way, on an exclusive `flock` of the file `lock_path` (beside the database), taken once the
+    process's own lock is held: the kernel wakes the next waiter as soon as the holder lets go, where SQLite's
+    busy handler would have it sleep. A process that dies holding it lets go with it.
     """
 
-    def __init__(self, engine: Engine, timeout: float = 30.0) -> None:
+    def __init__(self, engine: Engine, timeout: float = 30.0, lock_path: str | None = None) -> None:
         # a plain lock, which any thread may release (a connection may go back to the pool from another thread)
         self.lock = threading.Lock()
         self.timeout = timeout
         self.holder: int | None = None  # id() of the DBAPI connection whose transaction holds the lock
         self.guard = threading.Lock()
+        self.lock_path = lock_path
+        self._file: tuple[int, int] | None = None  # (process id, descriptor): a forked child opens its own
         dialect = engine.dialect
         commit, rollback = dialect.do_commit, dialect.do_rollback
 
@@ -96,6 +109,7 @@ class WriterQueue:
 
     def enter(self, dbapi_connection) -> None:
         if self.lock.acquire(timeout=self.timeout):
+            self._lock_file()
             with self.guard:
                 self.holder = self._key(dbapi_connection)
 
@@ -106,7 +120,23 @@ class WriterQueue:
             if self.holder is None or self.holder != self._key(dbapi_connection):
                 return
             self.holder = None
+            if self._file is not None and self._file[0] == os.getpid():
+                fcntl.flock(self._file[1], fcntl.LOCK_UN)
             self.lock.release()
+
+    def _lock_file(self) -> None:
+        """The other processes' writers wait here (the process's own lock is held: one thread at a time)."""
+        if self.lock_path is None:
+            return
+        if self._file is None or self._file[0] != os.getpid():
+            try:
+                fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError:  # a read-only folder: SQLite's own lock keeps the writers apart
+                self.lock_path = None
+                return
+            self._file = (os.getpid(), fd)
+            weakref.finalize(self, os.close, fd)
+        fcntl.flock(self._file[1], fcntl.LOCK_EX)
 
 
 #: each SQLite engine's queue of writers (see `WriterQueue`)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from recovery.db.dialect import upsert
+from recovery.db.direct import Direct
 from recovery.errors import NotFoundError, PreconditionFailed, RecoveryError, TransitionError, ValidationError
 from recovery.kinds import MEASURES, clean_measures, get_kind
 from recovery.ledger.append import Append, Recorded, append, body_hash
@@ -58,10 +59,11 @@ _SITE_ROW = select(
 DESCRIBED = ("name", "address", "priority", "attributes", "deadline", "team_id", "geom")
 _SITE_ROW_DESCRIBED = _SITE_ROW.add_columns(*(SITE.c[c] for c in DESCRIBED))
 
-# built once: parameters are passed apart, so each statement is compiled once and cached
-_INSERT_EVENT = insert(EVENT)
-_INSERT_MEASURE = insert(EVENT_MEASURE)
-_UPDATE_PROJECTION = (
+# built once: parameters are passed apart, so each statement is compiled once; run on the driver (`Direct`):
+# they are the statements of every field update, run under the write lock
+_INSERT_EVENT = Direct(insert(EVENT).returning(EVENT.c.id))
+_INSERT_MEASURE = Direct(insert(EVENT_MEASURE))
+_UPDATE_PROJECTION = Direct(
     update(SITE).where(SITE.c.id == bindparam("site")).values({c: bindparam(c) for c in PROJECTED})
 )
 
@@ -226,13 +228,13 @@ def record_site_event(
             "flag": flag,
         }
         # Core statements on the session's connection: one round trip each, no unit of work
-        event_id = conn.execute(_INSERT_EVENT, values).inserted_primary_key[0]
+        event_id = _INSERT_EVENT.execute(conn, values)[0]
         site_state = {column: getattr(site, column) for column in PROJECTED}
         if flag is None:
             flows = flow_measures(cleaned)
             if flows:
-                conn.execute(
-                    _INSERT_MEASURE,
+                _INSERT_MEASURE.execute_many(
+                    conn,
                     [
                         {
                             "event_id": event_id,
@@ -246,7 +248,7 @@ def record_site_event(
                     ],
                 )
             site_state = effect.state.as_dict()
-            conn.execute(_UPDATE_PROJECTION, {"site": site.id, **site_state})
+            _UPDATE_PROJECTION.execute(conn, {"site": site.id, **site_state})
             (defer_rollup if rollup_at_commit else apply_rollup)(session, effect.rollup)
             held = (
                 session.identity_map.get(session.identity_key(Site, (site.id,)))
@@ -470,7 +472,7 @@ def apply_rollup(session: Session, delta: Counter) -> None:
         for (d, k, s, g, t, st, q), v in sorted(delta.items())
     ]
     conn = session.connection()
-    conn.execute(_rollup_upsert(upsert(conn)), rows)
+    _rollup_upsert(upsert(conn)).execute_many(conn, rows)
 
 
 _DEFERRED = "recovery.rollup_at_commit"
@@ -500,11 +502,13 @@ def _drop_deferred(session: Session, transaction) -> None:
 
 
 @lru_cache(maxsize=2)
-def _rollup_upsert(dialect_insert):
+def _rollup_upsert(dialect_insert) -> Direct:
     stmt = dialect_insert(ROLLUP)
-    return stmt.on_conflict_do_update(
-        index_elements=["day", "kind", "subdistrict", "segment", "track", "status", "quantity"],
-        set_={"delta": ROLLUP.c.delta + stmt.excluded.delta},
+    return Direct(
+        stmt.on_conflict_do_update(
+            index_elements=["day", "kind", "subdistrict", "segment", "track", "status", "quantity"],
+            set_={"delta": ROLLUP.c.delta + stmt.excluded.delta},
+        )
     )
 
 

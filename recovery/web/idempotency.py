@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from recovery.db.dialect import advisory_lock, json_text_cast
+from recovery.db.direct import Direct
 from recovery.db.engine import begin_write
 from recovery.errors import IdempotencyError, ValidationError
 from recovery.ledger.append import CLIENT_ID_MAX, body_hash
@@ -102,8 +103,8 @@ def remember(
     session.flush()
     conn = session.connection()
     text = body if isinstance(body, str) else current_app.json.dumps(body)
-    conn.execute(
-        _insert(json_text_cast(conn)),
+    _insert(json_text_cast(conn)).execute(
+        conn,
         dict(
             user_id=user_id,
             key=key,
@@ -119,9 +120,10 @@ def remember(
 
 
 @lru_cache(maxsize=2)
-def _insert(as_json):
-    """The record's insert, its answer given as JSON text (stored as it is: not decoded and encoded again)."""
-    return insert(RECORDS).values(response=as_json(bindparam("response", type_=Text())))
+def _insert(as_json) -> Direct:
+    """The record's insert, its answer given as JSON text (stored as it is: not decoded and encoded again), run
+    on the driver (`Direct`): it is a statement of every keyed write, under the write lock."""
+    return Direct(insert(RECORDS).values(response=as_json(bindparam("response", type_=Text()))))
 
 
 def run_once(
