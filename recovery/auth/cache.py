@@ -5,10 +5,11 @@ process that made it, and in every other process of the same database.
 How the other processes learn of a change (a user disabled by an admin in another app worker, or by `recovery
 users disable` on the server's shell):
 
-- SQLite: a file beside the database (`<database>-accounts`, `dialect.file_beside`) grows by one byte after each
-  committed change; every process asks its size (one `stat`, about a microsecond) before it answers from the
-  cache, and forgets its whole cache when it grew. The byte is written after the commit and before the change
-  is acknowledged, so a request that starts after the acknowledgement is never answered from an old entry.
+- SQLite: a file beside the database (`<database>-accounts`, `dialect.file_beside`), mapped into every process's
+  memory, takes a fresh random value after each committed change; every process reads it (8 bytes of memory)
+  before it answers from the cache, and forgets its whole cache when it changed. The value is written after the
+  commit and before the change is acknowledged, so a request that starts after the acknowledgement is never
+  answered from an old entry.
 - PostgreSQL, whose app servers may be on several machines: the change's transaction sends a NOTIFY with the
   users' ids (delivered at commit, never for a rollback); each `recovery serve` worker listens on a connection
   of its own (`watch_other_processes`, started once the worker is ready) and forgets those users' entries as
@@ -19,7 +20,9 @@ A process that does not listen (tests' apps, the command line) keeps entries for
 
 from __future__ import annotations
 
+import mmap
 import os
+import secrets
 import threading
 import time
 import weakref
@@ -50,19 +53,34 @@ STAMP_SUFFIX = "-accounts"
 
 
 class Stamp:
-    """The file of account changes beside a SQLite database: one byte appended per committed change. Its size
-    (and inode, should it be replaced) is what a process compares with what it saw last."""
+    """The file of account changes beside a SQLite database: 8 bytes that each committed change sets to a fresh
+    random value. Every process maps the file into its memory, so asking whether it changed reads 8 bytes there:
+    no system call (which would let go of the interpreter lock in the middle of every request)."""
+
+    SIZE = 8
 
     def __init__(self, path) -> None:
         self.path = path
+        self.map: mmap.mmap | None = None
         self.seen = self._read()
 
-    def _read(self) -> tuple[int, int] | None:
-        try:
-            info = os.stat(self.path)
-        except OSError:
-            return None
-        return info.st_ino, info.st_size
+    def _mapped(self) -> mmap.mmap | None:
+        if self.map is None:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError:  # a read-only folder: the other processes' changes reach this one within 5 s
+                return None
+            try:
+                if os.fstat(fd).st_size < self.SIZE:
+                    os.ftruncate(fd, self.SIZE)  # (two processes doing it at once both leave 8 zero bytes)
+                self.map = mmap.mmap(fd, self.SIZE)
+            finally:
+                os.close(fd)  # the mapping stays
+        return self.map
+
+    def _read(self) -> bytes | None:
+        mapped = self._mapped()
+        return None if mapped is None else mapped[: self.SIZE]
 
     def changed(self) -> bool:
         """Whether a change was written since the last call (or since this process started)."""
@@ -73,14 +91,9 @@ class Stamp:
         return True
 
     def bump(self) -> None:
-        try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        except OSError:  # pragma: no cover - a read-only folder: the other processes keep their 5 s
-            return
-        try:
-            os.write(fd, b".")
-        finally:
-            os.close(fd)
+        mapped = self._mapped()
+        if mapped is not None:
+            mapped[: self.SIZE] = secrets.token_bytes(self.SIZE)
 
 
 class AccountCache:
@@ -202,7 +215,7 @@ def cache_of(session: Session) -> AccountCache:
 def note_changed(session: Session, user_ids: set[int]) -> None:
     """Forget these users' cached accounts once the session commits: for changes made by Core statements,
     which the ORM hook below does not see. The other processes are told at commit (PostgreSQL's NOTIFY is
-    sent with this transaction; SQLite's file of changes grows after it)."""
+    sent with this transaction; SQLite's file of changes takes a new value after it)."""
     noted = session.info.setdefault(_CHANGED, set())
     fresh = set(user_ids) - noted
     noted.update(user_ids)
