@@ -2,7 +2,7 @@
 //
 // Writes are never handled here: the page keeps them in its IndexedDB outbox and sends them itself, so that
 // nothing depends on a service worker being alive. Bump VERSION when the shell's files change.
-const VERSION = "field-v7";
+const VERSION = "field-v8";
 const SHELL_CACHE = `${VERSION}-shell`;
 const DATA_CACHE = `${VERSION}-data`;
 const SHELL = [
