@@ -12,6 +12,8 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session
 
+from recovery.db.dialect import file_beside
+
 
 def default_sqlite_url(instance_path: str | Path) -> str:
     return f"sqlite:///{Path(instance_path) / 'recovery.sqlite3'}"
@@ -35,10 +37,9 @@ def make_engine(url: str, *, synchronous: str = "FULL", echo: bool = False) -> E
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
-        database = engine.url.database
-        shared = database and database != ":memory:" and not database.startswith("file::memory:")
+        lock_path = file_beside(engine, "-writer")
         queue = WRITER_QUEUES[engine] = WriterQueue(
-            engine, lock_path=f"{database}-writer" if shared else None
+            engine, lock_path=None if lock_path is None else str(lock_path)
         )
 
         @event.listens_for(engine, "begin")
