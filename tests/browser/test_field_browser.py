@@ -124,6 +124,21 @@ def update(
     page.wait_for_selector(f"#history .event.pending .note >> text={note}", timeout=WAIT_MS)
 
 
+def offline_change(
+    phone, live_server, seeded_app, site_name: str, status_label: str, note: str, measures=None
+):
+    """A fresh silt site, the field app open on it, the phone offline and one change made there (queued):
+    the page and the site's id."""
+    site_id = new_silt_site(seeded_app.test_client(), site_name)
+    page = phone.new_page()
+    open_field_app(page, live_server)
+    open_site(page, live_server, site_id)
+    phone.set_offline(True)
+    page.wait_for_selector("#net.off")
+    update(page, status_label, note, measures)
+    return page, site_id
+
+
 def queue_counts(page) -> dict:
     return page.evaluate(
         """() => Object.fromEntries([...document.querySelectorAll('#queue [data-count]')]
@@ -259,13 +274,9 @@ def test_updates_made_offline_are_stored_exactly_once(phone, live_server, seeded
 
 def test_a_stale_offline_edit_shows_its_conflict_submit_mine(phone, live_server, seeded_app, db, tmp_path):
     client = seeded_app.test_client()
-    site_id = new_silt_site(client, "冲突测试清淤点")
-    page = phone.new_page()
-    open_field_app(page, live_server)
-    open_site(page, live_server, site_id)
-    phone.set_offline(True)
-    page.wait_for_selector("#net.off")
-    update(page, "已清淤", "我的离线修改", {"silt_m3": 4})
+    page, site_id = offline_change(
+        phone, live_server, seeded_app, "冲突测试清淤点", "已清淤", "我的离线修改", {"silt_m3": 4}
+    )
 
     # meanwhile a commander records that clearing started: now, after my edit in valid time
     etag = client.get(f"/api/v1/sites/{site_id}", headers=auth("commander")).headers["ETag"]
@@ -366,14 +377,9 @@ def test_a_change_waits_for_the_new_password_a_raised_role_asks_for(
     from recovery.admin.audit import command_line_actor
     from recovery.admin.users import edit_user
 
-    client = seeded_app.test_client()
-    site_id = new_silt_site(client, "改密码前的清淤点")
-    page = phone.new_page()
-    open_field_app(page, live_server)
-    open_site(page, live_server, site_id)
-    phone.set_offline(True)
-    page.wait_for_selector("#net.off")
-    update(page, "清理中", "角色调整前记下的")
+    page, site_id = offline_change(
+        phone, live_server, seeded_app, "改密码前的清淤点", "清理中", "角色调整前记下的"
+    )
     with seeded_app.app_context():
         from recovery.db import get_session
 
